@@ -1,5 +1,6 @@
-// Makes the GNU socket and epoll APIs (recvmmsg, sendmmsg, accept4, epoll, eventfd, signalfd)
-// visible to Swift. Declarations only: there is no C code in this target.
+// Makes the GNU socket and epoll APIs that the Glibc module hides (recvmmsg, sendmmsg, accept4,
+// epoll, eventfd) visible to Swift. Declarations only: there is no C code in this target.
+// Everything else comes from the Glibc module: including more here clashes with it.
 #ifndef BEACON_CGLUE_SHIM_H
 #define BEACON_CGLUE_SHIM_H
 #ifndef _GNU_SOURCE
@@ -8,20 +9,4 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
-#include <sys/uio.h>
-#include <sys/resource.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-#include <signal.h>
-#include <spawn.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <fcntl.h>
-#include <unistd.h>
-#include <errno.h>
-#include <time.h>
-#include <sched.h>
-#include <pthread.h>
 #endif

@@ -63,6 +63,23 @@ package struct WireWriter {
         setUInt16(UInt16(truncatingIfNeeded: value), at: position + 2)
     }
 
+    // MARK: - Checkpoints
+
+    /// A point to roll back to, undoing the bytes and compression entries written since.
+    package struct Checkpoint {
+        fileprivate let count: Int
+        fileprivate let compressionCount: Int
+    }
+
+    package func checkpoint() -> Checkpoint {
+        Checkpoint(count: bytes.count, compressionCount: compression.count)
+    }
+
+    package mutating func rollback(to checkpoint: Checkpoint) {
+        bytes.removeSubrange(checkpoint.count...)
+        compression.truncate(to: checkpoint.compressionCount)
+    }
+
     // MARK: - Length slots
 
     /// A reserved two-byte length to be filled once what it measures has been written.
@@ -119,9 +136,11 @@ private struct CompressionTable {
         UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16,
         UInt16, UInt16, UInt16, UInt16, UInt16, UInt16
     ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    private var count = 0
+    private(set) var count = 0
 
     mutating func removeAll() { count = 0 }
+
+    mutating func truncate(to newCount: Int) { count = min(count, newCount) }
 
     mutating func add(_ offset: Int) {
         guard count < Self.capacity else { return }

@@ -1,0 +1,88 @@
+import DNSWire
+
+/// A query that passed the header and question checks, with what the response must echo.
+package struct ParsedQuery {
+    package var header: Header
+    package var question: Question
+    /// The question's bytes end here (it starts at offset 12): echoed as received, 0x20 case included.
+    package var questionEnd: Int
+    /// The client's OPT, if it sent one.
+    package var edns: EDNS?
+}
+
+/// The single place that decides whether and how to answer a message before any lookup.
+package enum ResponsePolicy {
+    package enum Decision {
+        /// Send nothing: too short to carry a header, or a response (QR set) that must not be answered.
+        case drop
+        /// Answer with this RCODE and no data. `query` holds whatever was readable, for the echo.
+        case error(RCode, header: Header, question: Question?, questionEnd: Int, edns: EDNS?)
+        /// Look the question up.
+        case query(ParsedQuery)
+    }
+
+    /// Reads the header first and drops junk without a reply; then the question and any OPT record.
+    ///
+    /// RFC 1035 §4.1.1: opcodes other than QUERY get NOTIMP. RFC 6891 §6.1.1: more than one OPT is
+    /// FORMERR; §6.1.3: an EDNS version we do not speak gets BADVERS. QDCOUNT other than 1 is FORMERR.
+    package static func decide(_ bytes: UnsafeRawBufferPointer) -> Decision {
+        var reader = WireReader(bytes)
+        guard let (header, counts) = try? reader.readHeader(), !header.isResponse else { return .drop }
+        guard header.opcode == .query else {
+            return .error(.notImp, header: header, question: nil, questionEnd: Header.size, edns: nil)
+        }
+        guard counts.questions == 1 else {
+            return .error(.formErr, header: header, question: nil, questionEnd: Header.size, edns: nil)
+        }
+        let question: Question
+        do throws(WireError) {
+            // A pointer in the first name of a message can only point into the header.
+            question = Question(
+                name: try reader.readName(allowCompression: false), type: RRType(try reader.readUInt16()),
+                rrClass: RRClass(try reader.readUInt16()))
+        } catch {
+            return .error(.formErr, header: header, question: nil, questionEnd: Header.size, edns: nil)
+        }
+        let questionEnd = reader.offset
+        var edns: EDNS? = nil
+        do throws(WireError) {
+            for _ in 0..<(Int(counts.answers) + Int(counts.authorities)) { try reader.skipRecord() }
+            for _ in 0..<counts.additionals {
+                let start = reader.offset
+                try reader.skipName()
+                let type = RRType(try reader.readUInt16())
+                guard type == .opt else {
+                    try reader.skip(6)
+                    try reader.skip(Int(try reader.readUInt16()))
+                    continue
+                }
+                var optReader = WireReader(reader.bytes, offset: start)
+                let record = try optReader.readRecord()
+                reader = optReader
+                guard edns == nil, record.name.isRoot, let parsed = EDNS(record: record) else {
+                    return .error(.formErr, header: header, question: question, questionEnd: questionEnd, edns: nil)
+                }
+                edns = parsed
+            }
+        } catch {
+            return .error(.formErr, header: header, question: question, questionEnd: questionEnd, edns: nil)
+        }
+        if let version = edns?.version, version > 0 {
+            return .error(.badVers, header: header, question: question, questionEnd: questionEnd, edns: edns)
+        }
+        if question.type == .opt {
+            return .error(.formErr, header: header, question: question, questionEnd: questionEnd, edns: edns)
+        }
+        if question.type == .axfr || question.type == .ixfr {
+            return .error(.refused, header: header, question: question, questionEnd: questionEnd, edns: edns)
+        }
+        return .query(ParsedQuery(header: header, question: question, questionEnd: questionEnd, edns: edns))
+    }
+
+    /// The most a UDP response may carry: 512 without EDNS (RFC 1035 §4.2.1), else the client's
+    /// payload size (at least 512) capped at ours.
+    package static func udpLimit(for edns: EDNS?) -> Int {
+        guard let edns else { return 512 }
+        return Int(min(max(edns.udpPayloadSize, EDNS.minimumPayloadSize), EDNS.beaconPayloadSize))
+    }
+}

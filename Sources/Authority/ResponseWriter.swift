@@ -1,0 +1,101 @@
+import DNSWire
+
+/// Encodes a response into a caller-owned buffer, fitting it to the transport.
+///
+/// RFC 2181 §9: RRsets are never split. When the answer or authority section does not fit, the
+/// response carries no records and sets TC so the client retries over TCP; additional RRsets that
+/// do not fit are left out without TC, since the client can look them up itself.
+package enum ResponseWriter {
+    /// What went into the message.
+    package struct Written: Equatable {
+        package var truncated: Bool
+        /// How many of the resolution's additional sets were included (always a prefix).
+        package var additionalsIncluded: Int
+    }
+
+    /// Size of an OPT record with no options: root name, type, class, TTL, RDLENGTH.
+    private static let optSize = 11
+
+    /// Writes a response to `query`.
+    ///
+    /// - Parameters:
+    ///   - limit: the largest message the transport may carry (see `ResponsePolicy.udpLimit`).
+    ///   - recursionAvailable: set RA (forwarded answers; RFC 1035 §4.1.1).
+    package static func write(
+        query header: Header, question: Question?, clientEDNS: EDNS?, rcode: RCode, authoritative: Bool,
+        recursionAvailable: Bool = false, answers: [AnswerRRSet] = [], authorities: [AnswerRRSet] = [],
+        additionals: [AnswerRRSet] = [], limit: Int, into writer: inout WireWriter
+    ) -> Written {
+        writer.beginMessage()
+        let start = writer.messageStart
+        var flags = Header(id: header.id)
+        flags.isResponse = true
+        flags.opcode = header.opcode
+        flags.authoritative = authoritative
+        flags.recursionDesired = header.recursionDesired
+        flags.checkingDisabled = header.checkingDisabled
+        flags.recursionAvailable = recursionAvailable
+        flags.rcodeLow = UInt8(rcode.rawValue & 0xF)
+        writer.writeHeader(flags, SectionCounts(questions: question == nil ? 0 : 1))
+        if let question { writer.writeQuestion(question, compress: false) }
+        let afterQuestion = writer.checkpoint()
+        let budget = limit - (clientEDNS == nil ? 0 : optSize)
+        var written = Written(truncated: false, additionalsIncluded: 0)
+
+        var answerCount = 0
+        var authorityCount = 0
+        var fits = true
+        for set in answers where fits { fits = write(set, into: &writer, budget: budget, start: start, count: &answerCount) }
+        for set in authorities where fits {
+            fits = write(set, into: &writer, budget: budget, start: start, count: &authorityCount)
+        }
+        var additionalCount = 0
+        if fits {
+            for set in additionals {
+                guard write(set, into: &writer, budget: budget, start: start, count: &additionalCount) else { break }
+                written.additionalsIncluded += 1
+            }
+        } else {
+            writer.rollback(to: afterQuestion)
+            answerCount = 0
+            authorityCount = 0
+            written.truncated = true
+            flags.truncated = true
+            writer.setUInt16(flags.flags, at: start + 2)
+        }
+        if let clientEDNS {
+            // RFC 3225 §3: the DO bit is copied into the response.
+            let opt = EDNS(
+                udpPayloadSize: EDNS.beaconPayloadSize, extendedRCodeHigh: UInt8(truncatingIfNeeded: rcode.rawValue >> 4),
+                version: 0, flags: clientEDNS.flags & 0x8000)
+            try? writer.writeRecord(opt.record)
+            additionalCount += 1
+        }
+        writer.setUInt16(UInt16(answerCount), at: start + 6)
+        writer.setUInt16(UInt16(authorityCount), at: start + 8)
+        writer.setUInt16(UInt16(additionalCount), at: start + 10)
+        return written
+    }
+
+    /// Writes every record of `set`, or nothing if the message would pass `budget`.
+    private static func write(
+        _ set: AnswerRRSet, into writer: inout WireWriter, budget: Int, start: Int, count: inout Int
+    ) -> Bool {
+        let checkpoint = writer.checkpoint()
+        for rdata in set.rdatas {
+            do throws(WireError) {
+                try writer.writeRecord(
+                    ResourceRecord(name: set.name, type: set.type, ttl: set.ttl, rdata: rdata))
+            } catch {
+                writer.rollback(to: checkpoint)
+                return false
+            }
+        }
+        guard writer.count - start <= budget, count + set.rdatas.count <= 0xFFFF else {
+            writer.rollback(to: checkpoint)
+            return false
+        }
+        count += set.rdatas.count
+        return true
+    }
+}

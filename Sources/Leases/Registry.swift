@@ -1,0 +1,114 @@
+import Synchronization
+
+/// The lease table shared between threads: one mutex, short critical sections, and change listeners.
+///
+/// Readers (DNS threads, HTTP reads) hold the lock only to look up an entry; entries and instances
+/// are immutable or atomic, so the work of answering happens outside it. `generation` rises after
+/// every change of live data, so a cache can tell in one atomic load whether it may still be valid.
+package final class Registry: Sendable {
+    private let table: Mutex<LeaseTable>
+    private let generationCounter = Atomic<UInt64>(0)
+    private let listeners = Mutex<[@Sendable (RegistryChange) -> Void]>([])
+    package let counters = RegistryCounters()
+
+    package init(limits: LeaseLimits = LeaseLimits()) {
+        table = Mutex(LeaseTable(limits: limits))
+    }
+
+    /// Rises after every change to the set of live instances or their data (not on heartbeats).
+    package var generation: UInt64 { generationCounter.load(ordering: .acquiring) }
+
+    /// Calls `listener` after each change, on the thread that made it, outside the lock.
+    package func addListener(_ listener: @escaping @Sendable (RegistryChange) -> Void) {
+        listeners.withLock { $0.append(listener) }
+    }
+
+    // MARK: - Mutations
+
+    package func register(_ spec: InstanceSpec, now: Instant) throws(LeaseError) -> LeaseTable.Registration {
+        try register(spec, deadline: now.adding(seconds: Int64(spec.ttl)), now: now)
+    }
+
+    package func register(_ spec: InstanceSpec, deadline: Instant, now: Instant) throws(LeaseError)
+        -> LeaseTable.Registration
+    {
+        let result: Result<(LeaseTable.Registration, UInt64), LeaseError> = table.withLock { table in
+            do throws(LeaseError) {
+                let registration = try table.register(spec, deadline: deadline, now: now)
+                return .success((registration, table.lastIndex))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let (registration, index) = try result.get()
+        counters.registrations.add(1, ordering: .relaxed)
+        publish(RegistryChange(functions: registration.changed, index: index))
+        return registration
+    }
+
+    package func renew(id: String, now: Instant) -> Instance? {
+        let instance = table.withLock { $0.renew(id: id, now: now) }
+        if instance != nil { counters.heartbeats.add(1, ordering: .relaxed) }
+        return instance
+    }
+
+    package func deregister(id: String, now: Instant) -> Instance? {
+        let outcome = table.withLock { table -> (Instance, FunctionKey, UInt64)? in
+            guard let (instance, key) = table.deregister(id: id, now: now) else { return nil }
+            return (instance, key, table.lastIndex)
+        }
+        guard let (instance, key, index) = outcome else { return nil }
+        counters.deregistrations.add(1, ordering: .relaxed)
+        publish(RegistryChange(functions: [key], index: index))
+        return instance
+    }
+
+    /// Sweeps ended leases. Lookups already exclude them; this frees them and wakes watchers.
+    @discardableResult
+    package func expire(now: Instant) -> [Instance] {
+        let (expired, changed, index) = table.withLock { table in
+            let (expired, changed) = table.expire(now: now)
+            return (expired, changed, table.lastIndex)
+        }
+        guard !expired.isEmpty else { return [] }
+        counters.expirations.add(UInt64(expired.count), ordering: .relaxed)
+        publish(RegistryChange(functions: changed, index: index))
+        return expired
+    }
+
+    // MARK: - Reads
+
+    /// Runs `body` with the table locked. Keep it short: DNS threads wait on this lock.
+    package func read<T>(_ body: (borrowing LeaseTable) -> T) -> T {
+        table.withLock { body($0) }
+    }
+
+    package func entry(_ key: FunctionKey) -> FunctionEntry? { table.withLock { $0.entry(key) } }
+
+    package func instance(id: String, now: Instant) -> Instance? { table.withLock { $0.instance(id: id, now: now) } }
+
+    package var nextSweep: Instant? { table.withLock { $0.nextSweep } }
+
+    package var count: Int { table.withLock { $0.count } }
+
+    private func publish(_ change: RegistryChange) {
+        generationCounter.add(1, ordering: .releasing)
+        let current = listeners.withLock { $0 }
+        for listener in current { listener(change) }
+    }
+}
+
+/// Which functions a change touched, and the table index after it.
+package struct RegistryChange: Sendable {
+    package var functions: [FunctionKey]
+    package var index: UInt64
+}
+
+/// Totals for `/metrics`.
+package final class RegistryCounters: Sendable {
+    package let registrations = Atomic<UInt64>(0)
+    package let deregistrations = Atomic<UInt64>(0)
+    package let heartbeats = Atomic<UInt64>(0)
+    package let expirations = Atomic<UInt64>(0)
+    package init() {}
+}

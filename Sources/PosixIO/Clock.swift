@@ -1,0 +1,77 @@
+import CGlue
+import Glibc
+
+extension Posix {
+    /// Nanoseconds on CLOCK_MONOTONIC (vDSO: no system call, no allocation).
+    /// The corresponding C function is `clock_gettime`.
+    @inline(__always)
+    package static func monotonicNanoseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec)
+    }
+
+    /// Seconds since the Unix epoch, for logs and data that outlives the process.
+    package static func wallClockSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    /// Sleeps the calling thread. The corresponding C function is `nanosleep`.
+    package static func sleep(milliseconds: Int) {
+        var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1, errno == EINTR { request = remaining }
+    }
+
+    /// The process id. The corresponding C function is `getpid`.
+    package static var processID: Int32 { getpid() }
+
+    /// The number of CPUs this process may run on. The corresponding C function is `sched_getaffinity`.
+    package static func availableCPUs() -> Int {
+        let count = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return max(1, count)
+    }
+
+    /// Raises the soft limit on open files to the hard limit (thousands of idle connections need it).
+    package static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
+    /// Writes a line to standard error without buffering (logs, start-up failures).
+    package static func writeStandardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
+                if written <= 0 {
+                    if written == -1, errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+        bytes.removeAll()
+    }
+
+    /// Writes to standard output without buffering.
+    package static func writeStandardOutput(_ text: String) {
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                if written <= 0 {
+                    if written == -1, errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import CGlue
+import Glibc
+import Synchronization
+
+/// Something an event loop calls when its descriptor is ready.
+package protocol EventHandler: AnyObject {
+    /// `events` holds the epoll bits that fired (`EventLoop.readable`, `.writable`, `.hangUp`).
+    func handleEvents(_ events: UInt32)
+}
+
+/// One thread's epoll loop: descriptor readiness, tasks posted from other threads, and timers.
+///
+/// Everything but `execute` and `stop` must be called on the loop's own thread, from a handler,
+/// a task or a timer; that is what makes the unsynchronised state below safe.
+package final class EventLoop: @unchecked Sendable {
+    package static let readable = UInt32(EPOLLIN.rawValue)
+    package static let writable = UInt32(EPOLLOUT.rawValue)
+    package static let hangUp = UInt32(EPOLLHUP.rawValue) | UInt32(EPOLLERR.rawValue) | UInt32(EPOLLRDHUP.rawValue)
+
+    private let epoll: FileDescriptor
+    private let wakeup: FileDescriptor
+    private var handlers: [CInt: any EventHandler] = [:]
+    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let wakeupPending = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private var timers = TimerQueue()
+
+    package init() throws(SystemCallError) {
+        epoll = FileDescriptor(taking: try Posix.epollCreate())
+        wakeup = FileDescriptor(taking: try Posix.eventFD())
+        try Posix.epollControl(
+            epoll.rawValue, operation: EPOLL_CTL_ADD, fd: wakeup.rawValue, events: Self.readable,
+            data: UInt64(UInt32(bitPattern: wakeup.rawValue)))
+    }
+
+    // MARK: - Descriptors (loop thread)
+
+    /// Watches `fd` for `events` (level-triggered) and calls `handler` when they fire.
+    package func register(_ fd: CInt, events: UInt32, handler: any EventHandler) throws(SystemCallError) {
+        try Posix.epollControl(
+            epoll.rawValue, operation: EPOLL_CTL_ADD, fd: fd, events: events | Self.hangUp,
+            data: UInt64(UInt32(bitPattern: fd)))
+        handlers[fd] = handler
+    }
+
+    package func modify(_ fd: CInt, events: UInt32) {
+        try? Posix.epollControl(
+            epoll.rawValue, operation: EPOLL_CTL_MOD, fd: fd, events: events | Self.hangUp,
+            data: UInt64(UInt32(bitPattern: fd)))
+    }
+
+    /// Stops watching `fd`. Call before closing it.
+    package func deregister(_ fd: CInt) {
+        try? Posix.epollControl(epoll.rawValue, operation: EPOLL_CTL_DEL, fd: fd, events: 0, data: 0)
+        handlers[fd] = nil
+    }
+
+    // MARK: - Tasks (any thread)
+
+    /// Runs `task` on the loop thread soon.
+    package func execute(_ task: @escaping @Sendable () -> Void) {
+        tasks.withLock { $0.append(task) }
+        if !wakeupPending.exchange(true, ordering: .acquiringAndReleasing) {
+            var one: UInt64 = 1
+            _ = withUnsafeBytes(of: &one) { try? Posix.write(wakeup.rawValue, from: $0) }
+        }
+    }
+
+    /// Makes `run` return after the current iteration.
+    package func stop() {
+        stopping.store(true, ordering: .releasing)
+        execute {}
+    }
+
+    // MARK: - Timers (loop thread)
+
+    /// Calls `action` on the loop thread once `Posix.monotonicNanoseconds()` passes `deadline`.
+    @discardableResult
+    package func schedule(atNanoseconds deadline: Int64, _ action: @escaping () -> Void) -> TimerID {
+        timers.add(deadline: deadline, action)
+    }
+
+    @discardableResult
+    package func schedule(afterMilliseconds delay: Int, _ action: @escaping () -> Void) -> TimerID {
+        schedule(atNanoseconds: Posix.monotonicNanoseconds() + Int64(delay) * 1_000_000, action)
+    }
+
+    package func cancel(_ timer: TimerID) { timers.cancel(timer) }
+
+    // MARK: - Running
+
+    /// Runs the loop on the calling thread until `stop()`.
+    package func run() {
+        let capacity = 256
+        let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: capacity)
+        defer { events.deallocate() }
+        while !stopping.load(ordering: .acquiring) {
+            let timeout = timers.millisecondsUntilNext(now: Posix.monotonicNanoseconds())
+            let count = (try? Posix.epollWait(epoll.rawValue, into: events, timeout: timeout)) ?? 0
+            for index in 0..<count {
+                let fd = CInt(bitPattern: UInt32(truncatingIfNeeded: events[index].data.u64))
+                if fd == wakeup.rawValue {
+                    drainWakeup()
+                    continue
+                }
+                handlers[fd]?.handleEvents(events[index].events)
+            }
+            runTasks()
+            timers.fire(now: Posix.monotonicNanoseconds())
+        }
+        runTasks()
+    }
+
+    private func drainWakeup() {
+        var value: UInt64 = 0
+        _ = withUnsafeMutableBytes(of: &value) { try? Posix.read(wakeup.rawValue, into: $0) }
+    }
+
+    private func runTasks() {
+        wakeupPending.store(false, ordering: .releasing)
+        let pending = tasks.withLock { tasks -> [@Sendable () -> Void] in
+            let taken = tasks
+            tasks.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for task in pending { task() }
+    }
+}
+
+/// Identifies a scheduled timer, for cancelling it.
+package struct TimerID: Hashable, Sendable {
+    fileprivate let value: UInt64
+}
+
+/// A min-heap of deadlines; cancelled timers are skipped when they come up.
+struct TimerQueue {
+    private struct Entry {
+        var deadline: Int64
+        var id: UInt64
+    }
+    private var heap: [Entry] = []
+    private var actions: [UInt64: () -> Void] = [:]
+    private var nextID: UInt64 = 0
+
+    mutating func add(deadline: Int64, _ action: @escaping () -> Void) -> TimerID {
+        nextID += 1
+        actions[nextID] = action
+        heap.append(Entry(deadline: deadline, id: nextID))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].deadline < heap[parent].deadline else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+        return TimerID(value: nextID)
+    }
+
+    mutating func cancel(_ timer: TimerID) { actions[timer.value] = nil }
+
+    /// The epoll timeout: -1 (wait for events) when no timer is pending.
+    mutating func millisecondsUntilNext(now: Int64) -> CInt {
+        while let top = heap.first, actions[top.id] == nil { _ = popFirst() }
+        guard let top = heap.first else { return -1 }
+        let delta = top.deadline - now
+        return delta <= 0 ? 0 : CInt(min((delta + 999_999) / 1_000_000, 60_000))
+    }
+
+    mutating func fire(now: Int64) {
+        while let top = heap.first, top.deadline <= now {
+            _ = popFirst()
+            if let action = actions.removeValue(forKey: top.id) { action() }
+        }
+    }
+
+    private mutating func popFirst() -> Entry? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count, heap[left].deadline < heap[smallest].deadline { smallest = left }
+            if right < heap.count, heap[right].deadline < heap[smallest].deadline { smallest = right }
+            guard smallest != parent else { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}

@@ -1,0 +1,141 @@
+import CGlue
+import Glibc
+
+/// An IPv4 or IPv6 socket address.
+package enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
+    case v4(host: UInt32, port: UInt16)
+    case v6(host: [UInt8], port: UInt16, scope: UInt32)
+
+    /// Parses `HOST:PORT`, `[V6HOST]:PORT`, or `localhost:PORT`.
+    package init?(parsing text: String) {
+        var host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            guard !host.contains(":") else { return nil }
+        }
+        guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = UInt16(portText) else {
+            return nil
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if String(host).withCString({ inet_pton(AF_INET, $0, &v4) }) == 1 {
+            self = .v4(host: UInt32(bigEndian: v4.s_addr), port: port)
+        } else if String(host).withCString({ inet_pton(AF_INET6, $0, &v6) }) == 1 {
+            self = .v6(host: withUnsafeBytes(of: v6) { Array($0) }, port: port, scope: 0)
+        } else {
+            return nil
+        }
+    }
+
+    package init?(storage: sockaddr_storage) {
+        var storage = storage
+        switch CInt(storage.ss_family) {
+        case AF_INET:
+            let address = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
+            }
+            self = .v4(host: UInt32(bigEndian: address.sin_addr.s_addr), port: UInt16(bigEndian: address.sin_port))
+        case AF_INET6:
+            let address = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee }
+            }
+            self = .v6(
+                host: withUnsafeBytes(of: address.sin6_addr) { Array($0) }, port: UInt16(bigEndian: address.sin6_port),
+                scope: address.sin6_scope_id)
+        default:
+            return nil
+        }
+    }
+
+    package var port: UInt16 {
+        switch self {
+        case .v4(_, let port), .v6(_, let port, _): port
+        }
+    }
+
+    package func withPort(_ port: UInt16) -> SocketAddress {
+        switch self {
+        case .v4(let host, _): .v4(host: host, port: port)
+        case .v6(let host, _, let scope): .v6(host: host, port: port, scope: scope)
+        }
+    }
+
+    package var family: CInt {
+        switch self {
+        case .v4: AF_INET
+        case .v6: AF_INET6
+        }
+    }
+
+    /// The host part as text (`127.0.0.1`, `::1`).
+    package var hostText: String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch self {
+        case .v4(let host, _):
+            var address = in_addr(s_addr: host.bigEndian)
+            _ = inet_ntop(AF_INET, &address, &buffer, socklen_t(buffer.count))
+        case .v6(let host, _, _):
+            var address = in6_addr()
+            withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: host) }
+            _ = inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count))
+        }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Whether the host is 0.0.0.0 or ::.
+    package var isUnspecified: Bool {
+        switch self {
+        case .v4(let host, _): host == 0
+        case .v6(let host, _, _): host.allSatisfy { $0 == 0 }
+        }
+    }
+
+    package var description: String {
+        switch self {
+        case .v4: "\(hostText):\(port)"
+        case .v6: "[\(hostText)]:\(port)"
+        }
+    }
+
+    /// Lends the address as a `sockaddr` pointer and its length.
+    package func withSockAddr<R, E: Error>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(E) -> R) throws(E) -> R {
+        switch self {
+        case .v4(let host, let port):
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr = in_addr(s_addr: host.bigEndian)
+            return try withUnsafeBytes(of: &address) { (raw) throws(E) -> R in
+                try body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        case .v6(let host, let port, let scope):
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            address.sin6_scope_id = scope
+            withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: host) }
+            return try withUnsafeBytes(of: &address) { (raw) throws(E) -> R in
+                try body(
+                    raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(MemoryLayout<sockaddr_in6>.size))
+            }
+        }
+    }
+
+    /// Writes the address into a `sockaddr_storage` and returns the length used.
+    package func store(into storage: UnsafeMutablePointer<sockaddr_storage>) -> socklen_t {
+        withSockAddr { pointer, length in
+            UnsafeMutableRawPointer(storage).copyMemory(from: pointer, byteCount: Int(length))
+            return length
+        }
+    }
+}
