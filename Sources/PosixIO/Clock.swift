@@ -75,3 +75,22 @@ extension Posix {
         }
     }
 }
+
+extension Posix {
+    /// The process environment as a dictionary.
+    package static func environment() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
+
+    /// Ends the process. The corresponding C function is `exit`.
+    package static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
+}

@@ -106,7 +106,9 @@ package final class EventLoop: @unchecked Sendable {
                 handlers[fd]?.handleEvents(events[index].events)
             }
             runTasks()
-            timers.fire(now: Posix.monotonicNanoseconds())
+            let now = Posix.monotonicNanoseconds()
+            // Popped one at a time: an action may schedule another timer.
+            while let action = timers.popDue(now: now) { action() }
         }
         runTasks()
     }
@@ -166,11 +168,13 @@ struct TimerQueue {
         return delta <= 0 ? 0 : CInt(min((delta + 999_999) / 1_000_000, 60_000))
     }
 
-    mutating func fire(now: Int64) {
+    /// The next action whose deadline has passed, removed from the queue.
+    mutating func popDue(now: Int64) -> (() -> Void)? {
         while let top = heap.first, top.deadline <= now {
             _ = popFirst()
-            if let action = actions.removeValue(forKey: top.id) { action() }
+            if let action = actions.removeValue(forKey: top.id) { return action }
         }
+        return nil
     }
 
     private mutating func popFirst() -> Entry? {
@@ -190,4 +194,11 @@ struct TimerQueue {
         }
         return top
     }
+}
+
+/// A weak reference that may cross threads but is only dereferenced on the loop that owns its object
+/// (inside `EventLoop.execute`), which is what makes the unchecked conformance sound.
+package struct LoopBound<Value: AnyObject>: @unchecked Sendable {
+    package weak var value: Value?
+    package init(_ value: Value) { self.value = value }
 }

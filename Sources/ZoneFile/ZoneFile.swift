@@ -11,3 +11,15 @@ package struct ZoneData: Sendable, Equatable {
         self.soa = soa
     }
 }
+
+package struct ZoneFileError: Error, CustomStringConvertible {
+    package var description: String
+}
+
+package enum ZoneFileParser {
+    package static func parse(
+        _ text: [UInt8], fileName: String, defaultOrigin: DomainName?, loadInclude: (String) throws -> [UInt8]
+    ) throws(ZoneFileError) -> ZoneData {
+        throw ZoneFileError(description: "\(fileName): parser not merged yet")
+    }
+}

@@ -1,1 +1,4 @@
-print("beacon")
+import BeaconCLI
+import PosixIO
+
+Posix.exit(CommandLineTool.main(CommandLine.arguments, environment: Posix.environment()))

@@ -1,0 +1,157 @@
+import BeaconRuntime
+import DNSWire
+import Leases
+import PosixIO
+
+/// `beacon serve`: flags to `ServeConfig`, then run until SIGINT or SIGTERM.
+enum ServeCommand {
+    static let specs: [FlagSpec] = [
+        FlagSpec("dns", env: "BEACON_DNS"),
+        FlagSpec("http", env: "BEACON_HTTP"),
+        FlagSpec("domain", env: "BEACON_DOMAIN"),
+        FlagSpec("zones", env: "BEACON_ZONES"),
+        FlagSpec("data", env: "BEACON_DATA"),
+        FlagSpec("in-memory", value: false, env: "BEACON_IN_MEMORY"),
+        FlagSpec("max-ttl", env: "BEACON_MAX_TTL"),
+        FlagSpec("upstream", env: "BEACON_UPSTREAM"),
+        FlagSpec("token-file", env: "BEACON_TOKEN_FILE"),
+        FlagSpec("store", env: "BEACON_STORE"),
+        FlagSpec("udp-threads", env: "BEACON_UDP_THREADS"),
+        FlagSpec("max-instances", env: "BEACON_MAX_INSTANCES"),
+        FlagSpec("max-instances-per-function", env: "BEACON_MAX_INSTANCES_PER_FUNCTION"),
+        FlagSpec("max-tcp-connections", env: "BEACON_MAX_TCP_CONNECTIONS"),
+        FlagSpec("max-http-connections", env: "BEACON_MAX_HTTP_CONNECTIONS"),
+        FlagSpec("rrl", env: "BEACON_RRL"),
+        FlagSpec("log-level", env: "BEACON_LOG_LEVEL"),
+        FlagSpec("help", value: false),
+    ]
+
+    static let help = """
+        Usage: beacon serve [flags]
+
+        Runs the resolver: DNS on UDP and TCP, and the HTTP side channel for registrations.
+        Every flag can also come from its environment variable; the flag wins.
+
+          --dns HOST:PORT          DNS listener, UDP and TCP [$BEACON_DNS, default 127.0.0.1:8053]
+          --http HOST:PORT         HTTP side channel [$BEACON_HTTP, default 127.0.0.1:8054]
+          --domain NAME            zone apex under which registrations appear [$BEACON_DOMAIN, default local.]
+          --zones DIR              load every *.zone file in DIR [$BEACON_ZONES, default ./zones]
+          --data DIR               journal and snapshots [$BEACON_DATA, default ./data]
+          --in-memory              keep nothing on disk [$BEACON_IN_MEMORY=1]
+          --max-ttl SECONDS        upper bound on any dynamic answer's TTL [$BEACON_MAX_TTL, default 30]
+          --upstream HOST:PORT,... forward names outside the served zones [$BEACON_UPSTREAM, default: REFUSED]
+          --token-file FILE        require a bearer token for register, heartbeat, deregister [$BEACON_TOKEN_FILE]
+          --store URL              etcd://HOST:PORT[,HOST:PORT...] shares the table between nodes [$BEACON_STORE]
+          --udp-threads N          UDP sockets and threads on the DNS port [default: one per CPU]
+          --max-instances N        instances in the table [default 2000000]
+          --max-instances-per-function N   [default 10000]
+          --max-tcp-connections N  open DNS TCP connections [default 4096]
+          --max-http-connections N open HTTP connections [default 4096]
+          --rrl N                  UDP responses per second per /24 (IPv4) or /56 (IPv6) source; off by default
+          --log-level LEVEL        debug, info, warning or error [$BEACON_LOG_LEVEL, default info]
+
+        SIGINT or SIGTERM stops it cleanly (listeners closed, journal flushed, exit 0).
+        """
+
+    static func config(from arguments: ParsedArguments) throws(UsageError) -> ServeConfig {
+        var config = ServeConfig()
+        func address(_ name: String) throws(UsageError) -> SocketAddress? {
+            guard let text = arguments.value(name) else { return nil }
+            guard let address = SocketAddress(parsing: text) else {
+                throw UsageError("\(arguments.origin(name)): expected HOST:PORT with an IP literal, got '\(text)'")
+            }
+            return address
+        }
+        func integer(_ name: String, in range: ClosedRange<Int>) throws(UsageError) -> Int? {
+            guard let text = arguments.value(name) else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw UsageError(
+                    "\(arguments.origin(name)): expected an integer \(range.lowerBound)-\(range.upperBound), got '\(text)'")
+            }
+            return value
+        }
+        if let dns = try address("dns") { config.dnsAddress = dns }
+        if let http = try address("http") { config.httpAddress = http }
+        if let text = arguments.value("domain") {
+            guard let domain = try? DomainName(text), !domain.isRoot else {
+                throw UsageError("\(arguments.origin("domain")): expected a domain name such as local. , got '\(text)'")
+            }
+            config.domain = domain.lowercased()
+        }
+        if let zones = arguments.value("zones") {
+            config.zonesDirectory = zones
+            config.zonesDirectoryExplicit = true
+        }
+        if let data = arguments.value("data") { config.dataDirectory = data }
+        if arguments.has("in-memory") { config.dataDirectory = nil }
+        if let ttl = try integer("max-ttl", in: 0...86_400) { config.maxTTL = UInt32(ttl) }
+        if let text = arguments.value("upstream") {
+            var upstreams: [SocketAddress] = []
+            for part in text.split(separator: ",") {
+                guard let address = SocketAddress(parsing: String(part)) else {
+                    throw UsageError("\(arguments.origin("upstream")): expected HOST:PORT[,HOST:PORT...], got '\(part)'")
+                }
+                upstreams.append(address)
+            }
+            config.upstreams = upstreams
+        }
+        config.tokenFile = arguments.value("token-file")
+        if let text = arguments.value("store") {
+            guard text.hasPrefix("etcd://") else {
+                throw UsageError("\(arguments.origin("store")): expected etcd://HOST:PORT[,HOST:PORT...], got '\(text)'")
+            }
+            var endpoints: [SocketAddress] = []
+            for part in text.dropFirst("etcd://".count).split(separator: ",") {
+                guard let address = SocketAddress(parsing: String(part)) else {
+                    throw UsageError("\(arguments.origin("store")): bad etcd endpoint '\(part)' (HOST:PORT)")
+                }
+                endpoints.append(address)
+            }
+            guard !endpoints.isEmpty else { throw UsageError("\(arguments.origin("store")): no etcd endpoint") }
+            config.etcdEndpoints = endpoints
+        }
+        if let threads = try integer("udp-threads", in: 1...64) { config.udpThreads = threads }
+        if let limit = try integer("max-instances", in: 1...100_000_000) { config.limits.maxInstances = limit }
+        if let limit = try integer("max-instances-per-function", in: 1...1_000_000) {
+            config.limits.maxInstancesPerFunction = limit
+        }
+        if let limit = try integer("max-tcp-connections", in: 1...1_000_000) { config.tcpMaxConnections = limit }
+        if let limit = try integer("max-http-connections", in: 1...1_000_000) { config.httpMaxConnections = limit }
+        if let rate = try integer("rrl", in: 1...10_000_000) { config.responseRateLimit = rate }
+        if let text = arguments.value("log-level") {
+            guard let level = Log.Level(name: text) else {
+                throw UsageError("\(arguments.origin("log-level")): expected debug, info, warning or error, got '\(text)'")
+            }
+            config.logLevel = level
+        }
+        return config
+    }
+
+    static func run(_ arguments: ParsedArguments) -> ExitCode {
+        let config: ServeConfig
+        do throws(UsageError) {
+            guard arguments.positionals.isEmpty else {
+                throw UsageError("serve takes no arguments (got '\(arguments.positionals[0])')")
+            }
+            config = try Self.config(from: arguments)
+        } catch {
+            return CommandLineTool.usageFailure(error)
+        }
+        // Before any thread starts, so that every thread inherits the mask and only `wait` sees them.
+        Signals.block([Signals.interrupt, Signals.terminate])
+        Signals.ignoreBrokenPipe()
+        Posix.raiseOpenFileLimit()
+        let log = Log(level: config.logLevel)
+        let server: BeaconServer
+        do throws(StartupError) {
+            server = try BeaconServer.start(config, log: log)
+        } catch {
+            Posix.writeStandardError("beacon: \(error.message)\n")
+            return .failure
+        }
+        let signal = Signals.wait(for: [Signals.interrupt, Signals.terminate])
+        log.info("received \(signal == Signals.interrupt ? "SIGINT" : "SIGTERM"), stopping")
+        server.stop()
+        return .success
+    }
+}

@@ -1,0 +1,41 @@
+// BeaconRuntime: assembles a running server from a `ServeConfig`: zones, the lease table and its
+// store, the DNS and HTTP listeners, the expiry sweep, and an orderly stop.
+import DNSWire
+import Leases
+import PosixIO
+
+/// Everything `beacon serve` can be told, with the contract's defaults.
+package struct ServeConfig: Sendable {
+    package var dnsAddress = SocketAddress(parsing: "127.0.0.1:8053")!
+    package var httpAddress = SocketAddress(parsing: "127.0.0.1:8054")!
+    package var domain = try! DomainName("local.")
+    package var zonesDirectory = "./zones"
+    /// Whether `zonesDirectory` was given explicitly (then it must exist).
+    package var zonesDirectoryExplicit = false
+    /// Nil with `--in-memory`.
+    package var dataDirectory: String? = "./data"
+    package var maxTTL: UInt32 = 30
+    package var upstreams: [SocketAddress] = []
+    package var tokenFile: String? = nil
+    package var etcdEndpoints: [SocketAddress] = []
+    package var udpThreads = max(1, Posix.availableCPUs())
+    package var httpThreads = 1
+    package var limits = LeaseLimits()
+    package var tcpMaxConnections = 4096
+    package var tcpIdleMilliseconds = 10_000
+    package var httpMaxConnections = 4096
+    package var httpIdleMilliseconds = 60_000
+    package var httpHeaderTimeoutMilliseconds = 10_000
+    /// UDP responses per second per source prefix; nil is off.
+    package var responseRateLimit: Int? = nil
+    package var logLevel = Log.Level.info
+
+    package init() {}
+}
+
+/// Why the server could not start: one line for stderr naming the flag, file:line or address.
+package struct StartupError: Error, CustomStringConvertible, Sendable {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
+}

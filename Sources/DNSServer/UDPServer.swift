@@ -1,0 +1,74 @@
+import Authority
+import DNSWire
+import Leases
+import PosixIO
+import Synchronization
+
+/// UDP DNS: one socket per thread on the same port (SO_REUSEPORT), each reading and answering in
+/// batches with buffers allocated once.
+package final class UDPServer: Sendable {
+    private let engine: DNSEngine
+    private let stopping = Atomic<Bool>(false)
+    private let handles = Mutex<[ThreadHandle]>([])
+    /// Called with a query the responder wants forwarded, the sender, and the socket to reply on.
+    package typealias ForwardHandler = @Sendable ([UInt8], SocketAddress, CInt) -> Void
+    private let forward: ForwardHandler?
+
+    package init(engine: DNSEngine, forward: ForwardHandler? = nil) {
+        self.engine = engine
+        self.forward = forward
+    }
+
+    /// Binds `threads` sockets to `address` before returning, so a port in use fails here, then
+    /// starts one thread per socket.
+    package func start(address: SocketAddress, threads: Int) throws(SystemCallError) {
+        var sockets: [CInt] = []
+        for _ in 0..<max(1, threads) {
+            let socket = try Sockets.udp(bind: address, reusePort: true, receiveTimeoutMilliseconds: 200)
+            sockets.append(socket.take())
+        }
+        for socket in sockets {
+            let handle = Threads.start(name: "beacon-udp") { [self] in
+                serve(socket)
+                Posix.close(socket)
+            }
+            handles.withLock { $0.append(handle) }
+        }
+    }
+
+    /// Stops the threads (within one receive timeout) and closes their sockets.
+    package func stop() {
+        stopping.store(true, ordering: .releasing)
+        let threads = handles.withLock { handles -> [ThreadHandle] in
+            let taken = handles
+            handles.removeAll()
+            return taken
+        }
+        for thread in threads { thread.join() }
+    }
+
+    private func serve(_ socket: CInt) {
+        let batch = UDPBatch()
+        let worker = engine.makeWorker()
+        while !stopping.load(ordering: .relaxed) {
+            guard let count = try? batch.receive(on: socket), count > 0 else { continue }
+            let now = DNSEngine.now()
+            for index in 0..<count {
+                guard let query = batch.datagram(index) else {
+                    engine.counters.dropped.add(1, ordering: .relaxed)
+                    continue
+                }
+                engine.counters.udpQueries.add(1, ordering: .relaxed)
+                switch worker.answer(query, transport: .udp, now: now) {
+                case .send:
+                    worker.writer.bytes.withUnsafeBytes { batch.queueReply(to: index, $0) }
+                case .drop:
+                    break
+                case .forward:
+                    if let forward, let sender = batch.sender(index) { forward(Array(query), sender, socket) }
+                }
+            }
+            batch.sendPending(on: socket)
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import Glibc
+
+/// The protocol side of one stream connection (TCP DNS, HTTP). Called on the loop thread.
+package protocol StreamSession: AnyObject {
+    /// Bytes arrived. The session answers through `connection.send` and may close it.
+    func received(_ bytes: UnsafeRawBufferPointer, on connection: StreamConnection)
+    /// Everything queued has been written (a chance to resume reading or close).
+    func drained(_ connection: StreamConnection)
+    /// The connection is gone; release what refers to it.
+    func closed(_ connection: StreamConnection)
+}
+
+extension StreamSession {
+    package func drained(_ connection: StreamConnection) {}
+}
+
+/// One accepted, non-blocking stream socket on an event loop: buffered writes, back-pressure, and a
+/// deadline after which the listener's sweep closes it.
+package final class StreamConnection: EventHandler {
+    package let loop: EventLoop
+    package let peer: SocketAddress?
+    private var descriptor: FileDescriptor?
+    private let fd: CInt
+    package var session: (any StreamSession)?
+    private var outbound: [UInt8] = []
+    private var outboundStart = 0
+    private var closeWhenDrained = false
+    private var readingPaused = false
+    private weak var listener: StreamListener?
+    /// When the sweep closes the connection if nothing moves it later (idle or slow-client timeout).
+    package var deadlineNanoseconds: Int64
+    /// Queued output above which reading stops until the peer catches up.
+    package static let maximumQueuedBytes = 1 << 20
+
+    init(descriptor: consuming FileDescriptor, peer: SocketAddress?, loop: EventLoop, listener: StreamListener,
+        deadline: Int64)
+    {
+        fd = descriptor.rawValue
+        self.descriptor = .some(descriptor)
+        self.peer = peer
+        self.loop = loop
+        self.listener = listener
+        deadlineNanoseconds = deadline
+    }
+
+    package var isOpen: Bool { descriptor != nil }
+    package var rawDescriptor: CInt { fd }
+    package var queuedByteCount: Int { outbound.count - outboundStart }
+
+    // MARK: - Writing
+
+    /// Queues `bytes` and writes as much as the socket takes now.
+    package func send(_ bytes: some Sequence<UInt8>) {
+        guard isOpen else { return }
+        outbound.append(contentsOf: bytes)
+        flush()
+    }
+
+    /// Appends to the outbound buffer in place (no intermediate copy), then writes.
+    package func send(building body: (inout [UInt8]) -> Void) {
+        guard isOpen else { return }
+        body(&outbound)
+        flush()
+    }
+
+    /// Closes once everything queued has been written.
+    package func closeAfterWriting() {
+        closeWhenDrained = true
+        if queuedByteCount == 0 { close() }
+    }
+
+    /// Stops reading (back-pressure, or a request being processed) until `resumeReading`.
+    package func pauseReading() {
+        guard !readingPaused, isOpen else { return }
+        readingPaused = true
+        updateInterest()
+    }
+
+    package func resumeReading() {
+        guard readingPaused, isOpen else { return }
+        readingPaused = false
+        updateInterest()
+    }
+
+    private func flush() {
+        while queuedByteCount > 0 {
+            let result = outbound.withUnsafeBytes { raw in
+                catching { () throws(SystemCallError) in
+                    try Posix.send(fd, from: UnsafeRawBufferPointer(rebasing: raw[outboundStart...]))
+                }
+            }
+            switch result {
+            case .success(.processed(let count)): outboundStart += count
+            case .success(.wouldBlock):
+                updateInterest()
+                return
+            case .failure:
+                close()
+                return
+            }
+        }
+        outbound.removeAll(keepingCapacity: outbound.capacity <= 1 << 16)
+        outboundStart = 0
+        if closeWhenDrained {
+            close()
+            return
+        }
+        updateInterest()
+        session?.drained(self)
+    }
+
+    private var interest: UInt32 = EventLoop.readable
+
+    private func updateInterest() {
+        guard isOpen else { return }
+        var wanted: UInt32 = 0
+        if !readingPaused, queuedByteCount < Self.maximumQueuedBytes { wanted |= EventLoop.readable }
+        if queuedByteCount > 0 { wanted |= EventLoop.writable }
+        if wanted != interest {
+            interest = wanted
+            loop.modify(fd, events: wanted)
+        }
+    }
+
+    // MARK: - Events
+
+    package func handleEvents(_ events: UInt32) {
+        if events & EventLoop.writable != 0 { flush() }
+        if events & EventLoop.readable != 0, isOpen, !readingPaused { readAvailable() }
+        if events & EventLoop.hangUp != 0, isOpen, events & EventLoop.readable == 0 { close() }
+    }
+
+    private func readAvailable() {
+        guard let listener else { return }
+        // Bounded per event so one busy connection cannot starve the others on this loop.
+        for _ in 0..<4 {
+            let result = catching { () throws(SystemCallError) in try Posix.read(fd, into: listener.scratch) }
+            switch result {
+            case .success(.processed(0)), .failure:
+                close()
+                return
+            case .success(.processed(let count)):
+                session?.received(UnsafeRawBufferPointer(rebasing: listener.scratch[0..<count]), on: self)
+                guard isOpen, !readingPaused, count == listener.scratch.count else {
+                    updateInterest()
+                    return
+                }
+            case .success(.wouldBlock):
+                return
+            }
+        }
+    }
+
+    /// Closes now, dropping anything unsent.
+    package func close() {
+        guard let descriptor = descriptor.take() else { return }
+        loop.deregister(fd)
+        _ = consume descriptor
+        listener?.connectionClosed(self)
+        session?.closed(self)
+        session = nil
+    }
+}
+
+/// Accepts connections on one event loop, caps how many are open, and closes those past their deadline.
+package final class StreamListener: EventHandler {
+    package let loop: EventLoop
+    private let descriptor: FileDescriptor
+    private var connections: [CInt: StreamConnection] = [:]
+    package let maximumConnections: Int
+    package let idleMilliseconds: Int
+    private let makeSession: (StreamConnection) -> any StreamSession
+    /// Shared read buffer: sessions consume bytes synchronously, so one per loop is enough.
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+    /// Called when a connection is refused for the cap or closed for its deadline (for metrics).
+    package var onRejected: () -> Void = {}
+    package var onTimedOut: () -> Void = {}
+
+    package init(
+        descriptor: consuming FileDescriptor, loop: EventLoop, maximumConnections: Int, idleMilliseconds: Int,
+        makeSession: @escaping (StreamConnection) -> any StreamSession
+    ) {
+        self.descriptor = descriptor
+        self.loop = loop
+        self.maximumConnections = maximumConnections
+        self.idleMilliseconds = idleMilliseconds
+        self.makeSession = makeSession
+    }
+
+    deinit { scratch.deallocate() }
+
+    package var openConnections: Int { connections.count }
+
+    /// Registers with the loop and starts the deadline sweep. Call on the loop thread.
+    package func start() throws(SystemCallError) {
+        try loop.register(descriptor.rawValue, events: EventLoop.readable, handler: self)
+        scheduleSweep()
+    }
+
+    /// Stops accepting and closes every connection. Call on the loop thread.
+    package func stop() {
+        loop.deregister(descriptor.rawValue)
+        Posix.shutdown(descriptor.rawValue, how: CInt(SHUT_RDWR))
+        for connection in Array(connections.values) { connection.close() }
+    }
+
+    package func handleEvents(_ events: UInt32) {
+        for _ in 0..<64 {
+            guard case .success(.processed(let (client, peer))) = catching({ () throws(SystemCallError) in
+                try Posix.accept(descriptor.rawValue)
+            }) else { return }
+            let owned = FileDescriptor(taking: client)
+            guard connections.count < maximumConnections else {
+                onRejected()
+                continue  // `owned` closes here
+            }
+            try? Posix.setOption(client, level: CInt(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
+            let connection = StreamConnection(
+                descriptor: owned, peer: peer, loop: loop, listener: self,
+                deadline: Posix.monotonicNanoseconds() + Int64(idleMilliseconds) * 1_000_000)
+            connections[client] = connection
+            connection.session = makeSession(connection)
+            do throws(SystemCallError) {
+                try loop.register(client, events: EventLoop.readable, handler: connection)
+            } catch {
+                connection.close()
+            }
+        }
+    }
+
+    func connectionClosed(_ connection: StreamConnection) {
+        connections[connection.rawDescriptor] = nil
+    }
+
+    private func scheduleSweep() {
+        loop.schedule(afterMilliseconds: 250) { [weak self] in
+            guard let self else { return }
+            let now = Posix.monotonicNanoseconds()
+            for connection in connections.values where connection.deadlineNanoseconds <= now {
+                onTimedOut()
+                connection.close()
+            }
+            scheduleSweep()
+        }
+    }
+}
