@@ -1,0 +1,420 @@
+import HTTPWire
+import Leases
+import Synchronization
+
+/// The `/v1` API, `/healthz`, `/metrics` and the status page: requests in, responses out.
+///
+/// Runs on an HTTP loop thread and never blocks it: a store write answers through `reply` (possibly
+/// before `handle` returns, for the in-memory store), and a blocking query comes back as `.watch`
+/// for the connection to park.
+package final class ControlAPI: Sendable {
+    package struct Settings: Sendable {
+        /// The registration domain, for the DNS names the status page shows.
+        package var domain: String
+        package var maxTTL: UInt32
+        /// The TTL of a negative answer in the domain (what `ttl` reports for a function with no instance).
+        package var negativeTTL: UInt32
+
+        package init(domain: String, maxTTL: UInt32, negativeTTL: UInt32) {
+            self.domain = domain
+            self.maxTTL = maxTTL
+            self.negativeTTL = negativeTTL
+        }
+    }
+
+    package enum Outcome {
+        case respond(HTTPResponse)
+        /// `reply` has been or will be called.
+        case pending
+        /// Answer `functionResponse(key)` once the function's index exceeds `afterIndex`, or after the wait.
+        case watch(key: FunctionKey, afterIndex: UInt64, waitMilliseconds: Int)
+    }
+
+    package let store: any RegistrationStore
+    package let tokens: TokenTable?
+    package let settings: Settings
+    package let counters: HTTPCounters
+    private let clock: @Sendable () -> Instant
+    private let metrics: @Sendable () -> String
+    private let random = Mutex(SplitMix(seed: 0x5EED))
+
+    /// The longest a blocking query may wait (CONTRACT: at most 10 minutes), and its default.
+    package static let maximumWaitMilliseconds = 600_000
+    package static let defaultWaitMilliseconds = 300_000
+
+    package init(
+        store: any RegistrationStore, tokens: TokenTable?, settings: Settings, counters: HTTPCounters,
+        clock: @escaping @Sendable () -> Instant, metrics: @escaping @Sendable () -> String
+    ) {
+        self.store = store
+        self.tokens = tokens
+        self.settings = settings
+        self.counters = counters
+        self.clock = clock
+        self.metrics = metrics
+    }
+
+    package var registry: Registry { store.registry }
+
+    // MARK: - Routing
+
+    package func handle(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true)
+        let method = request.method == .head ? HTTPMethod.get : request.method
+        switch (segments.count, segments.first) {
+        case (0, _), (1, "ui"):
+            guard method == .get else { return .respond(notAllowed("GET")) }
+            return .respond(HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: StatusPage.html))
+        case (1, "healthz"):
+            guard method == .get else { return .respond(notAllowed("GET")) }
+            if let reason = store.unavailableReason {
+                return .respond(json(503) { $0.field("status", "unavailable"); $0.field("error", reason) })
+            }
+            return .respond(json(200) { $0.field("status", "ok") })
+        case (1, "metrics"):
+            guard method == .get else { return .respond(notAllowed("GET")) }
+            return .respond(
+                HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics().utf8)))
+        default:
+            break
+        }
+        guard segments.first == "v1" else { return .respond(notFound()) }
+        let rest = Array(segments.dropFirst()).map(String.init)
+        switch (rest.count, rest.first) {
+        case (1, "register"):
+            guard method == .post else { return .respond(notAllowed("POST")) }
+            return register(request, reply: reply)
+        case (1, "discover"):
+            guard method == .post else { return .respond(notAllowed("POST")) }
+            do throws(BodyError) {
+                return .respond(functionResponse(try RequestBodies.discover(request.body)))
+            } catch {
+                return .respond(HTTPResponse.error(status: 400, message: error.message))
+            }
+        case (1, "services"):
+            guard method == .get else { return .respond(notAllowed("GET")) }
+            return .respond(servicesResponse())
+        case (3, "services"):
+            guard method == .get else { return .respond(notAllowed("GET")) }
+            return functionQuery(service: rest[1], function: rest[2], request: request)
+        case (2, "instances"):
+            switch method {
+            case .get: return .respond(instanceResponse(id: rest[1]))
+            case .delete: return deregister(id: rest[1], request: request, reply: reply)
+            default: return .respond(notAllowed("GET, DELETE"))
+            }
+        case (3, "instances") where rest[2] == "heartbeat":
+            guard method == .post else { return .respond(notAllowed("POST")) }
+            return heartbeat(id: rest[1], request: request, reply: reply)
+        default:
+            return .respond(notFound())
+        }
+    }
+
+    // MARK: - Mutations
+
+    private func register(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
+        let grant: TokenTable.Entry?
+        switch authorize(request) {
+        case .failure(let response): return .respond(response)
+        case .success(let entry): grant = entry
+        }
+        let spec: InstanceSpec
+        do throws(BodyError) {
+            let raw = try RequestBodies.registration(request.body)
+            do throws(LeaseError) {
+                spec = try raw.validated()
+            } catch {
+                return .respond(leaseError(error))
+            }
+        } catch {
+            return .respond(HTTPResponse.error(status: 400, message: error.message))
+        }
+        if let services = grant?.services, !services.contains(spec.service) {
+            return .respond(forbidden(spec.service))
+        }
+        store.register(spec) { [self] result in
+            switch result {
+            case .success(let instance):
+                reply(json(200) { $0.field("id", instance.id); $0.field("ttl", Int(instance.spec.ttl)) })
+            case .failure(let error):
+                reply(storeError(error))
+            }
+        }
+        return .pending
+    }
+
+    private func heartbeat(id rawID: String, request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void)
+        -> Outcome
+    {
+        let id: String
+        switch authorizeInstance(rawID, request) {
+        case .failure(let response): return .respond(response)
+        case .success(let normalized): id = normalized
+        }
+        store.renew(id: id) { [self] result in
+            switch result {
+            case .success(let instance):
+                let jitter = random.withLock { $0.nextUnit() }
+                let next = TTLPolicy.nextHeartbeat(ttl: instance.spec.ttl, jitter: jitter)
+                reply(
+                    json(200) {
+                        $0.field("id", instance.id)
+                        $0.field("ttl", Int(instance.spec.ttl))
+                        $0.field("next_heartbeat_in", next)
+                    })
+            case .failure(let error):
+                reply(storeError(error))
+            }
+        }
+        return .pending
+    }
+
+    private func deregister(id rawID: String, request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void)
+        -> Outcome
+    {
+        let id: String
+        switch authorizeInstance(rawID, request) {
+        case .failure(let response): return .respond(response)
+        case .success(let normalized): id = normalized
+        }
+        store.deregister(id: id) { [self] result in
+            switch result {
+            case .success(let instance):
+                let drain = Self.rounded(instance.drainSeconds(now: clock()))
+                reply(json(200) { $0.field("id", instance.id); $0.field("drain", drain) })
+            case .failure(let error):
+                reply(storeError(error))
+            }
+        }
+        return .pending
+    }
+
+    // MARK: - Reads
+
+    private func functionQuery(service: String, function: String, request: HTTPRequest) -> Outcome {
+        guard let service = LabelRules.normalize(service) else {
+            return .respond(HTTPResponse.error(status: 400, message: "service: must be \(LabelRules.ruleDescription)"))
+        }
+        guard let function = LabelRules.normalize(function) else {
+            return .respond(HTTPResponse.error(status: 400, message: "function: must be \(LabelRules.ruleDescription)"))
+        }
+        let key = FunctionKey(service: service, function: function)
+        guard let indexText = request.queryValue("index") else {
+            if request.queryValue("wait") != nil {
+                return .respond(HTTPResponse.error(status: 400, message: "wait: needs index (a blocking query)"))
+            }
+            return .respond(functionResponse(key))
+        }
+        guard let index = UInt64(indexText) else {
+            return .respond(HTTPResponse.error(status: 400, message: "index: must be a non-negative integer"))
+        }
+        var wait = Self.defaultWaitMilliseconds
+        if let waitText = request.queryValue("wait") {
+            guard let parsed = parseWaitMilliseconds(waitText), parsed <= Self.maximumWaitMilliseconds else {
+                return .respond(
+                    HTTPResponse.error(
+                        status: 400, message: "wait: must be a duration such as 500ms, 30s or 5m, at most 10m"))
+            }
+            wait = parsed
+        }
+        if (registry.entry(key)?.index ?? 0) > index || wait == 0 { return .respond(functionResponse(key)) }
+        return .watch(key: key, afterIndex: index, waitMilliseconds: wait)
+    }
+
+    /// The live instances of a function, as `GET /v1/services/{service}/{function}` answers.
+    package func functionResponse(_ key: FunctionKey) -> HTTPResponse {
+        let now = clock()
+        let entry = registry.entry(key)
+        let live = entry?.live(at: now) ?? []
+        let ttl =
+            live.map(\.deadline).min().map {
+                TTLPolicy.answerTTL(earliestDeadline: $0, now: now, maxTTL: settings.maxTTL)
+            } ?? settings.negativeTTL
+        return json(200) { writer in
+            writer.field("service", key.service)
+            writer.field("function", key.function)
+            writer.field("index", Int(clamping: entry?.index ?? 0))
+            writer.field("ttl", Int(ttl))
+            writer.field("instances") { array in
+                array.array { array in
+                    for instance in live { Self.writeInstance(instance, now: now, full: false, into: &array) }
+                }
+            }
+        }
+    }
+
+    private func servicesResponse() -> HTTPResponse {
+        let now = clock()
+        let summary = registry.read { $0.summary(now: now) }
+        return json(200) { writer in
+            writer.field("services") { array in
+                array.array { array in
+                    for service in summary {
+                        array.object { object in
+                            object.field("service", service.service)
+                            object.field("functions") { functions in
+                                functions.array { functions in
+                                    for function in service.functions {
+                                        functions.object {
+                                            $0.field("function", function.function)
+                                            $0.field("instances", function.instances)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func instanceResponse(id rawID: String) -> HTTPResponse {
+        let now = clock()
+        guard let id = LabelRules.normalize(rawID), let instance = registry.instance(id: id, now: now) else {
+            return HTTPResponse.error(status: 404, message: "no live instance with id \(rawID)")
+        }
+        return json(200) { Self.writeObjectFields(instance, now: now, full: true, into: &$0) }
+    }
+
+    private static func writeInstance(_ instance: Instance, now: Instant, full: Bool, into writer: inout JSONWriter) {
+        writer.object { writeObjectFields(instance, now: now, full: full, into: &$0) }
+    }
+
+    private static func writeObjectFields(_ instance: Instance, now: Instant, full: Bool, into writer: inout JSONWriter) {
+        let spec = instance.spec
+        writer.field("id", spec.id)
+        if full {
+            writer.field("service", spec.service)
+            writer.field("function", spec.function)
+        }
+        writer.field("address", spec.address.description)
+        writer.field("port", Int(spec.port))
+        if full { writer.field("ttl", Int(spec.ttl)) }
+        writer.field("priority", Int(spec.priority))
+        writer.field("weight", Int(spec.weight))
+        writer.field("meta") { meta in
+            meta.object { object in
+                for entry in spec.meta { object.field(entry.key, entry.value) }
+            }
+        }
+        writer.field("expires_in", rounded(max(0, instance.deadline.seconds(since: now))))
+    }
+
+    // MARK: - Authorization
+
+    /// The caller's token entry (nil when no token file is set), or the 401 to send.
+    private func authorize(_ request: HTTPRequest) -> Result<TokenTable.Entry?, ResponseBox> {
+        guard let tokens else { return .success(nil) }
+        guard let header = request.header("authorization") else {
+            return .failure(ResponseBox(unauthorized("missing Authorization: Bearer token")))
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            return .failure(ResponseBox(unauthorized("Authorization must be 'Bearer TOKEN'")))
+        }
+        guard let entry = tokens.entry(for: Array(parts[1].trimmingSpaces.utf8)) else {
+            return .failure(ResponseBox(unauthorized("unknown token")))
+        }
+        return .success(entry)
+    }
+
+    /// Checks the token and that it may write the instance's service; the normalized id.
+    private func authorizeInstance(_ rawID: String, _ request: HTTPRequest) -> Result<String, ResponseBox> {
+        let entry: TokenTable.Entry?
+        switch authorize(request) {
+        case .failure(let response): return .failure(response)
+        case .success(let granted): entry = granted
+        }
+        guard let id = LabelRules.normalize(rawID) else {
+            return .failure(ResponseBox(HTTPResponse.error(status: 404, message: "no live instance with id \(rawID)")))
+        }
+        if let services = entry?.services, let instance = registry.instance(id: id, now: clock()),
+            !services.contains(instance.spec.service)
+        {
+            return .failure(ResponseBox(forbidden(instance.spec.service)))
+        }
+        return .success(id)
+    }
+
+    // MARK: - Responses
+
+    private func json(_ status: Int, _ body: (inout JSONWriter) -> Void) -> HTTPResponse {
+        var bytes: [UInt8] = []
+        JSONWriter.write(into: &bytes) { $0.object(body) }
+        return HTTPResponse(status: status, contentType: "application/json", body: bytes)
+    }
+
+    private func notFound() -> HTTPResponse { HTTPResponse.error(status: 404, message: "no such endpoint") }
+
+    private func notAllowed(_ allowed: String) -> HTTPResponse {
+        var response = HTTPResponse.error(status: 405, message: "method not allowed (allowed: \(allowed))")
+        response.headers.append((name: "Allow", value: allowed))
+        return response
+    }
+
+    private func unauthorized(_ message: String) -> HTTPResponse {
+        var response = HTTPResponse.error(status: 401, message: message)
+        response.headers.append((name: "WWW-Authenticate", value: "Bearer"))
+        return response
+    }
+
+    private func forbidden(_ service: String) -> HTTPResponse {
+        HTTPResponse.error(status: 403, message: "token may not write service \(service)")
+    }
+
+    private func leaseError(_ error: LeaseError) -> HTTPResponse {
+        switch error {
+        case .invalidField, .missingField: HTTPResponse.error(status: 400, message: error.description)
+        case .tooManyInstances, .tooManyInstancesInFunction: HTTPResponse.error(status: 429, message: error.description)
+        case .unknownInstance: HTTPResponse.error(status: 404, message: error.description)
+        }
+    }
+
+    private func storeError(_ error: StoreError) -> HTTPResponse {
+        switch error {
+        case .lease(let lease): leaseError(lease)
+        case .unavailable(let reason): HTTPResponse.error(status: 503, message: "store unavailable: \(reason)")
+        }
+    }
+
+    /// Seconds with millisecond precision, as replies carry them.
+    static func rounded(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+}
+
+/// An `HTTPResponse` as a `Result` failure.
+struct ResponseBox: Error {
+    var response: HTTPResponse
+    init(_ response: HTTPResponse) { self.response = response }
+}
+
+extension Result where Failure == ResponseBox {
+    fileprivate static func failure(_ response: ResponseBox) -> Result { .failure(response) }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
+        var result = self
+        while result.first == " " { result = result.dropFirst() }
+        while result.last == " " { result = result.dropLast() }
+        return result
+    }
+}
+
+/// A small deterministic PRNG for heartbeat jitter (SplitMix64).
+struct SplitMix: Sendable {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A value in 0..<1.
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
