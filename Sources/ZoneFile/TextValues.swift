@@ -7,6 +7,8 @@ enum TextValues {
     // MARK: - Numbers
 
     /// A plain decimal number of at most `maximum`, or nil (empty, a non-digit, or too large).
+    ///
+    /// `maximum` is at most 2^32 here, so the value cannot overflow before the check stops it.
     static func decimal(_ text: ArraySlice<UInt8>, maximum: UInt64) -> UInt64? {
         guard !text.isEmpty else { return nil }
         var value: UInt64 = 0
@@ -174,7 +176,7 @@ enum TextValues {
     /// A type mnemonic (any case) or RFC 3597 `TYPEnnn`, or nil.
     static func type(_ text: ArraySlice<UInt8>) -> RRType? {
         if let key = key(text), let type = types[key] { return type }
-        if let number = numberAfterPrefix("TYPE", in: text) { return RRType(number) }
+        if hasPrefix("TYPE", text) { return numberAfterPrefix("TYPE", in: text).map(RRType.init(_:)) }
         // Mnemonics DNSWire knows beyond the table above.
         guard text.count <= 16 else { return nil }
         return RRType(mnemonic: String(decoding: text, as: UTF8.self))
@@ -195,12 +197,18 @@ enum TextValues {
 
     /// The 16-bit decimal number after `prefix` (matched in any case), as in `TYPE65280`.
     private static func numberAfterPrefix(_ prefix: StaticString, in text: ArraySlice<UInt8>) -> UInt16? {
+        guard hasPrefix(prefix, text) else { return nil }
+        return decimal(text.dropFirst(prefix.utf8CodeUnitCount), maximum: 65535).map { UInt16($0) }
+    }
+
+    /// Whether `text` starts with the upper-case ASCII `prefix`, in any case.
+    private static func hasPrefix(_ prefix: StaticString, _ text: ArraySlice<UInt8>) -> Bool {
         let count = prefix.utf8CodeUnitCount
-        guard text.count > count else { return nil }
+        guard text.count >= count else { return false }
         let head = UnsafeBufferPointer(start: prefix.utf8Start, count: count)
         for (offset, byte) in head.enumerated() where text[text.startIndex + offset].asciiUppercased != byte {
-            return nil
+            return false
         }
-        return decimal(text.dropFirst(count), maximum: 65535).map { UInt16($0) }
+        return true
     }
 }

@@ -27,6 +27,14 @@ struct ZoneAssembler {
         static let other = OwnerData(rawValue: 2)
     }
 
+    /// - Parameter expectedRecords: a guess at the record count, to size the tables once.
+    init(expectedRecords: Int = 0) {
+        let capacity = max(0, min(expectedRecords, 1 << 22))
+        records.reserveCapacity(capacity)
+        seen.reserveCapacity(capacity)
+        ownerData.reserveCapacity(capacity)
+    }
+
     /// RFC 4035 §2.5: RRSIG (46) and NSEC (47) may sit beside a CNAME.
     private static func mayAccompanyCNAME(_ type: RRType) -> Bool { type.rawValue == 46 || type.rawValue == 47 }
 

@@ -31,6 +31,8 @@ package struct ZoneData: Sendable, Equatable {
 package enum ZoneFileParser {
     /// The deepest `$INCLUDE` nesting accepted; the top file is depth 0.
     package static let maxIncludeDepth = 8
+    /// The most `$INCLUDE`s one parse follows in all.
+    package static let maxIncludes = 256
 
     /// Parses one zone file.
     ///
@@ -47,7 +49,8 @@ package enum ZoneFileParser {
         _ text: [UInt8], fileName: String, defaultOrigin: DomainName?, loadInclude: (String) throws -> [UInt8]
     ) throws(ZoneFileError) -> ZoneData {
         var reader = ZoneFileReader(text, fileName: fileName, origin: defaultOrigin)
-        var assembler = ZoneAssembler()
+        // Simple records take about 25 bytes a line; growing the tables by rehashing costs more than a guess.
+        var assembler = ZoneAssembler(expectedRecords: text.count / 24)
         while let record = try reader.next(loadInclude: loadInclude) {
             try assembler.add(record)
         }

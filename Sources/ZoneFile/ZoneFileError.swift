@@ -89,6 +89,8 @@ package struct ZoneFileError: Error, Equatable, Sendable, CustomStringConvertibl
         // MARK: $INCLUDE
         /// `$INCLUDE` nested deeper than `ZoneFileParser.maxIncludeDepth`.
         case includeTooDeep
+        /// More `$INCLUDE`s than `ZoneFileParser.maxIncludes` in one parse.
+        case tooManyIncludes
         /// The loader threw; the payload is its reason.
         case includeFailed(String)
     }
@@ -99,7 +101,7 @@ package struct ZoneFileError: Error, Equatable, Sendable, CustomStringConvertibl
         switch kind {
         case .unterminatedQuote: return "unterminated quoted string"
         case .unbalancedParentheses: return "unbalanced parentheses"
-        case .badEscape: return "bad escape in" + (token == nil ? " input" : " " + quoted)
+        case .badEscape: return "bad escape in" + named
         case .unknownDirective: return "unknown directive " + quoted
         case .missingField(let field): return "missing \(field)"
         case .badField(let field): return "bad \(field)" + named
@@ -121,6 +123,7 @@ package struct ZoneFileError: Error, Equatable, Sendable, CustomStringConvertibl
         case .cnameAndOtherData: return "CNAME and other data at" + named
         case .includeTooDeep:
             return "$INCLUDE nested more than \(ZoneFileParser.maxIncludeDepth) deep at" + named
+        case .tooManyIncludes: return "more than \(ZoneFileParser.maxIncludes) $INCLUDEs at" + named
         case .includeFailed(let reason): return "cannot read $INCLUDE file" + named + ": \(reason)"
         }
     }

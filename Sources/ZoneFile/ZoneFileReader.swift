@@ -19,8 +19,11 @@ package struct LocatedRecord: Sendable, Equatable {
 /// - the class: IN unless written, and only IN is accepted, so inheriting it is trivial.
 ///
 /// An included file starts with the including file's origin (or the one given after the path) and no
-/// previous owner; when it ends, the includer's origin and owner come back (RFC 1035 §5.1: "$INCLUDE
-/// ... does not change the origin of the parent file"). `$TTL` and the TTL inheritance carry across.
+/// previous owner; when it ends, the includer's origin and owner come back (RFC 1035 §5.1: "a $INCLUDE
+/// entry never changes the relative origin of the parent file"; BIND restores the owner too). `$TTL`
+/// and the TTL inheritance carry across. Nesting stops at `ZoneFileParser.maxIncludeDepth`, and one
+/// parse loads at most `ZoneFileParser.maxIncludes` files, so a file that includes itself several
+/// times cannot make the work grow exponentially.
 package struct ZoneFileReader {
     private struct Frame {
         var lexer: Lexer
@@ -34,6 +37,7 @@ package struct ZoneFileReader {
     private var tokens: [Token] = []
     private var defaultTTL: UInt32?
     private var previousTTL: UInt32?
+    private var includesLoaded = 0
 
     /// - Parameters:
     ///   - text: the file's bytes.
@@ -146,6 +150,10 @@ package struct ZoneFileReader {
             if !fields.isAtEnd { origin = try fields.name("$INCLUDE origin", origin: origin) }
             try fields.finish()
             guard depth < ZoneFileParser.maxIncludeDepth else { throw fields.error(.includeTooDeep, at: pathToken) }
+            guard includesLoaded < ZoneFileParser.maxIncludes else {
+                throw fields.error(.tooManyIncludes, at: pathToken)
+            }
+            includesLoaded += 1
             let path = String(decoding: pathBytes, as: UTF8.self)
             let bytes: [UInt8]
             do {

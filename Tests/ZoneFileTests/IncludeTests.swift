@@ -84,6 +84,21 @@ import ZoneFile
         #expect(error?.location == SourceLocation(file: "loop.inc", line: 1, column: 10))
     }
 
+    @Test func oneParseFollowsAtMost256Includes() {
+        let body = String(repeating: "$INCLUDE leaf.inc\n", count: 300)
+        let error = parseError(zoneHead + body, includes: ["leaf.inc": ""])
+        #expect(error?.kind == .tooManyIncludes)
+        #expect(error?.description == #"t.zone:259:10: more than 256 $INCLUDEs at "leaf.inc""#)
+    }
+
+    @Test func includesThatBranchCannotGrowExponentially() {
+        // Each level includes the next twice: 2^8 leaves, stopped by the budget, not by the depth cap.
+        var files: [String: String] = ["level8.inc": "x A 192.0.2.1\n"]
+        for level in 1..<8 { files["level\(level).inc"] = String(repeating: "$INCLUDE level\(level + 1).inc\n", count: 2) }
+        let error = parseError(zoneHead + "$INCLUDE level1.inc\n$INCLUDE level1.inc\n", includes: files)
+        #expect(error?.kind == .tooManyIncludes)
+    }
+
     @Test func includeNeedsAFileName() {
         #expect(parseError(zoneHead + "$INCLUDE\n")?.description == "t.zone:3:9: missing $INCLUDE file name")
         #expect(parseError(zoneHead + "$INCLUDE \"\"\n")?.description == #"t.zone:3:10: bad $INCLUDE file name """#)

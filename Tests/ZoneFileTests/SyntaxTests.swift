@@ -121,8 +121,14 @@ import ZoneFile
     }
 
     @Test func typeMnemonicsAreCaseInsensitive() throws {
-        let records = try recordsAfterHead("a a 192.0.2.1\nb Cname a\n")
-        #expect(records.map(\.type) == [.a, .cname])
+        let records = try recordsAfterHead("a a 192.0.2.1\nb Cname a\nc type65280 \\# 0\n")
+        #expect(records.map(\.type) == [.a, .cname, RRType(65280)])
+    }
+
+    @Test func genericTypeNumbersAreDigitsOnly() {
+        for type in ["TYPE+1", "TYPE", "TYPE65536", "TYPE1x"] {
+            #expect(parseError(zoneHead + "a \(type) \\# 0\n")?.kind == .unknownType, "\(type)")
+        }
     }
 
     // MARK: - Lexical details
