@@ -57,7 +57,8 @@ package struct ZoneFileError: Error, Equatable, Sendable, CustomStringConvertibl
         case badName(DomainNameError)
         /// A line starts with white space but no earlier record gave an owner.
         case noPreviousOwner
-        /// No explicit TTL, no `$TTL` and no earlier record to inherit from (BIND's rule).
+        /// No explicit TTL, no `$TTL` and no earlier record to inherit from (BIND warns and takes the
+        /// SOA MINIMUM; see `ZoneFileReader`).
         case noTTL
         /// A TTL beyond 2147483647 (RFC 2181 §8), or a timer beyond 4294967295.
         case ttlOutOfRange

@@ -14,8 +14,10 @@ package struct LocatedRecord: Sendable, Equatable {
 /// State carried from entry to entry (RFC 1035 §5.1):
 /// - the origin, from the caller and then `$ORIGIN`; a relative `$ORIGIN` is relative to the current one;
 /// - the previous owner, used by a line that starts with white space;
-/// - the TTL: an explicit one, else the last `$TTL`, else the previous record's (BIND's rule; with none
-///   of these the record is an error rather than taking the SOA MINIMUM as RFC 1035 suggests);
+/// - the TTL: an explicit one, else the last `$TTL`, else the previous record's, as in BIND. With none of
+///   these the record is an error (`noTTL`). BIND 9.18 instead warns "no TTL specified; using SOA MINTTL
+///   instead" and goes on; we have no warning channel, and a zone whose every TTL silently became the
+///   negative-caching MINIMUM (5 s in `local.zone`) is worse than a start-up error naming the line;
 /// - the class: IN unless written, and only IN is accepted, so inheriting it is trivial.
 ///
 /// An included file starts with the including file's origin (or the one given after the path) and no

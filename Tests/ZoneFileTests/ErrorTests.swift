@@ -30,7 +30,8 @@ struct ErrorCase: Sendable, CustomTestStringConvertible {
             label: "nested parentheses", text: zoneHead + "a TXT ( ( x )\n", kind: .unbalancedParentheses,
             expected: "t.zone:3:9: unbalanced parentheses"),
         ErrorCase(
-            label: "the end of the file inside parentheses", text: zoneHead + "a TXT ( x\ny", kind: .unbalancedParentheses,
+            label: "the end of the file inside parentheses", text: zoneHead + "a TXT ( x\ny",
+            kind: .unbalancedParentheses,
             expected: "t.zone:3:7: unbalanced parentheses"),
         ErrorCase(
             label: "a decimal escape above 255", text: zoneHead + "a TXT \"a\\256\"\n", kind: .badEscape,

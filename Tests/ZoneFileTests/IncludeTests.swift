@@ -44,7 +44,8 @@ import ZoneFile
     }
 
     @Test func theSOAMayComeFromAnInclude() throws {
-        let zone = try parse("$TTL 60\n$INCLUDE soa.inc\nwww A 192.0.2.1\n", includes: ["soa.inc": "@ SOA ns hm 1 2 3 4 5"])
+        let zone = try parse(
+            "$TTL 60\n$INCLUDE soa.inc\nwww A 192.0.2.1\n", includes: ["soa.inc": "@ SOA ns hm 1 2 3 4 5"])
         #expect(zone.origin == name("example."))
         #expect(zone.records.count == 2)
     }
@@ -94,7 +95,9 @@ import ZoneFile
     @Test func includesThatBranchCannotGrowExponentially() {
         // Each level includes the next twice: 2^8 leaves, stopped by the budget, not by the depth cap.
         var files: [String: String] = ["level8.inc": "x A 192.0.2.1\n"]
-        for level in 1..<8 { files["level\(level).inc"] = String(repeating: "$INCLUDE level\(level + 1).inc\n", count: 2) }
+        for level in 1..<8 {
+            files["level\(level).inc"] = String(repeating: "$INCLUDE level\(level + 1).inc\n", count: 2)
+        }
         let error = parseError(zoneHead + "$INCLUDE level1.inc\n$INCLUDE level1.inc\n", includes: files)
         #expect(error?.kind == .tooManyIncludes)
     }

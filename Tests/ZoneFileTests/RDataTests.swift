@@ -50,7 +50,8 @@ import ZoneFile
     // MARK: - RFC 3597
 
     @Test func rfc3597GenericRDataRoundTrips() throws {
-        let records = try recordsAfterHead("x TYPE65280 \\# 4 0A000001\ny CLASS1 TYPE65281 \\# 0\nz TYPE99 \\# 3 ab cdEF\n")
+        let records = try recordsAfterHead(
+            "x TYPE65280 \\# 4 0A000001\ny CLASS1 TYPE65281 \\# 0\nz TYPE99 \\# 3 ab cdEF\n")
         #expect(
             records == [
                 record("x.example.", RRType(65280), .unknown([10, 0, 0, 1])),
