@@ -186,4 +186,22 @@ import ZoneFile
         let records = try recordsAfterHead("a CNAME b\na TYPE47 \\# 0\na TYPE46 \\# 1 00\n")
         #expect(records.map(\.type) == [.cname, RRType(47), RRType(46)])
     }
+
+    // MARK: - The incremental reader
+
+    @Test func readerYieldsRecordsOneAtATimeWithTheirLocations() throws {
+        // No SOA here: the reader applies syntax only; zone rules belong to `parse`.
+        var reader = ZoneFileReader(
+            Array("$TTL 9\nwww A 192.0.2.1\n\t TXT x\n".utf8), fileName: "r.zone", origin: name("example."))
+        let noInclude: (String) throws -> [UInt8] = { throw LoaderError(path: $0) }
+        let first = try reader.next(loadInclude: noInclude)
+        #expect(first?.record == a("www.example.", "192.0.2.1", ttl: 9))
+        #expect(first?.ownerLocation == SourceLocation(file: "r.zone", line: 2, column: 1))
+        #expect(first?.typeLocation == SourceLocation(file: "r.zone", line: 2, column: 5))
+        let second = try reader.next(loadInclude: noInclude)
+        #expect(second?.record == record("www.example.", .txt, ttl: 9, .txt([[UInt8(ascii: "x")]])))
+        #expect(second?.typeLocation == SourceLocation(file: "r.zone", line: 3, column: 3))
+        #expect(try reader.next(loadInclude: noInclude) == nil)
+        #expect(reader.endLocation == SourceLocation(file: "r.zone", line: 4, column: 1))
+    }
 }
