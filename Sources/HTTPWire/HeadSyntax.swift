@@ -177,16 +177,20 @@ func parseFieldLines(_ lines: inout LineCursor) throws(HTTPParseError) -> (HTTPH
 /// Splits one field line into its name and its value without surrounding whitespace.
 func parseFieldLine(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>) throws(HTTPParseError) -> (Range<Int>, Range<Int>) {
     if ASCII.isWhitespace(raw[line.lowerBound]) { throw .obsoleteLineFolding }
-    var i = line.lowerBound
-    while i < line.upperBound {
+    var colon = line.lowerBound
+    while colon < line.upperBound && raw[colon] != ASCII.colon { colon += 1 }
+    guard colon < line.upperBound else {
+        try validateFieldContent(raw, line)
+        throw .badHeader
+    }
+    for i in line.lowerBound..<colon {
         let b = raw[i]
-        if b == ASCII.colon { break }
         if ASCII.isWhitespace(b) { throw .whitespaceBeforeColon }
         guard ASCII.isTokenCharacter(b) else { throw nonTokenError(b) }
-        i += 1
     }
-    guard i < line.upperBound, i > line.lowerBound else { throw .badHeader }
-    let name = line.lowerBound..<i
+    guard colon > line.lowerBound else { throw .badHeader }
+    let name = line.lowerBound..<colon
+    let i = colon
     var s = i + 1
     var e = line.upperBound
     while s < e && ASCII.isWhitespace(raw[s]) { s += 1 }
