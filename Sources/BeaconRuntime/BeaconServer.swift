@@ -1,6 +1,8 @@
 import Authority
 import DNSServer
 import DNSWire
+import HTTPControl
+import HTTPWire
 import Leases
 import PosixIO
 
@@ -13,7 +15,9 @@ package final class BeaconServer: Sendable {
     package let log: Log
     private let udp: UDPServer
     private let tcp: TCPServer
+    private let http: HTTPServer
     private let sweeper: ExpirySweeper
+    package let httpAddress: SocketAddress
     /// Where the listeners ended up (port 0 in the config picks a free port).
     package let dnsAddress: SocketAddress
 
@@ -24,7 +28,9 @@ package final class BeaconServer: Sendable {
             directory: config.zonesDirectory, mustExist: config.zonesDirectoryExplicit, domain: config.domain,
             nameServerAddress: config.dnsAddress)
         for zone in zones.zones { log.info("serving zone \(zone.origin)") }
-        let registry = Registry(limits: config.limits)
+        let tokens = try loadTokens(config.tokenFile)
+        // Indexes continue from the wall clock (microseconds), so they rise across restarts.
+        let registry = Registry(limits: config.limits, initialIndex: UInt64(Posix.wallClockSeconds() * 1_000_000))
         let clock: @Sendable () -> Instant = { Instant(nanoseconds: Posix.monotonicNanoseconds()) }
         let store = MemoryStore(registry: registry, clock: clock)
         let resolver = Resolver(zones: zones, dynamic: DynamicNames(apex: config.domain, maxTTL: config.maxTTL))
@@ -43,18 +49,58 @@ package final class BeaconServer: Sendable {
         } catch {
             throw StartupError("--dns \(config.dnsAddress): \(error.errno)")
         }
+        let httpCounters = HTTPCounters()
+        let negativeTTL = zones.zone(for: config.domain)?.negativeSOA.ttl ?? 5
+        let api = ControlAPI(
+            store: store, tokens: tokens,
+            settings: ControlAPI.Settings(domain: config.domain.description, maxTTL: config.maxTTL, negativeTTL: negativeTTL),
+            counters: httpCounters, clock: clock,
+            metrics: { MetricsText.render(dns: counters, registry: registry, http: httpCounters, extra: []) })
+        var options = HTTPServer.Options()
+        options.threads = config.httpThreads
+        options.maximumConnections = config.httpMaxConnections
+        options.idleMilliseconds = config.httpIdleMilliseconds
+        options.requestTimeoutMilliseconds = config.httpHeaderTimeoutMilliseconds
+        let http = HTTPServer(api: api, options: options)
+        let httpAddress: SocketAddress
+        do throws(SystemCallError) {
+            httpAddress = try http.start(address: config.httpAddress)
+        } catch {
+            tcp.stop()
+            udp.stop()
+            throw StartupError("--http \(config.httpAddress): \(error.errno)")
+        }
         let sweeper = ExpirySweeper(registry: registry)
         sweeper.start()
         log.info("dns listening on \(dnsAddress) (udp x\(config.udpThreads), tcp)")
+        log.info("http listening on \(httpAddress)")
         return BeaconServer(
             config: config, registry: registry, store: store, dnsCounters: counters, log: log, udp: udp, tcp: tcp,
-            sweeper: sweeper, dnsAddress: dnsAddress)
+            http: http, sweeper: sweeper, dnsAddress: dnsAddress, httpAddress: httpAddress)
+    }
+
+    private static func loadTokens(_ path: String?) throws(StartupError) -> TokenTable? {
+        guard let path else { return nil }
+        let bytes: [UInt8]
+        do throws(SystemCallError) {
+            bytes = try Files.read(path)
+        } catch {
+            throw StartupError("--token-file \(path): cannot read: \(error.errno)")
+        }
+        do throws(TokenFileError) {
+            return try TokenTable(parsing: String(decoding: bytes, as: UTF8.self), fileName: path)
+        } catch {
+            throw StartupError("--token-file \(error.message)")
+        }
     }
 
     private init(
         config: ServeConfig, registry: Registry, store: any RegistrationStore, dnsCounters: DNSCounters, log: Log,
-        udp: UDPServer, tcp: TCPServer, sweeper: ExpirySweeper, dnsAddress: SocketAddress
+        udp: UDPServer, tcp: TCPServer, http: HTTPServer, sweeper: ExpirySweeper, dnsAddress: SocketAddress,
+        httpAddress: SocketAddress
     ) {
+        self.http = http
+        self.httpAddress = httpAddress
         self.config = config
         self.registry = registry
         self.store = store
@@ -68,6 +114,7 @@ package final class BeaconServer: Sendable {
 
     /// Closes the listeners and stops every thread.
     package func stop() {
+        http.stop()
         tcp.stop()
         udp.stop()
         sweeper.stop()

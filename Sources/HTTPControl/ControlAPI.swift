@@ -116,7 +116,7 @@ package final class ControlAPI: Sendable {
     private func register(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
         let grant: TokenTable.Entry?
         switch authorize(request) {
-        case .failure(let response): return .respond(response)
+        case .failure(let box): return .respond(box.response)
         case .success(let entry): grant = entry
         }
         let spec: InstanceSpec
@@ -149,7 +149,7 @@ package final class ControlAPI: Sendable {
     {
         let id: String
         switch authorizeInstance(rawID, request) {
-        case .failure(let response): return .respond(response)
+        case .failure(let box): return .respond(box.response)
         case .success(let normalized): id = normalized
         }
         store.renew(id: id) { [self] result in
@@ -175,7 +175,7 @@ package final class ControlAPI: Sendable {
     {
         let id: String
         switch authorizeInstance(rawID, request) {
-        case .failure(let response): return .respond(response)
+        case .failure(let box): return .respond(box.response)
         case .success(let normalized): id = normalized
         }
         store.deregister(id: id) { [self] result in
@@ -324,7 +324,7 @@ package final class ControlAPI: Sendable {
     private func authorizeInstance(_ rawID: String, _ request: HTTPRequest) -> Result<String, ResponseBox> {
         let entry: TokenTable.Entry?
         switch authorize(request) {
-        case .failure(let response): return .failure(response)
+        case .failure(let box): return .failure(box)
         case .success(let granted): entry = granted
         }
         guard let id = LabelRules.normalize(rawID) else {
@@ -387,10 +387,6 @@ package final class ControlAPI: Sendable {
 struct ResponseBox: Error {
     var response: HTTPResponse
     init(_ response: HTTPResponse) { self.response = response }
-}
-
-extension Result where Failure == ResponseBox {
-    fileprivate static func failure(_ response: ResponseBox) -> Result { .failure(response) }
 }
 
 extension Substring {

@@ -22,7 +22,12 @@ package struct LeaseTable {
     package private(set) var lastIndex: UInt64 = 0
     package var limits: LeaseLimits
 
-    package init(limits: LeaseLimits = LeaseLimits()) { self.limits = limits }
+    /// - Parameter initialIndex: where indexes start. A server passes a value from the wall clock so
+    ///   that indexes keep rising across restarts and a watcher never waits on an index from before one.
+    package init(limits: LeaseLimits = LeaseLimits(), initialIndex: UInt64 = 0) {
+        self.limits = limits
+        lastIndex = initialIndex
+    }
 
     package var count: Int { byID.count }
 

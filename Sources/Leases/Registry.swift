@@ -11,8 +11,8 @@ package final class Registry: Sendable {
     private let listeners = Mutex<[@Sendable (RegistryChange) -> Void]>([])
     package let counters = RegistryCounters()
 
-    package init(limits: LeaseLimits = LeaseLimits()) {
-        table = Mutex(LeaseTable(limits: limits))
+    package init(limits: LeaseLimits = LeaseLimits(), initialIndex: UInt64 = 0) {
+        table = Mutex(LeaseTable(limits: limits, initialIndex: initialIndex))
     }
 
     /// Rises after every change to the set of live instances or their data (not on heartbeats).
@@ -40,6 +40,8 @@ package final class Registry: Sendable {
                 return .failure(error)
             }
         }
+        if case .failure(.tooManyInstances) = result { counters.limitRejections.add(1, ordering: .relaxed) }
+        if case .failure(.tooManyInstancesInFunction) = result { counters.limitRejections.add(1, ordering: .relaxed) }
         let (registration, index) = try result.get()
         counters.registrations.add(1, ordering: .relaxed)
         publish(RegistryChange(functions: registration.changed, index: index))
@@ -110,5 +112,6 @@ package final class RegistryCounters: Sendable {
     package let deregistrations = Atomic<UInt64>(0)
     package let heartbeats = Atomic<UInt64>(0)
     package let expirations = Atomic<UInt64>(0)
+    package let limitRejections = Atomic<UInt64>(0)
     package init() {}
 }

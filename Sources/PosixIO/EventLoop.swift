@@ -24,6 +24,8 @@ package final class EventLoop: @unchecked Sendable {
     private let wakeupPending = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private var timers = TimerQueue()
+    /// The thread running the loop (0 before `run`): `pthread_t` is an integer on Linux.
+    private let runningThread = Atomic<UInt>(0)
 
     package init() throws(SystemCallError) {
         epoll = FileDescriptor(taking: try Posix.epollCreate())
@@ -66,6 +68,14 @@ package final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Whether the caller is the loop's own thread (so it may touch loop state directly).
+    package var isCurrentThread: Bool { runningThread.load(ordering: .acquiring) == UInt(pthread_self()) }
+
+    /// Runs `task` now if on the loop thread, else on the loop thread soon.
+    package func executeSoon(_ task: @escaping @Sendable () -> Void) {
+        if isCurrentThread { task() } else { execute(task) }
+    }
+
     /// Makes `run` return after the current iteration.
     package func stop() {
         stopping.store(true, ordering: .releasing)
@@ -91,6 +101,7 @@ package final class EventLoop: @unchecked Sendable {
 
     /// Runs the loop on the calling thread until `stop()`.
     package func run() {
+        runningThread.store(UInt(pthread_self()), ordering: .releasing)
         let capacity = 256
         let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }

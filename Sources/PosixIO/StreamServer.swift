@@ -163,7 +163,10 @@ package final class StreamConnection: EventHandler {
 }
 
 /// Accepts connections on one event loop, caps how many are open, and closes those past their deadline.
-package final class StreamListener: EventHandler {
+///
+/// Used only on its loop's thread (other threads reach it through `EventLoop.execute`), which is what
+/// the unchecked `Sendable` relies on.
+package final class StreamListener: EventHandler, @unchecked Sendable {
     package let loop: EventLoop
     private let descriptor: FileDescriptor
     private var connections: [CInt: StreamConnection] = [:]

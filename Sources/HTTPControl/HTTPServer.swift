@@ -1,0 +1,75 @@
+import HTTPWire
+import Leases
+import Synchronization
+import PosixIO
+
+/// The HTTP side channel: one event loop per thread, each with its own listening socket on the
+/// same port (SO_REUSEPORT), sessions, and watch hub.
+package final class HTTPServer: @unchecked Sendable {
+    // `listeners` and `threads` are set in `start` before the loops run and read in `stop`.
+    package struct Options: Sendable {
+        package var threads = 1
+        package var maximumConnections = 4096
+        package var idleMilliseconds = 60_000
+        package var requestTimeoutMilliseconds = 10_000
+        package var limits = HTTPRequestParser.Limits()
+        package init() {}
+    }
+
+    private let api: ControlAPI
+    private let options: Options
+    private var loops: [EventLoop] = []
+    private var listeners: [StreamListener] = []
+    private var hubs: [WatchHub] = []
+    private var threads: [ThreadHandle] = []
+
+    package init(api: ControlAPI, options: Options) {
+        self.api = api
+        self.options = options
+    }
+
+    /// Binds and starts the loops.
+    /// - Returns: the bound address (port filled in when `address` had port 0).
+    package func start(address: SocketAddress) throws(SystemCallError) -> SocketAddress {
+        var bound = address
+        let perLoop = max(1, options.maximumConnections / max(1, options.threads))
+        let timeouts = HTTPSession.Timeouts(
+            idleNanoseconds: Int64(options.idleMilliseconds) * 1_000_000,
+            requestNanoseconds: Int64(options.requestTimeoutMilliseconds) * 1_000_000)
+        for index in 0..<max(1, options.threads) {
+            let loop = try EventLoop()
+            let socket = try Sockets.tcpListener(bind: bound, reusePort: true)
+            if index == 0 { bound = try Posix.localAddress(socket.rawValue) }
+            let hub = WatchHub(loop: loop, api: api)
+            let limits = options.limits
+            let listener = StreamListener(
+                descriptor: socket, loop: loop, maximumConnections: perLoop, idleMilliseconds: options.idleMilliseconds
+            ) { [api] connection in
+                HTTPSession(connection: connection, api: api, hub: hub, limits: limits, timeouts: timeouts)
+            }
+            listener.onRejected = { [api] in api.counters.connectionsRejected.add(1, ordering: .relaxed) }
+            listener.onTimedOut = { [api] in api.counters.connectionsTimedOut.add(1, ordering: .relaxed) }
+            try listener.start()
+            loops.append(loop)
+            listeners.append(listener)
+            hubs.append(hub)
+        }
+        let pairs = Array(zip(loops, hubs))
+        api.registry.addListener { change in
+            for (loop, hub) in pairs where hub.parkedCount.load(ordering: .relaxed) > 0 {
+                loop.execute { hub.notify(change.functions) }
+            }
+        }
+        for loop in loops { threads.append(Threads.start(name: "beacon-http") { loop.run() }) }
+        return bound
+    }
+
+    /// Stops accepting, closes every connection and stops the loops.
+    package func stop() {
+        for (loop, listener) in zip(loops, listeners) {
+            loop.execute { listener.stop() }
+            loop.stop()
+        }
+        for thread in threads { thread.join() }
+    }
+}
