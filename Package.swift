@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "Journal", dependencies: ["Leases", "PosixIO"], swiftSettings: strict),
         .target(
             name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO"], swiftSettings: strict),
+        .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO"], swiftSettings: strict),
         .target(
             name: "BeaconRuntime",
             dependencies: ["DNSWire", "ZoneFile", "Leases", "Authority", "PosixIO", "DNSServer", "HTTPWire",
@@ -42,7 +43,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "BeaconCLI",
-            dependencies: ["BeaconRuntime", "DNSWire", "HTTPWire", "PosixIO"],
+            dependencies: ["BeaconRuntime", "Clients", "DNSWire", "HTTPWire", "Leases", "PosixIO"],
             swiftSettings: strict),
         .executableTarget(name: "beacon", dependencies: ["BeaconCLI"], swiftSettings: strict),
 
@@ -60,7 +61,7 @@ let package = Package(
         .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["BeaconRuntime", "BeaconCLI", "DNSServer", "HTTPControl", "Journal", "DNSWire",
+            dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire",
                 "HTTPWire", "Leases", "PosixIO", "TestSupport"],
             swiftSettings: strict),
     ]

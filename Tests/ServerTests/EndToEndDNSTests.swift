@@ -1,0 +1,133 @@
+import BeaconRuntime
+import Clients
+import DNSWire
+import HTTPWire
+import Leases
+import PosixIO
+import Testing
+
+@Suite("End to end: DNS over real sockets", .serialized)
+struct EndToEndDNSTests {
+    @Test func shippedZoneAnswersSOAWithAAOverUDPAndTCP() throws {
+        let beacon = try RunningBeacon()
+        for tcp in [false, true] {
+            let reply = try beacon.query("local.", .soa, tcp: tcp)
+            #expect(reply.rcode == .noError)
+            #expect(reply.header.authoritative)
+            #expect(reply.answers.count == 1)
+            guard case .soa(let soa)? = reply.answers.first?.rdata else {
+                Issue.record("no SOA in \(reply)")
+                continue
+            }
+            #expect(soa.minimum == 5)
+        }
+    }
+
+    @Test func aRegistrationResolvesAtOnceWithSRVGlue() throws {
+        let beacon = try RunningBeacon()
+        let id = try beacon.register([
+            "service": "orders", "function": "create", "address": "10.0.0.5", "port": 8080, "id": "web-1",
+        ])
+        #expect(id == "web-1")
+        let a = try beacon.query("create.orders.local.", .a)
+        #expect(a.answerTexts == ["create.orders.local. A 10.0.0.5"])
+        let srv = try beacon.query("create.orders.local.", .srv)
+        #expect(srv.answerTexts == ["create.orders.local. SRV 0 1 8080 web-1.create.orders.local."])
+        #expect(srv.additionals.contains { $0.type == .a && $0.name == (try! DomainName("web-1.create.orders.local.")) })
+        let rfc2782 = try beacon.query("_create._tcp.orders.local.", .srv)
+        #expect(rfc2782.answers.map(\.rdata) == srv.answers.map(\.rdata))
+        let service = try beacon.query("orders.local.", .a)
+        #expect(service.rcode == .noError)
+        #expect(service.answers.isEmpty)
+    }
+
+    @Test func answerTTLNeverExceedsTheRemainingLease() throws {
+        let beacon = try RunningBeacon()
+        try beacon.register(["service": "s", "function": "f", "address": "10.0.0.1", "port": 1, "ttl": 3])
+        try beacon.register(["service": "s", "function": "f", "address": "10.0.0.2", "port": 1, "ttl": 60])
+        let reply = try beacon.query("f.s.local.", .a)
+        #expect(reply.answers.count == 2)
+        // The earliest lease has at most 3 s left: whole seconds minus one.
+        #expect(reply.answers.allSatisfy { $0.ttl <= 2 })
+    }
+
+    @Test func anUnrenewedInstanceIsGoneRightAfterItsLease() throws {
+        let beacon = try RunningBeacon()
+        let id = try beacon.register(["service": "s", "function": "f", "address": "10.0.0.1", "port": 1, "ttl": 1])
+        #expect(try beacon.query("f.s.local.", .a).answers.count == 1)
+        Posix.sleep(milliseconds: 1_050)
+        let after = try beacon.query("f.s.local.", .a)
+        #expect(after.rcode == .nxDomain)
+        var client = beacon.http()
+        #expect(try client.json("POST", "/v1/instances/\(id)/heartbeat").status == 404)
+    }
+
+    @Test func deregisterRemovesAtOnceAndReportsTheDrainOfAnswersGivenOut() throws {
+        let beacon = try RunningBeacon()
+        let id = try beacon.register(["service": "s", "function": "f", "address": "10.0.0.1", "port": 1, "ttl": 20])
+        let reply = try beacon.query("f.s.local.", .a)
+        let ttl = try #require(reply.answers.first?.ttl)
+        var client = beacon.http()
+        let (status, body) = try client.json("DELETE", "/v1/instances/\(id)")
+        #expect(status == 200)
+        let drain = try #require(body["drain"]?.numberValue?.asDouble)
+        // Sent just now with TTL t: cacheable for t seconds plus the last whole second.
+        #expect(drain <= Double(ttl) + 1.0)
+        #expect(drain > Double(ttl) + 0.5)
+        #expect(try beacon.query("f.s.local.", .a).rcode == .nxDomain)
+    }
+
+    @Test func deregisterOfAnInstanceNeverAnsweredHasZeroDrain() throws {
+        let beacon = try RunningBeacon()
+        let id = try beacon.register(["service": "s", "function": "g", "address": "10.0.0.1", "port": 1])
+        var client = beacon.http()
+        let (status, body) = try client.json("DELETE", "/v1/instances/\(id)")
+        #expect(status == 200)
+        #expect(body["drain"]?.numberValue?.asDouble == 0)
+    }
+
+    @Test func rfc7766TruncatedUDPAnswerIsWholeOverTCP() throws {
+        let beacon = try RunningBeacon()
+        for index in 1...40 {
+            try beacon.register(["service": "big", "function": "f", "address": .string("10.0.1.\(index)"), "port": 80])
+        }
+        // Without EDNS the limit is 512 bytes: 40 SRV records do not fit.
+        var query = Message(header: Header(id: 7))
+        query.questions = [Question(name: try DomainName("f.big.local."), type: .srv)]
+        let udp = try beacon.dns.exchangeUDP(try query.encode(), id: 7)
+        #expect(udp.header.truncated)
+        #expect(udp.answers.isEmpty)
+        let tcp = try beacon.dns.exchangeTCP(try query.encode(), id: 7)
+        #expect(!tcp.header.truncated)
+        #expect(tcp.answers.count == 40)
+    }
+
+    @Test func twoPipelinedTCPQueriesGetTwoAnswersInOrder() throws {
+        let beacon = try RunningBeacon()
+        var bytes: [UInt8] = []
+        for (id, name) in [(1, "local."), (2, "nothing.local.")] as [(UInt16, String)] {
+            var query = Message(header: Header(id: id))
+            query.questions = [Question(name: try DomainName(name), type: .soa)]
+            let encoded = try query.encode()
+            bytes += [UInt8(encoded.count >> 8), UInt8(encoded.count & 0xFF)] + encoded
+        }
+        let stream = try BlockingStream(connectingTo: beacon.server.dnsAddress, timeoutMilliseconds: 2_000)
+        try stream.write(bytes)
+        var framer = TCPFramer()
+        var replies: [Message] = []
+        while replies.count < 2 {
+            let chunk = try stream.read()
+            #expect(!chunk.isEmpty)
+            if chunk.isEmpty { break }
+            framer.append(chunk)
+            while case .message(let message) = framer.next() { replies.append(try Message.decode(message)) }
+        }
+        #expect(replies.map(\.header.id) == [1, 2])
+        #expect(replies.map(\.rcode) == [.noError, .nxDomain])
+    }
+
+    @Test func namesOutsideTheServedZonesAreRefused() throws {
+        let beacon = try RunningBeacon()
+        #expect(try beacon.query("example.com.", .a).rcode == .refused)
+    }
+}
