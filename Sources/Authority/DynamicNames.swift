@@ -58,6 +58,15 @@ package struct DynamicNames: Sendable {
         }
     }
 
+    /// Whether `name` is a function, SRV or instance name under the domain: one whose data
+    /// registrations provide, so no answer for it may be fixed in advance.
+    package func isRegistrationShaped(_ name: DomainName) -> Bool {
+        switch classify(name) {
+        case .function?, .srvAlias?, .instance?: true
+        case .service?, .serviceProtocol?, nil: false
+        }
+    }
+
     /// Whether the name exists through registrations at `now`.
     package func exists(_ kind: Kind, leases: some LeaseLookup, now: Instant) -> Bool {
         switch kind {

@@ -35,7 +35,10 @@ package final class BeaconServer: Sendable {
         let store = MemoryStore(registry: registry, clock: clock)
         let resolver = Resolver(zones: zones, dynamic: DynamicNames(apex: config.domain, maxTTL: config.maxTTL))
         let counters = DNSCounters()
-        let engine = DNSEngine(responder: Responder(resolver: resolver), registry: registry, counters: counters)
+        let fast = FastResponder(resolver: resolver)
+        log.info("fast path: \(fast.templates.count) static answers prepared")
+        let engine = DNSEngine(
+            responder: Responder(resolver: resolver), fast: fast, registry: registry, counters: counters)
         let udp = UDPServer(engine: engine)
         let tcp: TCPServer
         var dnsAddress = config.dnsAddress

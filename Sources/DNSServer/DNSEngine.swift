@@ -7,11 +7,14 @@ import Synchronization
 /// What the transports call to answer: the responder, the table and the counters, shared by threads.
 package final class DNSEngine: Sendable {
     package let responder: Responder
+    /// The allocation-free path for common queries; nil to answer everything with `responder`.
+    package let fast: FastResponder?
     package let registry: Registry
     package let counters: DNSCounters
 
-    package init(responder: Responder, registry: Registry, counters: DNSCounters = DNSCounters()) {
+    package init(responder: Responder, fast: FastResponder? = nil, registry: Registry, counters: DNSCounters = DNSCounters()) {
         self.responder = responder
+        self.fast = fast
         self.registry = registry
         self.counters = counters
     }
@@ -28,8 +31,25 @@ package final class DNSWorker {
     package let engine: DNSEngine
     package var writer = WireWriter(capacity: 4096)
     private var rotation = 0
+    private let scratch = QueryScratch()
 
     init(engine: DNSEngine) { self.engine = engine }
+
+    /// Answers `query` straight into `output` on the fast path.
+    /// - Returns: the response length, or 0 when `answer(_:transport:now:)` must handle it.
+    package func answerFast(
+        _ query: UnsafeRawBufferPointer, transport: Responder.Transport, now: Instant,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        guard let fast = engine.fast, scratch.scan(query) else { return 0 }
+        rotation &+= 1
+        let limit = transport == .tcp ? 0xFFFF : scratch.udpPayload
+        let length = fast.respond(
+            query: query, scratch: scratch, leases: engine.registry, now: now, rotation: rotation, limit: limit,
+            output: output)
+        if length > 0 { engine.counters.count(type: scratch.type.rawValue, rcode: output[3] & 0x0F) }
+        return length
+    }
 
     /// Answers `query` into `writer` (reset first).
     package func answer(_ query: UnsafeRawBufferPointer, transport: Responder.Transport, now: Instant)

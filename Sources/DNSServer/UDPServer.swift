@@ -59,6 +59,11 @@ package final class UDPServer: Sendable {
                     continue
                 }
                 engine.counters.udpQueries.add(1, ordering: .relaxed)
+                let fastLength = worker.answerFast(query, transport: .udp, now: now, into: batch.nextReplyBuffer)
+                if fastLength > 0 {
+                    batch.commitReply(to: index, length: fastLength)
+                    continue
+                }
                 switch worker.answer(query, transport: .udp, now: now) {
                 case .send:
                     worker.writer.bytes.withUnsafeBytes { batch.queueReply(to: index, $0) }

@@ -1,3 +1,4 @@
+import CGlue
 import Glibc
 
 /// Whole-file helpers for configuration and data files (not the journal's append path).

@@ -1,3 +1,4 @@
+import CGlue
 import Glibc
 import Synchronization
 

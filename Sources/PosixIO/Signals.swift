@@ -1,3 +1,4 @@
+import CGlue
 import Glibc
 
 /// Signal handling by waiting, not by handlers: the main thread blocks the signals before any other

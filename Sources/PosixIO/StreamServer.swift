@@ -1,3 +1,4 @@
+import CGlue
 import Glibc
 
 /// The protocol side of one stream connection (TCP DNS, HTTP). Called on the loop thread.

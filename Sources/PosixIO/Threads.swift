@@ -1,3 +1,4 @@
+import CGlue
 import Glibc
 
 /// A started thread that can be joined.

@@ -79,12 +79,22 @@ package final class UDPBatch {
     /// The sender's address as raw bytes for hashing (rate limiting) without building a `SocketAddress`.
     package func senderStorage(_ index: Int) -> UnsafePointer<sockaddr_storage> { UnsafePointer(addresses + index) }
 
+    /// The buffer the next reply can be written into in place, before `commitReply`.
+    package var nextReplyBuffer: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: sendBuffers + pendingReplies * sendSize, count: sendSize)
+    }
+
     /// Queues a reply to datagram `index`, copying `bytes` (at most `sendSize`).
     package func queueReply(to index: Int, _ bytes: UnsafeRawBufferPointer) {
-        let slot = pendingReplies
         let count = min(bytes.count, sendSize)
-        (sendBuffers + slot * sendSize).copyMemory(from: bytes.baseAddress!, byteCount: count)
-        sendVectors[slot].iov_len = count
+        nextReplyBuffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: count)
+        commitReply(to: index, length: count)
+    }
+
+    /// Queues the `length` bytes already written into `nextReplyBuffer` as the reply to datagram `index`.
+    package func commitReply(to index: Int, length: Int) {
+        let slot = pendingReplies
+        sendVectors[slot].iov_len = min(length, sendSize)
         sendHeaders[slot] = mmsghdr()
         sendHeaders[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + index)
         sendHeaders[slot].msg_hdr.msg_namelen = receiveHeaders[index].msg_hdr.msg_namelen

@@ -1,0 +1,126 @@
+import Authority
+import DNSWire
+import Leases
+import Testing
+import ZoneFile
+
+/// The fast path must give the same answers as the reference `Responder` wherever it answers.
+@Suite("Fast path parity with the reference responder")
+struct FastPathParityTests {
+    static let zoneText = """
+        $ORIGIN local.
+        $TTL 60
+        @ SOA ns hostmaster 1 3600 600 86400 5
+        @ NS ns
+        ns A 127.0.0.1
+        www A 192.0.2.1
+        www AAAA 2001:db8::1
+        mail MX 10 www
+        alias CNAME www
+        txt TXT "a b" "c"
+        srv._tcp SRV 0 1 25 www
+        """
+
+    let now = Instant(nanoseconds: 1_000_000_000_000)
+    let registry: Registry
+    let resolver: Resolver
+
+    init() throws {
+        let data = try ZoneFileParser.parse(
+            Array(Self.zoneText.utf8), fileName: "local.zone", defaultOrigin: try DomainName("local."),
+            loadInclude: { _ in [] })
+        resolver = Resolver(
+            zones: ZoneSet([Zone(data: data)]), dynamic: DynamicNames(apex: try DomainName("local."), maxTTL: 30))
+        registry = Registry()
+        let specs: [RegistrationRequest] = [
+            RegistrationRequest(service: "orders", function: "create", id: "a1", address: "10.0.0.1", port: 80, ttl: 20),
+            RegistrationRequest(service: "orders", function: "create", id: "a2", address: "10.0.0.2", port: 81, ttl: 40,
+                priority: 5, weight: 7, meta: [("version", "1.2"), ("zone", "eu")]),
+            RegistrationRequest(service: "orders", function: "create", id: "a3", address: "10.0.0.2", port: 82, ttl: 9),
+            RegistrationRequest(service: "orders", function: "create", id: "v6", address: "2001:db8::7", port: 83),
+            RegistrationRequest(service: "orders", function: "list", id: "b1", address: "10.1.0.1", port: 80, ttl: 3),
+            RegistrationRequest(service: "pay", function: "charge", id: "gone", address: "10.2.0.1", port: 80, ttl: 1),
+        ]
+        for request in specs { _ = try registry.register(try request.validated(), now: now) }
+    }
+
+    static let names = [
+        "create.orders.local.", "CrEaTe.OrDeRs.LoCaL.", "_create._tcp.orders.local.", "_create._udp.orders.local.",
+        "a1.create.orders.local.", "a2.create.orders.local.", "v6.create.orders.local.", "zz.create.orders.local.",
+        "list.orders.local.", "missing.orders.local.", "charge.pay.local.", "gone.charge.pay.local.",
+        "orders.local.", "_tcp.orders.local.", "local.", "ns.local.", "www.local.", "mail.local.", "alias.local.",
+        "txt.local.", "srv._tcp.local.", "nothing.local.", "deep.a1.create.orders.local.", "example.com.",
+    ]
+    static let types: [RRType] = [.a, .aaaa, .srv, .txt, .mx, .ns, .soa, .cname]
+
+    @Test func everyFastAnswerEqualsTheReferenceAnswer() throws {
+        let fast = FastResponder(resolver: resolver)
+        let reference = Responder(resolver: resolver)
+        let scratch = QueryScratch()
+        let later = now.adding(milliseconds: 1_500)  // "gone" (ttl 1) has expired
+        var fastAnswered = 0
+        for name in Self.names {
+            for type in Self.types {
+                for edns in [false, true] {
+                    let query = try Self.query(name, type, edns: edns)
+                    let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+                    defer { output.deallocate() }
+                    let length = query.withUnsafeBytes { bytes -> Int in
+                        guard scratch.scan(bytes) else { return 0 }
+                        return fast.respond(
+                            query: bytes, scratch: scratch, leases: registry, now: later, rotation: 3,
+                            limit: scratch.udpPayload, output: output)
+                    }
+                    guard length > 0 else { continue }
+                    fastAnswered += 1
+                    var writer = WireWriter()
+                    let outcome = query.withUnsafeBytes {
+                        reference.respond(to: $0, transport: .udp, leases: registry, now: later, into: &writer)
+                    }
+                    #expect(outcome == .send)
+                    let fastMessage = try Message.decode(Array(output[0..<length]))
+                    let referenceMessage = try Message.decode(writer.bytes)
+                    #expect(Self.normalized(fastMessage) == Self.normalized(referenceMessage), "\(name) \(type) edns=\(edns)")
+                    // The question is echoed byte for byte, case included.
+                    #expect(Array(output[12..<(12 + name.utf8.count + 1)]) == Array(query[12..<(12 + name.utf8.count + 1)]))
+                }
+            }
+        }
+        // Most of the table must actually go through the fast path, or this test proves little.
+        #expect(fastAnswered > 150, "only \(fastAnswered) queries took the fast path")
+    }
+
+    @Test func theFastPathDeclinesWhatItDoesNotHandle() throws {
+        let fast = FastResponder(resolver: resolver)
+        let scratch = QueryScratch()
+        for (name, type) in [("create.orders.local.", RRType.any), ("alias.local.", .a), ("orders.local.", .a),
+            ("example.com.", .a)]
+        {
+            let query = try Self.query(name, type, edns: false)
+            let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+            defer { output.deallocate() }
+            let length = query.withUnsafeBytes { bytes -> Int in
+                guard scratch.scan(bytes) else { return 0 }
+                return fast.respond(
+                    query: bytes, scratch: scratch, leases: registry, now: now, rotation: 0, limit: 512, output: output)
+            }
+            #expect(length == 0, "\(name) \(type)")
+        }
+    }
+
+    static func query(_ name: String, _ type: RRType, edns: Bool) throws -> [UInt8] {
+        var message = Message(header: Header(id: 0x1234, flags: 0x0100))
+        message.questions = [Question(name: try DomainName(name), type: type)]
+        if edns { message.additionals = [EDNS(udpPayloadSize: 4096, flags: 0x8000).record] }
+        return try message.encode()
+    }
+
+    /// Sections with records in a fixed order (rotation may order them differently) and names lower-cased.
+    static func normalized(_ message: Message) -> [String] {
+        func lines(_ records: [ResourceRecord]) -> [String] {
+            records.map { "\($0.name.lowercased()) \($0.ttl) \($0.type) \($0.rdata.presentation.lowercased())" }.sorted()
+        }
+        return ["flags \(message.header.flags) rcode \(message.rcode)"] + ["-- answer"] + lines(message.answers)
+            + ["-- authority"] + lines(message.authorities) + ["-- additional"] + lines(message.additionals)
+    }
+}
