@@ -66,7 +66,9 @@ struct CorpusReplayTests {
         let messages = Corpus.committed
         #expect(messages.count == 206, "the committed subset in \(Corpus.committedDirectory)")
         let tally = ReplayTally(messages)
-        print("committed corpus: \(messages.count) messages, \(tally.decoded) decoded, \(tally.rejected.count) rejected")
+        print(
+            "committed corpus: \(messages.count) messages, \(tally.decoded) decoded,"
+                + " \(tally.rejected.count) rejected")
         for (file, reason) in tally.broken { Issue.record("\(file): \(reason)") }
         #expect(tally.fixedPoints == 202)
         #expect(

@@ -385,7 +385,8 @@ struct GoldenVectorTests {
         // The question fills entries 1-2 (example.com at 12, com at 20); owners n0 ... n29 fill
         // entries 3-32, one each, and n30 onward are not remembered.
         var answers = (0..<40).map { index in
-            ResourceRecord(name: name("n\(index).example.com."), type: .a, ttl: 60, rdata: .a(IPv4Address(UInt32(index))))
+            ResourceRecord(
+                name: name("n\(index).example.com."), type: .a, ttl: 60, rdata: .a(IPv4Address(UInt32(index))))
         }
         answers.append(ResourceRecord(name: name("n29.example.com."), type: .a, ttl: 60, rdata: .a(IPv4Address(1))))
         answers.append(ResourceRecord(name: name("n30.example.com."), type: .a, ttl: 60, rdata: .a(IPv4Address(2))))

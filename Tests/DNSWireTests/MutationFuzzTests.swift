@@ -86,7 +86,9 @@ struct MutationFuzzTests {
                 return
             }
         }
-        print("mutation fuzz: \(Self.iterations) inputs, \(fixedPoints) decoded and round-tripped, \(rejected) rejected")
+        print(
+            "mutation fuzz: \(Self.iterations) inputs, \(fixedPoints) decoded and round-tripped,"
+                + " \(rejected) rejected")
         // Both paths must be exercised, or the mutator has degenerated into testing nothing.
         #expect(fixedPoints > Self.iterations / 10)
         #expect(rejected > Self.iterations / 10)
