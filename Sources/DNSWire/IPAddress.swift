@@ -82,7 +82,10 @@ package struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
                     result.append(UInt16(truncatingIfNeeded: v4.value))
                     continue
                 }
-                guard !piece.isEmpty, piece.count <= 4, let group = UInt16(piece, radix: 16) else { return nil }
+                // Hex digits only: `UInt16(_:radix:)` alone would also take a sign ("+1", "-0").
+                guard !piece.isEmpty, piece.count <= 4, piece.utf8.allSatisfy(Self.isHexDigit),
+                    let group = UInt16(piece, radix: 16)
+                else { return nil }
                 result.append(group)
             }
             return result
@@ -110,6 +113,15 @@ package struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
         self.init(high: high, low: low)
     }
 
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"):
+            true
+        default: false
+        }
+    }
+
     private static func splitAtDoubleColons(_ string: String) -> [String] {
         var parts: [String] = []
         var current: [UInt8] = []
@@ -131,8 +143,14 @@ package struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
 
     package var isLoopback: Bool { high == 0 && low == 1 }
 
-    /// RFC 5952 text: lower-case hex, the longest run of two or more zero groups as `::`.
+    /// Whether this is an IPv4-mapped address, `::ffff:0:0/96` (RFC 4291 §2.5.5.2).
+    package var isIPv4Mapped: Bool { high == 0 && low >> 32 == 0xFFFF }
+
+    /// RFC 5952 text: lower-case hex, the first longest run of two or more zero groups as `::`
+    /// (§4.2), and an IPv4-mapped address with its last 32 bits as a dotted quad (§5), as
+    /// `inet_ntop` and `dig` print it.
     package var description: String {
+        if isIPv4Mapped { return "::ffff:" + IPv4Address(UInt32(truncatingIfNeeded: low)).description }
         let groups = self.groups
         var bestStart = -1
         var bestLength = 0

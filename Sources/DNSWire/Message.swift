@@ -33,7 +33,7 @@ package struct Message: Equatable, Sendable {
         // here rather than reserving space for it.
         let minimum = Int(counts.questions) * 5
             + (Int(counts.answers) + Int(counts.authorities) + Int(counts.additionals)) * 11
-        guard minimum <= reader.remaining else { throw .truncated(at: reader.offset) }
+        guard minimum <= reader.remaining else { throw .truncated(at: wireOffset(reader.offset)) }
         for _ in 0..<counts.questions { message.questions.append(try reader.readQuestion()) }
         for _ in 0..<counts.answers { message.answers.append(try reader.readRecord()) }
         for _ in 0..<counts.authorities { message.authorities.append(try reader.readRecord()) }

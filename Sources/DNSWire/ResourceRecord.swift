@@ -27,7 +27,14 @@ extension WireReader {
         let rrClass = RRClass(try readUInt16())
         let ttl = try readUInt32()
         let length = Int(try readUInt16())
-        let rdata = try readRData(type: type, length: length)
+        let rdata: RData
+        if length == 0, rrClass == .any || rrClass == .none, type != .opt {
+            // RFC 2136 §2.4.1, §2.4.3, §2.5.2, §2.5.3: UPDATE prerequisites and deletions carry
+            // CLASS ANY or NONE with "RDLENGTH ... zero (0)", whatever the TYPE's RDATA would be.
+            rdata = .unknown([])
+        } else {
+            rdata = try readRData(type: type, length: length)
+        }
         return ResourceRecord(name: name, type: type, rrClass: rrClass, ttl: ttl, rdata: rdata)
     }
 
