@@ -47,15 +47,18 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "beacon", dependencies: ["BeaconCLI"], swiftSettings: strict),
 
-        // Test-only helpers.
+        // Test-only helpers. The allocation counter interposes malloc, so only test binaries link it.
+        .target(name: "CAllocationCounter"),
         .target(name: "TestSupport", dependencies: ["DNSWire", "Leases", "PosixIO"], swiftSettings: strict),
 
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"], exclude: ["Corpus"], swiftSettings: strict),
         .testTarget(
             name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "LeasesTests", dependencies: ["Leases", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "AuthorityTests", dependencies: ["Authority", "ZoneFile", "Leases", "DNSWire", "TestSupport"],
+            name: "AuthorityTests",
+            dependencies: ["Authority", "ZoneFile", "Leases", "DNSWire", "TestSupport", "CAllocationCounter"],
             swiftSettings: strict),
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import Authority
+import CAllocationCounter
 import DNSWire
 import Leases
 import Testing
@@ -122,5 +123,60 @@ struct FastPathParityTests {
         }
         return ["flags \(message.header.flags) rcode \(message.rcode)"] + ["-- answer"] + lines(message.answers)
             + ["-- authority"] + lines(message.authorities) + ["-- additional"] + lines(message.additionals)
+    }
+}
+
+@Suite("Fast path allocations")
+struct FastPathAllocationTests {
+    /// STYLE 3.4 #11: once warm, answering a query allocates nothing.
+    @Test func answeringAllocatesNothingOnceWarm() throws {
+        let parity = try FastPathParityTests()
+        let fast = FastResponder(resolver: parity.resolver)
+        let scratch = QueryScratch()
+        let queries = try [
+            ("create.orders.local.", RRType.srv), ("create.orders.local.", .a), ("a2.create.orders.local.", .txt),
+            ("_create._tcp.orders.local.", .srv), ("www.local.", .a), ("missing.orders.local.", .a),
+            ("v6.create.orders.local.", .aaaa),
+        ].map { try FastPathParityTests.query($0.0, $0.1, edns: true) }
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+        defer { output.deallocate() }
+        func run(_ rounds: Int) -> Int {
+            var answered = 0
+            for round in 0..<rounds {
+                for query in queries {
+                    answered += query.withUnsafeBytes { bytes -> Int in
+                        guard scratch.scan(bytes) else { return 0 }
+                        return fast.respond(
+                            query: bytes, scratch: scratch, leases: parity.registry, now: parity.now, rotation: round,
+                            limit: 1232, output: output) > 0 ? 1 : 0
+                    }
+                }
+            }
+            return answered
+        }
+        #expect(run(10) == queries.count * 10)
+        beacon_allocation_counter_start()
+        let answered = run(1_000)
+        let allocations = beacon_allocation_counter_stop()
+        #expect(answered == queries.count * 1_000)
+        #expect(allocations == 0, "\(allocations) allocations for \(answered) answers")
+        for query in queries {
+            beacon_allocation_counter_start()
+            _ = query.withUnsafeBytes { bytes -> Int in
+                guard scratch.scan(bytes) else { return 0 }
+                return fast.respond(
+                    query: bytes, scratch: scratch, leases: parity.registry, now: parity.now, rotation: 1,
+                    limit: 1232, output: output)
+            }
+            print("PROBE", beacon_allocation_counter_stop())
+        }
+    }
+
+    @Test func theCounterSeesAnAllocation() {
+        beacon_allocation_counter_start()
+        let array = [Int](repeating: 7, count: Int.random(in: 100...200))
+        let allocations = beacon_allocation_counter_stop()
+        #expect(array.count >= 100)
+        #expect(allocations >= 1)
     }
 }
