@@ -123,34 +123,46 @@ import Testing
         #expect(events.count == 3)
     }
 
-    static let broken: [(String, Bool, HTTPParseError)] = [
-        ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true, .truncated),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", true, .truncated),
-        ("HTTP/1.1 200 OK\r\nContent-Le", true, .truncated),
-        ("HTTP/1.1 2000 OK\r\n\r\n", false, .badStatusLine),
-        ("HTTP/1.1 20 OK\r\n\r\n", false, .badStatusLine),
-        ("HTTP/1.1 099 Odd\r\n\r\n", false, .badStatusLine),
-        ("ICY 200 OK\r\n\r\n", false, .badStatusLine),
-        ("HTTP/1.1 200OK\r\n\r\n", false, .badStatusLine),
-        ("HTTP/2.0 200 OK\r\n\r\n", false, .unsupportedVersion),
-        ("HTTP/1.1 200 OK\r\nX : y\r\n\r\n", false, .whitespaceBeforeColon),
-        ("HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n", false, .conflictingContentLength),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3 x\r\nabc\r\n", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\rX", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1001\r\n", false, .chunkTooLarge(limit: 4096)),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", false, .chunkTooLarge(limit: 4096)),
-        ("HTTP/1.1 200 OK\r\nContent-Length: 4097\r\n\r\n", false, .bodyTooLarge(limit: 4096)),
+    struct Broken: CustomTestStringConvertible, Sendable {
+        var raw: String
+        var finish: Bool
+        var error: HTTPParseError
+        init(_ raw: String, _ finish: Bool, _ error: HTTPParseError) {
+            self.raw = raw
+            self.finish = finish
+            self.error = error
+        }
+        var testDescription: String { String(reflecting: raw) + (finish ? " then EOF" : "") }
+    }
+
+    static let broken: [Broken] = [
+        Broken("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true, .truncated),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", true, .truncated),
+        Broken("HTTP/1.1 200 OK\r\nContent-Le", true, .truncated),
+        Broken("HTTP/1.1 2000 OK\r\n\r\n", false, .badStatusLine),
+        Broken("HTTP/1.1 20 OK\r\n\r\n", false, .badStatusLine),
+        Broken("HTTP/1.1 099 Odd\r\n\r\n", false, .badStatusLine),
+        Broken("ICY 200 OK\r\n\r\n", false, .badStatusLine),
+        Broken("HTTP/1.1 200OK\r\n\r\n", false, .badStatusLine),
+        Broken("HTTP/2.0 200 OK\r\n\r\n", false, .unsupportedVersion),
+        Broken("HTTP/1.1 200 OK\r\nX : y\r\n\r\n", false, .whitespaceBeforeColon),
+        Broken("HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n", false, .conflictingContentLength),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3 x\r\nabc\r\n", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\rX", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1001\r\n", false, .chunkTooLarge(limit: 4096)),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", false, .chunkTooLarge(limit: 4096)),
+        Broken("HTTP/1.1 200 OK\r\nContent-Length: 4097\r\n\r\n", false, .bodyTooLarge(limit: 4096)),
     ]
 
     @Test(arguments: broken)
-    func brokenResponsesFailWithTheirError(raw: String, finish: Bool, error: HTTPParseError) {
+    func brokenResponsesFailWithTheirError(_ testCase: Broken) {
         let limits = HTTPResponseParser.Limits(maxChunkBytes: 4096)
         for feeding in [Feeding.whole, .byteByByte, .random(seed: 9)] {
-            let result = responseEvents(bytes(raw), feeding: feeding, finish: finish, limits: limits)
-            #expect(result.error == error, "fed \(feeding)")
+            let result = responseEvents(bytes(testCase.raw), feeding: feeding, finish: testCase.finish, limits: limits)
+            #expect(result.error == testCase.error, "fed \(feeding)")
         }
     }
 
