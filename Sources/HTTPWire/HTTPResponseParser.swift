@@ -34,7 +34,8 @@ package struct HTTPResponseParser: Sendable {
         case failed(HTTPParseError)
     }
 
-    /// A chunk-size line longer than this is malformed (it is hex digits plus optional extensions).
+    /// A chunk-size line longer than this (without its LF) is malformed: it is hex digits plus optional
+    /// extensions, and a cap keeps a peer from making the parser buffer an endless line.
     static let maxChunkLineBytes = 4096
 
     package let limits: Limits
@@ -214,9 +215,9 @@ package struct HTTPResponseParser: Sendable {
         let found: Result<(size: Int, lineLength: Int)?, HTTPParseError> = input.withUnconsumedBytes { raw in
             var lf = scanned
             while lf < raw.count && raw[lf] != ASCII.lf { lf += 1 }
-            guard lf < raw.count else {
-                return raw.count > Self.maxChunkLineBytes ? .failure(.badChunk) : .success(nil)
-            }
+            // The same verdict whether or not the LF has arrived yet, so chunking cannot change it.
+            guard lf <= Self.maxChunkLineBytes else { return .failure(.badChunk) }
+            guard lf < raw.count else { return .success(nil) }
             var end = lf
             if end > 0 && raw[end - 1] == ASCII.cr { end -= 1 }
             var size = 0
@@ -269,7 +270,8 @@ package struct HTTPResponseParser: Sendable {
                 return raw[1] == ASCII.lf ? .success(.done(2)) : .failure(.badChunk)
             }
             switch scanForHeadEnd(raw, from: scanned) {
-            case .complete(let end): return .success(.done(end))
+            case .complete(let end):
+                return end > limit ? .failure(.headTooLarge(limit: limit)) : .success(.done(end))
             case .incomplete(let resume):
                 if raw.count >= limit { return .failure(.headTooLarge(limit: limit)) }
                 return .success(.waiting(resume: resume))

@@ -170,4 +170,17 @@ import Testing
         let raw = bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;" + String(repeating: "x", count: 5000))
         #expect(responseEvents(raw).error == .badChunk)
     }
+
+    /// Regression: the line cap once applied only while the LF was missing, so the verdict on a long line
+    /// depended on whether its LF arrived in the same read.
+    @Test(arguments: [(4096, nil), (4097, HTTPParseError.badChunk)] as [(Int, HTTPParseError?)])
+    func theChunkLineCapGivesTheSameVerdictWhateverTheFeeding(lineLength: Int, error: HTTPParseError?) {
+        let line = "1;" + String(repeating: "x", count: lineLength - 3) + "\r"
+        let raw = bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(line)\na\r\n0\r\n\r\n")
+        for feeding in Feeding.all {
+            let result = responseEvents(raw, feeding: feeding)
+            #expect(result.error == error, "fed \(feeding)")
+            #expect(result.events.contains(.body(bytes("a"))) == (error == nil))
+        }
+    }
 }
