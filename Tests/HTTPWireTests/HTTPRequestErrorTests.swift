@@ -88,6 +88,11 @@ import Testing
         #expect(HTTPParseError.bodyTooLarge(limit: 1_048_576).description == "413 body larger than 1048576 bytes")
     }
 
+    /// Errors are built on the path of every bad connection, so they carry no strings (STYLE.md 3.4 rule 11).
+    @Test func parseErrorsCarryNoStrings() {
+        #expect(MemoryLayout<HTTPParseError>.size <= 9)
+    }
+
     @Test func requestsBeforeAMalformedOneAreStillDelivered() {
         let parse = dripFeed("GET /ok HTTP/1.1\r\n\r\nGET /bad HTTP/9.9\r\n\r\nGET /never HTTP/1.1\r\n\r\n")
         #expect(parse.requests.map(\.path) == ["/ok"])
