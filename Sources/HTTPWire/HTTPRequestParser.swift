@@ -114,7 +114,8 @@ package struct HTTPRequestParser: Sendable {
 
     private static func parseHead(_ raw: UnsafeRawBufferPointer, scanned: Int, limits: Limits) -> HeadOutcome {
         guard let first = skipLeadingEmptyLines(raw) else {
-            return raw.count >= limits.maxHeadBytes ? .failed(.headTooLarge(limit: limits.maxHeadBytes)) : .incomplete(resume: 0)
+            return raw.count >= limits.maxHeadBytes
+                ? .failed(.headTooLarge(limit: limits.maxHeadBytes)) : .incomplete(resume: 0)
         }
         switch scanForHeadEnd(raw, from: max(scanned, first)) {
         case .incomplete(let resume):

@@ -188,7 +188,8 @@ package struct HTTPResponseParser: Sendable {
             line.count == 12 || raw[s + 12] == ASCII.space
         else { throw .badStatusLine }
         guard version.major == 1 else { throw .unsupportedVersion }
-        let status = Int(raw[s + 9] - ASCII.zero) * 100 + Int(raw[s + 10] - ASCII.zero) * 10
+        let status =
+            Int(raw[s + 9] - ASCII.zero) * 100 + Int(raw[s + 10] - ASCII.zero) * 10
             + Int(raw[s + 11] - ASCII.zero)
         guard status >= 100 else { throw .badStatusLine }
         let reasonRange = min(s + 13, line.upperBound)..<line.upperBound
@@ -196,11 +197,12 @@ package struct HTTPResponseParser: Sendable {
         let (headers, fields) = try parseFieldLines(&lines)
         // RFC 9112 §6.3: chunked as the final coding wins; any other Transfer-Encoding means "until close";
         // then Content-Length; then until close.
-        let framing: HTTPBodyFraming =
-            if fields.chunked { .chunked }
-            else if fields.hasTransferEncoding { .untilClose }
-            else if let length = fields.contentLength { .length(length) }
-            else { .untilClose }
+        var framing = HTTPBodyFraming.untilClose
+        if fields.chunked {
+            framing = .chunked
+        } else if !fields.hasTransferEncoding, let length = fields.contentLength {
+            framing = .length(length)
+        }
         let keepAlive = !fields.connectionClose && (version.persistsByDefault || fields.connectionKeepAlive)
         return HTTPResponseHead(
             version: version, status: status, reason: raw.string(reasonRange), headers: headers, framing: framing,
@@ -232,8 +234,11 @@ package struct HTTPResponseParser: Sendable {
             guard size <= maxChunk else { return .failure(.chunkTooLarge(limit: maxChunk)) }
             while i < end && ASCII.isWhitespace(raw[i]) { i += 1 }
             if i < end {
+                // chunk-ext (RFC 9112 §7.1.1): skipped, but it must start with ";" and hold no control bytes.
                 guard raw[i] == ASCII.semicolon else { return .failure(.badChunk) }
-                do throws(HTTPParseError) { try validateFieldContent(raw, i..<end) } catch { return .failure(.badChunk) }
+                for j in i..<end where raw[j] < ASCII.space && raw[j] != ASCII.tab || raw[j] == ASCII.delete {
+                    return .failure(.badChunk)
+                }
             }
             return .success((size, lf + 1))
         }

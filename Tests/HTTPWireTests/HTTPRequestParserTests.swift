@@ -41,13 +41,15 @@ import Testing
     }
 
     @Test func pipelinedRequestsComeOutOneAtATimeInOrder() {
-        let text = "POST /v1/instances/a/heartbeat HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+        let text =
+            "POST /v1/instances/a/heartbeat HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
             + "POST /v1/register HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
             + "DELETE /v1/instances/b HTTP/1.1\r\n\r\n"
             + "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"
         let parse = dripFeed(text)
         #expect(parse.requests.map(\.method) == [.post, .post, .delete, .get])
-        #expect(parse.requests.map(\.path) == ["/v1/instances/a/heartbeat", "/v1/register", "/v1/instances/b", "/healthz"])
+        #expect(
+            parse.requests.map(\.path) == ["/v1/instances/a/heartbeat", "/v1/register", "/v1/instances/b", "/healthz"])
         #expect(parse.requests[1].body == bytes("hello"))
         #expect(parse.requests.map(\.keepAlive) == [true, true, true, false])
     }

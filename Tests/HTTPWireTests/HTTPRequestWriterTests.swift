@@ -18,7 +18,8 @@ import Testing
         HTTPRequestWriter.write(method: .post, target: "/v1/instances/a/heartbeat", host: "h", into: &post)
         #expect(String(decoding: post, as: UTF8.self).hasSuffix("Host: h\r\nContent-Length: 0\r\n\r\n"))
         var get: [UInt8] = []
-        HTTPRequestWriter.write(method: .get, target: "/healthz", host: "h", contentType: "x/y", close: true, into: &get)
+        HTTPRequestWriter.write(
+            method: .get, target: "/healthz", host: "h", contentType: "x/y", close: true, into: &get)
         #expect(String(decoding: get, as: UTF8.self) == "GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
     }
 

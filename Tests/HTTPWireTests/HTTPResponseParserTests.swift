@@ -13,7 +13,10 @@ import Testing
         let (events, error) = responseEvents(Self.chunked, feeding: feeding)
         #expect(error == nil)
         #expect(events.count == 4)
-        guard case .head(let head) = events.first else { Issue.record("no head first"); return }
+        guard case .head(let head) = events.first else {
+            Issue.record("no head first")
+            return
+        }
         #expect(head.status == 200)
         #expect(head.reason == "OK")
         #expect(head.framing == .chunked)
@@ -26,7 +29,10 @@ import Testing
     @Test func streamingChunksComeOutAsSoonAsEachIsComplete() throws {
         var parser = HTTPResponseParser()
         parser.append(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"))
-        guard case .head = try parser.next() else { Issue.record("expected the head"); return }
+        guard case .head = try parser.next() else {
+            Issue.record("expected the head")
+            return
+        }
         #expect(try parser.next() == nil)
         // An endless watch: a thousand chunks, each delivered before the next is sent, never a last chunk.
         for i in 0..<1000 {
@@ -42,14 +48,18 @@ import Testing
 
     @Test(arguments: Feeding.all)
     func contentLengthBodiesArriveWholeAndResponsesCanFollow(_ feeding: Feeding) {
-        let wire = bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 17\r\n\r\n{\"error\":\"gone\"}\n")
+        let wire =
+            bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 17\r\n\r\n{\"error\":\"gone\"}\n")
             + bytes("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
         let (events, error) = responseEvents(wire, feeding: feeding)
         #expect(error == nil)
         #expect(events.count == 5)
         #expect(events.dropFirst().first == .body(bytes("{\"error\":\"gone\"}\n")))
         #expect(events.dropFirst(2).first == .end)
-        guard case .head(let second) = events.dropFirst(3).first else { Issue.record("no second head"); return }
+        guard case .head(let second) = events.dropFirst(3).first else {
+            Issue.record("no second head")
+            return
+        }
         #expect(second.status == 200)
         #expect(second.framing == .length(0))
         #expect(events.last == .end)
@@ -58,7 +68,10 @@ import Testing
     @Test func aBodyWithoutLengthRunsUntilTheConnectionCloses() throws {
         var parser = HTTPResponseParser()
         parser.append(bytes("HTTP/1.0 200 OK\r\n\r\nhello "))
-        guard case .head(let head) = try parser.next() else { Issue.record("expected the head"); return }
+        guard case .head(let head) = try parser.next() else {
+            Issue.record("expected the head")
+            return
+        }
         #expect(head.framing == .untilClose)
         #expect(!head.keepAlive)
         #expect(try parser.next() == .body(bytes("hello ")))
@@ -73,7 +86,10 @@ import Testing
     @Test func aTransferCodingOtherThanChunkedLastMeansUntilClose() throws {
         let (events, _) = responseEvents(
             bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nContent-Length: 2\r\n\r\nabc"), finish: true)
-        guard case .head(let head) = events.first else { Issue.record("no head"); return }
+        guard case .head(let head) = events.first else {
+            Issue.record("no head")
+            return
+        }
         #expect(head.framing == .untilClose)
         #expect(events.dropFirst() == [.body(bytes("abc")), .end])
     }
@@ -88,7 +104,10 @@ import Testing
         #expect(events[1] == .end && events[3] == .end)
         parser.expectingResponseToHEAD = true
         parser.append(bytes("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"))
-        guard case .head(let head) = try parser.next() else { Issue.record("no head"); return }
+        guard case .head(let head) = try parser.next() else {
+            Issue.record("no head")
+            return
+        }
         #expect(head.framing == .none)
         #expect(try parser.next() == .end)
         #expect(!parser.expectingResponseToHEAD)
@@ -113,7 +132,10 @@ import Testing
     @Test func aStatusLineWithoutReasonIsAccepted() throws {
         let (events, error) = responseEvents(bytes("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"))
         #expect(error == nil)
-        guard case .head(let head) = events.first else { Issue.record("no head"); return }
+        guard case .head(let head) = events.first else {
+            Issue.record("no head")
+            return
+        }
         #expect(head.status == 200 && head.reason == "")
     }
 
@@ -153,7 +175,9 @@ import Testing
         Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", false, .badChunk),
         Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\rX", false, .badChunk),
         Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1001\r\n", false, .chunkTooLarge(limit: 4096)),
-        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", false, .chunkTooLarge(limit: 4096)),
+        Broken(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", false,
+            .chunkTooLarge(limit: 4096)),
         Broken("HTTP/1.1 200 OK\r\nContent-Length: 4097\r\n\r\n", false, .bodyTooLarge(limit: 4096)),
     ]
 

@@ -18,8 +18,10 @@ import Testing
         (" \t\r\n[ ] \n", []),
         ("{}", [:]),
         ("[1,\"a\",null,true,{\"k\":[]}]", [1, "a", nil, true, ["k": []]]),
-        ("{\"service\":\"orders\",\"port\":8080,\"meta\":{\"zone\":\"a\"}}",
-         ["service": "orders", "port": 8080, "meta": ["zone": "a"]]),
+        (
+            "{\"service\":\"orders\",\"port\":8080,\"meta\":{\"zone\":\"a\"}}",
+            ["service": "orders", "port": 8080, "meta": ["zone": "a"]]
+        ),
         ("{ \"a\" : 1 , \"b\" : [ 2 , 3 ] }", ["a": 1, "b": [2, 3]]),
         (#""\"\\\/\b\f\n\r\t""#, "\"\\/\u{8}\u{C}\n\r\t"),
         (#""\u0041\u00e9\u20AC""#, "Aé€"),
@@ -111,7 +113,9 @@ import Testing
     }
 
     @Test func nonASCIIOutsideStringsIsRejected() {
-        #expect(throws: JSONError(offset: 1, message: "expected a value")) { try JSONParser.parse([0x5B, 0xC3, 0xA9, 0x5D]) }
+        #expect(throws: JSONError(offset: 1, message: "expected a value")) {
+            try JSONParser.parse([0x5B, 0xC3, 0xA9, 0x5D])
+        }
     }
 
     // MARK: - Depth
@@ -131,7 +135,9 @@ import Testing
     }
 
     @Test func theSixtyFifthLevelIsRejectedAtItsBracket() {
-        #expect(throws: JSONError(offset: 64, message: "nesting deeper than 64")) { try JSONParser.parse(Self.nested(65)) }
+        #expect(throws: JSONError(offset: 64, message: "nesting deeper than 64")) {
+            try JSONParser.parse(Self.nested(65))
+        }
         // Objects count too: 32 of `{"a":[` are 64 levels, so the `[` at byte 192 is the 65th.
         #expect(throws: JSONError(offset: 192, message: "nesting deeper than 64")) {
             try JSONParser.parse(String(repeating: "{\"a\":[", count: 32) + "[1]" + String(repeating: "]}", count: 32))
@@ -160,6 +166,8 @@ import Testing
     }
 
     @Test func duplicateKeysAreComparedAfterUnescaping() {
-        #expect(throws: JSONError(offset: 8, message: "duplicate key \"ab\"")) { try JSONParser.parse(#"{"ab":1,"a\u0062":2}"#) }
+        #expect(throws: JSONError(offset: 8, message: "duplicate key \"ab\"")) {
+            try JSONParser.parse(#"{"ab":1,"a\u0062":2}"#)
+        }
     }
 }

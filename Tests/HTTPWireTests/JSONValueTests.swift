@@ -29,7 +29,9 @@ import Testing
     }
 
     @Test func numberLiteralsAreValidated() {
-        for good in ["0", "-1", "1.5", "1e5", "1E-5", "-0.0e+0"] { #expect(JSONNumber(literal: good) != nil, "\(good)") }
+        for good in ["0", "-1", "1.5", "1e5", "1E-5", "-0.0e+0"] {
+            #expect(JSONNumber(literal: good) != nil, "\(good)")
+        }
         for bad in ["", "-", "01", "1.", ".1", "1e", "+1", "0x1", "1 ", "NaN", "∞"] {
             #expect(JSONNumber(literal: bad) == nil, "\(bad)")
         }
@@ -82,7 +84,8 @@ import Testing
         }
         #expect(
             String(decoding: json.bytes, as: UTF8.self)
-                == #"{"id":"a","ttl":30,"expires_in":12.5,"ok":true,"instances":[{"port":8080},{},-9223372036854775808,null,null],"empty":[]}"#
+                == #"{"id":"a","ttl":30,"expires_in":12.5,"ok":true,"# + #""instances":[{"port":8080},{},"#
+                + #"-9223372036854775808,null,null],"empty":[]}"#
         )
     }
 

@@ -37,7 +37,8 @@ import Testing
     static let requestCorpus: [String] = [
         "GET /v1/services/orders/create?index=4&wait=30s HTTP/1.1\r\nHost: b\r\n\r\n",
         "POST /v1/register HTTP/1.1\r\nContent-Length: 11\r\nContent-Type: application/json\r\n\r\n{\"port\":80}",
-        "POST /v1/instances/a/heartbeat HTTP/1.1\r\n\r\nDELETE /v1/instances/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        "POST /v1/instances/a/heartbeat HTTP/1.1\r\n\r\n"
+            + "DELETE /v1/instances/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
         "PUT http://h/x%20y HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
         "\r\nGET / HTTP/1.1\nX: y\n\n",
         "POST /big HTTP/1.1\r\nContent-Length: 100\r\n\r\n",
@@ -119,10 +120,11 @@ import Testing
         #"{"services":[{"service":"a","functions":[{"function":"f","instances":2}]}]}"#,
         #"  "\\\"\/"  "#,
     ]
-    static let jsonTokens = [
-        "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\ud83d", "\\udc00", "0", "-", ".", "e", "E+", "1e400",
-        "true", "null", " ", "\n", "\u{1}", "é",
-    ].map(bytes) + [[0xFF], [0xC3], [0xED, 0xA0, 0x80]]
+    static let jsonTokens =
+        [
+            "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\ud83d", "\\udc00", "0", "-", ".", "e", "E+", "1e400",
+            "true", "null", " ", "\n", "\u{1}", "é",
+        ].map(bytes) + [[0xFF], [0xC3], [0xED, 0xA0, 0x80]]
 
     @Test func mutatedJSONNeverTrapsAndWhatParsesRoundTrips() throws {
         var mutator = Mutator(generator: SeededGenerator(seed: 0x150B), tokens: Self.jsonTokens)
@@ -151,7 +153,8 @@ import Testing
         fuzzHTTPResponse([])
         fuzzJSON([])
         fuzzHTTPRequest(Array(repeating: 0x0A, count: 5000))
-        fuzzHTTPResponse(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + Array(repeating: 0x30, count: 5000))
+        fuzzHTTPResponse(
+            bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + Array(repeating: 0x30, count: 5000))
         fuzzJSON(Array(repeating: 0x5B, count: 100_000))
         fuzzJSON(bytes("\"") + Array(repeating: 0x5C, count: 10_001))
         #expect(throws: JSONError.self) { try JSONParser.parse(Array(repeating: 0x5B, count: 100_000)) }
