@@ -204,6 +204,15 @@ import Testing
         #expect(parser.pendingHead == nil)
     }
 
+    @Test func rfc9110ExpectContinueFromHTTP10IsIgnored() throws {
+        var parser = HTTPRequestParser()
+        parser.append(bytes("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n"))
+        #expect(try parser.next() == nil)
+        #expect(parser.pendingHead?.expectsContinue == false)
+        let offered = parser.takeContinueRequest()
+        #expect(!offered)
+    }
+
     @Test func noContinueIsOfferedWithoutExpectOrWhenTheBodyIsAlreadyHere() throws {
         var parser = HTTPRequestParser()
         parser.append(bytes("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n"))
