@@ -114,7 +114,8 @@ package struct HTTPRequestParser: Sendable {
 
     private static func parseHead(_ raw: UnsafeRawBufferPointer, scanned: Int, limits: Limits) -> HeadOutcome {
         guard let first = skipLeadingEmptyLines(raw) else {
-            return raw.count >= limits.maxHeadBytes ? .failed(.headTooLarge(limit: limits.maxHeadBytes)) : .incomplete(resume: 0)
+            return raw.count >= limits.maxHeadBytes
+                ? .failed(.headTooLarge(limit: limits.maxHeadBytes)) : .incomplete(resume: 0)
         }
         switch scanForHeadEnd(raw, from: max(scanned, first)) {
         case .incomplete(let resume):
@@ -146,11 +147,13 @@ package struct HTTPRequestParser: Sendable {
         let length = framing.contentLength ?? 0
         if length > limits.maxBodyBytes { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
         let (target, path, query) = try RequestTarget.decode(UnsafeRawBufferPointer(rebasing: raw[targetRange]))
-        let keepAlive =
-            !framing.connectionClose && (version.persistsByDefault || framing.connectionKeepAlive)
+        let keepAlive = !framing.connectionClose && (version.persistsByDefault || framing.connectionKeepAlive)
+        // "A server that receives a 100-continue expectation in an HTTP/1.0 request MUST ignore that
+        // expectation" (RFC 9110 §10.1.1).
+        let expectsContinue = framing.expectContinue && version.persistsByDefault
         return HTTPRequestHead(
             method: method, target: target, path: path, query: query, version: version, headers: headers,
-            keepAlive: keepAlive, expectsContinue: framing.expectContinue, contentLength: length)
+            keepAlive: keepAlive, expectsContinue: expectsContinue, contentLength: length)
     }
 
     /// `request-line = method SP request-target SP HTTP-version` (RFC 9112 §3), single spaces only.

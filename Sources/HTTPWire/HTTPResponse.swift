@@ -117,19 +117,4 @@ package struct HTTPResponse: Sendable {
         }
         for field in headers { appendField(field.name, field.value, to: &buffer) }
     }
-
-    private static func appendField(_ name: String, _ value: String, to buffer: inout [UInt8]) {
-        appendSanitized(name, to: &buffer)
-        buffer.append(": ")
-        appendSanitized(value, to: &buffer)
-        buffer.append("\r\n")
-    }
-
-    private static func appendSanitized(_ text: String, to buffer: inout [UInt8]) {
-        let start = buffer.count
-        buffer.append(contentsOf: text.utf8)
-        for i in start..<buffer.count where buffer[i] == ASCII.cr || buffer[i] == ASCII.lf || buffer[i] == 0 {
-            buffer[i] = ASCII.space
-        }
-    }
 }

@@ -34,7 +34,8 @@ package struct HTTPResponseParser: Sendable {
         case failed(HTTPParseError)
     }
 
-    /// A chunk-size line longer than this is malformed (it is hex digits plus optional extensions).
+    /// A chunk-size line longer than this (without its LF) is malformed: it is hex digits plus optional
+    /// extensions, and a cap keeps a peer from making the parser buffer an endless line.
     static let maxChunkLineBytes = 4096
 
     package let limits: Limits
@@ -187,7 +188,8 @@ package struct HTTPResponseParser: Sendable {
             line.count == 12 || raw[s + 12] == ASCII.space
         else { throw .badStatusLine }
         guard version.major == 1 else { throw .unsupportedVersion }
-        let status = Int(raw[s + 9] - ASCII.zero) * 100 + Int(raw[s + 10] - ASCII.zero) * 10
+        let status =
+            Int(raw[s + 9] - ASCII.zero) * 100 + Int(raw[s + 10] - ASCII.zero) * 10
             + Int(raw[s + 11] - ASCII.zero)
         guard status >= 100 else { throw .badStatusLine }
         let reasonRange = min(s + 13, line.upperBound)..<line.upperBound
@@ -195,11 +197,12 @@ package struct HTTPResponseParser: Sendable {
         let (headers, fields) = try parseFieldLines(&lines)
         // RFC 9112 §6.3: chunked as the final coding wins; any other Transfer-Encoding means "until close";
         // then Content-Length; then until close.
-        let framing: HTTPBodyFraming =
-            if fields.chunked { .chunked }
-            else if fields.hasTransferEncoding { .untilClose }
-            else if let length = fields.contentLength { .length(length) }
-            else { .untilClose }
+        var framing = HTTPBodyFraming.untilClose
+        if fields.chunked {
+            framing = .chunked
+        } else if !fields.hasTransferEncoding, let length = fields.contentLength {
+            framing = .length(length)
+        }
         let keepAlive = !fields.connectionClose && (version.persistsByDefault || fields.connectionKeepAlive)
         return HTTPResponseHead(
             version: version, status: status, reason: raw.string(reasonRange), headers: headers, framing: framing,
@@ -214,9 +217,9 @@ package struct HTTPResponseParser: Sendable {
         let found: Result<(size: Int, lineLength: Int)?, HTTPParseError> = input.withUnconsumedBytes { raw in
             var lf = scanned
             while lf < raw.count && raw[lf] != ASCII.lf { lf += 1 }
-            guard lf < raw.count else {
-                return raw.count > Self.maxChunkLineBytes ? .failure(.badChunk) : .success(nil)
-            }
+            // The same verdict whether or not the LF has arrived yet, so chunking cannot change it.
+            guard lf <= Self.maxChunkLineBytes else { return .failure(.badChunk) }
+            guard lf < raw.count else { return .success(nil) }
             var end = lf
             if end > 0 && raw[end - 1] == ASCII.cr { end -= 1 }
             var size = 0
@@ -231,8 +234,11 @@ package struct HTTPResponseParser: Sendable {
             guard size <= maxChunk else { return .failure(.chunkTooLarge(limit: maxChunk)) }
             while i < end && ASCII.isWhitespace(raw[i]) { i += 1 }
             if i < end {
+                // chunk-ext (RFC 9112 §7.1.1): skipped, but it must start with ";" and hold no control bytes.
                 guard raw[i] == ASCII.semicolon else { return .failure(.badChunk) }
-                do throws(HTTPParseError) { try validateFieldContent(raw, i..<end) } catch { return .failure(.badChunk) }
+                for j in i..<end where raw[j] < ASCII.space && raw[j] != ASCII.tab || raw[j] == ASCII.delete {
+                    return .failure(.badChunk)
+                }
             }
             return .success((size, lf + 1))
         }
@@ -269,7 +275,8 @@ package struct HTTPResponseParser: Sendable {
                 return raw[1] == ASCII.lf ? .success(.done(2)) : .failure(.badChunk)
             }
             switch scanForHeadEnd(raw, from: scanned) {
-            case .complete(let end): return .success(.done(end))
+            case .complete(let end):
+                return end > limit ? .failure(.headTooLarge(limit: limit)) : .success(.done(end))
             case .incomplete(let resume):
                 if raw.count >= limit { return .failure(.headTooLarge(limit: limit)) }
                 return .success(.waiting(resume: resume))

@@ -116,43 +116,52 @@ struct FramingFields {
     /// that section allows; differing values conflict.
     static func parseContentLength(_ raw: UnsafeRawBufferPointer, _ value: Range<Int>) throws(HTTPParseError) -> Int {
         var result: Int?
-        var failed = false
-        var conflicting = false
-        forEachListElement(raw, value, keepEmpty: true) { element in
-            guard !element.isEmpty else { failed = true; return }
-            var n = 0
-            for i in element {
-                let b = raw[i]
-                guard ASCII.isDigit(b) else { failed = true; return }
-                let (times10, o1) = n.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = times10.addingReportingOverflow(Int(b - ASCII.zero))
-                guard !o1 && !o2 else { failed = true; return }
-                n = sum
-            }
-            if let r = result, r != n { conflicting = true }
-            result = n
+        var start = value.lowerBound
+        while true {
+            var end = start
+            while end < value.upperBound && raw[end] != ASCII.comma { end += 1 }
+            let length = try parseDecimal(raw, trimmingWhitespace(raw, start..<end))
+            if let result, result != length { throw .conflictingContentLength }
+            result = length
+            guard end < value.upperBound else { return length }
+            start = end + 1
         }
-        if failed { throw .badContentLength }
-        if conflicting { throw .conflictingContentLength }
-        guard let result else { throw .badContentLength }
-        return result
+    }
+
+    /// `1*DIGIT` as an `Int`; empty, non-digit or overflowing input is a bad Content-Length.
+    private static func parseDecimal(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) throws(HTTPParseError) -> Int {
+        guard !range.isEmpty else { throw .badContentLength }
+        var n = 0
+        for i in range {
+            let b = raw[i]
+            guard ASCII.isDigit(b) else { throw .badContentLength }
+            let (times10, o1) = n.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(Int(b - ASCII.zero))
+            guard !o1 && !o2 else { throw .badContentLength }
+            n = sum
+        }
+        return n
     }
 }
 
-/// Calls `body` with each comma-separated element of a field value, trimmed of OWS (RFC 9110 §5.6.1).
-/// Empty elements are skipped unless `keepEmpty`.
-func forEachListElement(
-    _ raw: UnsafeRawBufferPointer, _ value: Range<Int>, keepEmpty: Bool = false, _ body: (Range<Int>) -> Void
-) {
+/// `range` without leading and trailing SP and HTAB (RFC 9110 §5.6.3 OWS).
+func trimmingWhitespace(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> Range<Int> {
+    var s = range.lowerBound
+    var e = range.upperBound
+    while s < e && ASCII.isWhitespace(raw[s]) { s += 1 }
+    while e > s && ASCII.isWhitespace(raw[e - 1]) { e -= 1 }
+    return s..<e
+}
+
+/// Calls `body` with each non-empty comma-separated element of a field value, trimmed of OWS
+/// (RFC 9110 §5.6.1: empty elements are allowed and ignored).
+func forEachListElement(_ raw: UnsafeRawBufferPointer, _ value: Range<Int>, _ body: (Range<Int>) -> Void) {
     var start = value.lowerBound
     var i = value.lowerBound
     while true {
         if i == value.upperBound || raw[i] == ASCII.comma {
-            var s = start
-            var e = i
-            while s < e && ASCII.isWhitespace(raw[s]) { s += 1 }
-            while e > s && ASCII.isWhitespace(raw[e - 1]) { e -= 1 }
-            if keepEmpty || s < e { body(s..<e) }
+            let element = trimmingWhitespace(raw, start..<i)
+            if !element.isEmpty { body(element) }
             if i == value.upperBound { return }
             start = i + 1
         }
@@ -175,7 +184,9 @@ func parseFieldLines(_ lines: inout LineCursor) throws(HTTPParseError) -> (HTTPH
 }
 
 /// Splits one field line into its name and its value without surrounding whitespace.
-func parseFieldLine(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>) throws(HTTPParseError) -> (Range<Int>, Range<Int>) {
+func parseFieldLine(
+    _ raw: UnsafeRawBufferPointer, _ line: Range<Int>
+) throws(HTTPParseError) -> (name: Range<Int>, value: Range<Int>) {
     if ASCII.isWhitespace(raw[line.lowerBound]) { throw .obsoleteLineFolding }
     var colon = line.lowerBound
     while colon < line.upperBound && raw[colon] != ASCII.colon { colon += 1 }
@@ -189,14 +200,9 @@ func parseFieldLine(_ raw: UnsafeRawBufferPointer, _ line: Range<Int>) throws(HT
         guard ASCII.isTokenCharacter(b) else { throw nonTokenError(b) }
     }
     guard colon > line.lowerBound else { throw .badHeader }
-    let name = line.lowerBound..<colon
-    let i = colon
-    var s = i + 1
-    var e = line.upperBound
-    while s < e && ASCII.isWhitespace(raw[s]) { s += 1 }
-    while e > s && ASCII.isWhitespace(raw[e - 1]) { e -= 1 }
-    try validateFieldContent(raw, s..<e)
-    return (name, s..<e)
+    let value = trimmingWhitespace(raw, colon + 1..<line.upperBound)
+    try validateFieldContent(raw, value)
+    return (line.lowerBound..<colon, value)
 }
 
 /// Checks `field-vchar` content (RFC 9110 §5.5): HTAB, SP, VCHAR and obs-text; no CR, NUL or other CTL.

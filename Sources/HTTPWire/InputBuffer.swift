@@ -2,10 +2,14 @@
 ///
 /// One `[UInt8]` whose capacity is kept: consumed bytes are dropped lazily, at the next append, by
 /// moving the unconsumed tail to the front. A keep-alive connection therefore reuses one allocation
-/// for its whole life, and positions a parser keeps are relative to the first unconsumed byte.
+/// for its whole life (unless a large body grew it), and positions a parser keeps are relative to the
+/// first unconsumed byte.
 struct InputBuffer: Sendable {
     private var bytes: [UInt8] = []
     private var start = 0
+
+    /// Storage up to this size is kept between messages; larger storage is freed once drained.
+    static let retainedCapacity = 64 * 1024
 
     /// How many bytes are unconsumed.
     var count: Int { bytes.count - start }
@@ -14,7 +18,8 @@ struct InputBuffer: Sendable {
         guard !chunk.isEmpty else { return }
         if start > 0 {
             if start == bytes.count {
-                bytes.removeAll(keepingCapacity: true)
+                // After a large body, give the memory back rather than hold it for the connection's life.
+                bytes.removeAll(keepingCapacity: bytes.capacity <= Self.retainedCapacity)
             } else {
                 bytes.removeSubrange(0..<start)
             }

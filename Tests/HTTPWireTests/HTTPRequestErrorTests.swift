@@ -61,11 +61,14 @@ import Testing
         Case(raw: "POST / HTTP/1.1\r\nContent-Length: 5,\r\n\r\n", error: .badContentLength),
         Case(raw: "POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n", error: .badContentLength),
         Case(raw: "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", error: .badContentLength),
-        Case(raw: "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", error: .conflictingContentLength),
+        Case(
+            raw: "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", error: .conflictingContentLength),
         Case(raw: "POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n", error: .conflictingContentLength),
         // Transfer-Encoding on a request (RFC 9112 §6.1).
-        Case(raw: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", error: .lengthRequired),
-        Case(raw: "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello", error: .lengthRequired),
+        Case(
+            raw: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", error: .lengthRequired),
+        Case(
+            raw: "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello", error: .lengthRequired),
     ]
 
     @Test(arguments: malformed)
@@ -86,6 +89,11 @@ import Testing
         for (error, status) in expected { #expect(error.status == status, "\(error)") }
         #expect(HTTPParseError.headTooLarge(limit: 65536).reason == "request head larger than 65536 bytes")
         #expect(HTTPParseError.bodyTooLarge(limit: 1_048_576).description == "413 body larger than 1048576 bytes")
+    }
+
+    /// Errors are built on the path of every bad connection, so they carry no strings (STYLE.md 3.4 rule 11).
+    @Test func parseErrorsCarryNoStrings() {
+        #expect(MemoryLayout<HTTPParseError>.size <= 9)
     }
 
     @Test func requestsBeforeAMalformedOneAreStillDelivered() {
@@ -160,7 +168,8 @@ import Testing
 
     @Test func aBodyExactlyAtTheLimitIsAccepted() throws {
         let body = String(repeating: "b", count: 1000)
-        let parse = dripFeed("POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n\(body)", limits: .init(maxBodyBytes: 1000))
+        let parse = dripFeed(
+            "POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n\(body)", limits: .init(maxBodyBytes: 1000))
         #expect(parse.requests.first?.body.count == 1000)
         #expect(parse.error == nil)
     }

@@ -41,13 +41,15 @@ import Testing
     }
 
     @Test func pipelinedRequestsComeOutOneAtATimeInOrder() {
-        let text = "POST /v1/instances/a/heartbeat HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+        let text =
+            "POST /v1/instances/a/heartbeat HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
             + "POST /v1/register HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
             + "DELETE /v1/instances/b HTTP/1.1\r\n\r\n"
             + "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"
         let parse = dripFeed(text)
         #expect(parse.requests.map(\.method) == [.post, .post, .delete, .get])
-        #expect(parse.requests.map(\.path) == ["/v1/instances/a/heartbeat", "/v1/register", "/v1/instances/b", "/healthz"])
+        #expect(
+            parse.requests.map(\.path) == ["/v1/instances/a/heartbeat", "/v1/register", "/v1/instances/b", "/healthz"])
         #expect(parse.requests[1].body == bytes("hello"))
         #expect(parse.requests.map(\.keepAlive) == [true, true, true, false])
     }
@@ -200,6 +202,15 @@ import Testing
         #expect(request.expectsContinue)
         #expect(request.body == bytes("abcd"))
         #expect(parser.pendingHead == nil)
+    }
+
+    @Test func rfc9110ExpectContinueFromHTTP10IsIgnored() throws {
+        var parser = HTTPRequestParser()
+        parser.append(bytes("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n"))
+        #expect(try parser.next() == nil)
+        #expect(parser.pendingHead?.expectsContinue == false)
+        let offered = parser.takeContinueRequest()
+        #expect(!offered)
     }
 
     @Test func noContinueIsOfferedWithoutExpectOrWhenTheBodyIsAlreadyHere() throws {

@@ -13,7 +13,10 @@ import Testing
         let (events, error) = responseEvents(Self.chunked, feeding: feeding)
         #expect(error == nil)
         #expect(events.count == 4)
-        guard case .head(let head) = events.first else { Issue.record("no head first"); return }
+        guard case .head(let head) = events.first else {
+            Issue.record("no head first")
+            return
+        }
         #expect(head.status == 200)
         #expect(head.reason == "OK")
         #expect(head.framing == .chunked)
@@ -26,7 +29,10 @@ import Testing
     @Test func streamingChunksComeOutAsSoonAsEachIsComplete() throws {
         var parser = HTTPResponseParser()
         parser.append(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"))
-        guard case .head = try parser.next() else { Issue.record("expected the head"); return }
+        guard case .head = try parser.next() else {
+            Issue.record("expected the head")
+            return
+        }
         #expect(try parser.next() == nil)
         // An endless watch: a thousand chunks, each delivered before the next is sent, never a last chunk.
         for i in 0..<1000 {
@@ -42,14 +48,18 @@ import Testing
 
     @Test(arguments: Feeding.all)
     func contentLengthBodiesArriveWholeAndResponsesCanFollow(_ feeding: Feeding) {
-        let wire = bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 17\r\n\r\n{\"error\":\"gone\"}\n")
+        let wire =
+            bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 17\r\n\r\n{\"error\":\"gone\"}\n")
             + bytes("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
         let (events, error) = responseEvents(wire, feeding: feeding)
         #expect(error == nil)
         #expect(events.count == 5)
         #expect(events.dropFirst().first == .body(bytes("{\"error\":\"gone\"}\n")))
         #expect(events.dropFirst(2).first == .end)
-        guard case .head(let second) = events.dropFirst(3).first else { Issue.record("no second head"); return }
+        guard case .head(let second) = events.dropFirst(3).first else {
+            Issue.record("no second head")
+            return
+        }
         #expect(second.status == 200)
         #expect(second.framing == .length(0))
         #expect(events.last == .end)
@@ -58,7 +68,10 @@ import Testing
     @Test func aBodyWithoutLengthRunsUntilTheConnectionCloses() throws {
         var parser = HTTPResponseParser()
         parser.append(bytes("HTTP/1.0 200 OK\r\n\r\nhello "))
-        guard case .head(let head) = try parser.next() else { Issue.record("expected the head"); return }
+        guard case .head(let head) = try parser.next() else {
+            Issue.record("expected the head")
+            return
+        }
         #expect(head.framing == .untilClose)
         #expect(!head.keepAlive)
         #expect(try parser.next() == .body(bytes("hello ")))
@@ -73,7 +86,10 @@ import Testing
     @Test func aTransferCodingOtherThanChunkedLastMeansUntilClose() throws {
         let (events, _) = responseEvents(
             bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nContent-Length: 2\r\n\r\nabc"), finish: true)
-        guard case .head(let head) = events.first else { Issue.record("no head"); return }
+        guard case .head(let head) = events.first else {
+            Issue.record("no head")
+            return
+        }
         #expect(head.framing == .untilClose)
         #expect(events.dropFirst() == [.body(bytes("abc")), .end])
     }
@@ -88,7 +104,10 @@ import Testing
         #expect(events[1] == .end && events[3] == .end)
         parser.expectingResponseToHEAD = true
         parser.append(bytes("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"))
-        guard case .head(let head) = try parser.next() else { Issue.record("no head"); return }
+        guard case .head(let head) = try parser.next() else {
+            Issue.record("no head")
+            return
+        }
         #expect(head.framing == .none)
         #expect(try parser.next() == .end)
         #expect(!parser.expectingResponseToHEAD)
@@ -113,7 +132,10 @@ import Testing
     @Test func aStatusLineWithoutReasonIsAccepted() throws {
         let (events, error) = responseEvents(bytes("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"))
         #expect(error == nil)
-        guard case .head(let head) = events.first else { Issue.record("no head"); return }
+        guard case .head(let head) = events.first else {
+            Issue.record("no head")
+            return
+        }
         #expect(head.status == 200 && head.reason == "")
     }
 
@@ -123,39 +145,66 @@ import Testing
         #expect(events.count == 3)
     }
 
-    static let broken: [(String, Bool, HTTPParseError)] = [
-        ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true, .truncated),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", true, .truncated),
-        ("HTTP/1.1 200 OK\r\nContent-Le", true, .truncated),
-        ("HTTP/1.1 2000 OK\r\n\r\n", false, .badStatusLine),
-        ("HTTP/1.1 20 OK\r\n\r\n", false, .badStatusLine),
-        ("HTTP/1.1 099 Odd\r\n\r\n", false, .badStatusLine),
-        ("ICY 200 OK\r\n\r\n", false, .badStatusLine),
-        ("HTTP/1.1 200OK\r\n\r\n", false, .badStatusLine),
-        ("HTTP/2.0 200 OK\r\n\r\n", false, .unsupportedVersion),
-        ("HTTP/1.1 200 OK\r\nX : y\r\n\r\n", false, .whitespaceBeforeColon),
-        ("HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n", false, .conflictingContentLength),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3 x\r\nabc\r\n", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\rX", false, .badChunk),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1001\r\n", false, .chunkTooLarge(limit: 4096)),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", false, .chunkTooLarge(limit: 4096)),
-        ("HTTP/1.1 200 OK\r\nContent-Length: 4097\r\n\r\n", false, .bodyTooLarge(limit: 4096)),
+    struct Broken: CustomTestStringConvertible, Sendable {
+        var raw: String
+        var finish: Bool
+        var error: HTTPParseError
+        init(_ raw: String, _ finish: Bool, _ error: HTTPParseError) {
+            self.raw = raw
+            self.finish = finish
+            self.error = error
+        }
+        var testDescription: String { String(reflecting: raw) + (finish ? " then EOF" : "") }
+    }
+
+    static let broken: [Broken] = [
+        Broken("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true, .truncated),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", true, .truncated),
+        Broken("HTTP/1.1 200 OK\r\nContent-Le", true, .truncated),
+        Broken("HTTP/1.1 2000 OK\r\n\r\n", false, .badStatusLine),
+        Broken("HTTP/1.1 20 OK\r\n\r\n", false, .badStatusLine),
+        Broken("HTTP/1.1 099 Odd\r\n\r\n", false, .badStatusLine),
+        Broken("ICY 200 OK\r\n\r\n", false, .badStatusLine),
+        Broken("HTTP/1.1 200OK\r\n\r\n", false, .badStatusLine),
+        Broken("HTTP/2.0 200 OK\r\n\r\n", false, .unsupportedVersion),
+        Broken("HTTP/1.1 200 OK\r\nX : y\r\n\r\n", false, .whitespaceBeforeColon),
+        Broken("HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n", false, .conflictingContentLength),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3 x\r\nabc\r\n", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\rX", false, .badChunk),
+        Broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1001\r\n", false, .chunkTooLarge(limit: 4096)),
+        Broken(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", false,
+            .chunkTooLarge(limit: 4096)),
+        Broken("HTTP/1.1 200 OK\r\nContent-Length: 4097\r\n\r\n", false, .bodyTooLarge(limit: 4096)),
     ]
 
     @Test(arguments: broken)
-    func brokenResponsesFailWithTheirError(raw: String, finish: Bool, error: HTTPParseError) {
+    func brokenResponsesFailWithTheirError(_ testCase: Broken) {
         let limits = HTTPResponseParser.Limits(maxChunkBytes: 4096)
         for feeding in [Feeding.whole, .byteByByte, .random(seed: 9)] {
-            let result = responseEvents(bytes(raw), feeding: feeding, finish: finish, limits: limits)
-            #expect(result.error == error, "fed \(feeding)")
+            let result = responseEvents(bytes(testCase.raw), feeding: feeding, finish: testCase.finish, limits: limits)
+            #expect(result.error == testCase.error, "fed \(feeding)")
         }
     }
 
     @Test func anOverlongChunkSizeLineIsMalformed() {
         let raw = bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;" + String(repeating: "x", count: 5000))
         #expect(responseEvents(raw).error == .badChunk)
+    }
+
+    /// Regression: the line cap once applied only while the LF was missing, so the verdict on a long line
+    /// depended on whether its LF arrived in the same read.
+    @Test(arguments: [(4096, nil), (4097, HTTPParseError.badChunk)] as [(Int, HTTPParseError?)])
+    func theChunkLineCapGivesTheSameVerdictWhateverTheFeeding(lineLength: Int, error: HTTPParseError?) {
+        let line = "1;" + String(repeating: "x", count: lineLength - 3) + "\r"
+        let raw = bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(line)\na\r\n0\r\n\r\n")
+        for feeding in Feeding.all {
+            let result = responseEvents(raw, feeding: feeding)
+            #expect(result.error == error, "fed \(feeding)")
+            #expect(result.events.contains(.body(bytes("a"))) == (error == nil))
+        }
     }
 }

@@ -12,7 +12,9 @@ import Testing
         let response = HTTPResponse.json(status: 200, ["id": "abc", "ttl": 30])
         #expect(
             written(response)
-                == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 21\r\n\r\n{\"id\":\"abc\",\"ttl\":30}")
+                == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 21\r\n\r\n"
+                + "{\"id\":\"abc\",\"ttl\":30}"
+        )
     }
 
     @Test func closingResponsesSayConnectionClose() {
@@ -66,7 +68,8 @@ import Testing
         let text = written(HTTPResponse.error(.headTooLarge(limit: 65536)))
         #expect(
             text
-                == "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                == "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
+                + "Connection: close\r\n"
                 + "Content-Length: 48\r\n\r\n{\"error\":\"request head larger than 65536 bytes\"}")
     }
 
@@ -79,7 +82,8 @@ import Testing
     @Test func writingAppendsToWhatTheBufferHolds() {
         var buffer = bytes("previous|")
         HTTPResponse(status: 404).write(into: &buffer)
-        #expect(String(decoding: buffer, as: UTF8.self) == "previous|HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        #expect(
+            String(decoding: buffer, as: UTF8.self) == "previous|HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
     }
 
     // MARK: - JSON fast path
@@ -111,7 +115,9 @@ import Testing
         }
         #expect(
             String(decoding: buffer, as: UTF8.self)
-                == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 15\r\n\r\n")
+                == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                + "Content-Length: 15\r\n\r\n"
+        )
     }
 
     @Test func aReusedBufferKeepsItsStorageAcrossTenThousandWrites() {
