@@ -126,10 +126,18 @@ struct FastPathParityTests {
     }
 }
 
+#if DEBUG
+    let optimizedBuild = false
+#else
+    let optimizedBuild = true
+#endif
+
 @Suite("Fast path allocations")
 struct FastPathAllocationTests {
-    /// STYLE 3.4 #11: once warm, answering a query allocates nothing.
-    @Test func answeringAllocatesNothingOnceWarm() throws {
+    /// STYLE 3.4 #11: once warm, answering a query allocates nothing. Only an optimized build can
+    /// promise that (debug code boxes generics), so `.ci/run` runs this suite with `-c release`.
+    @Test(.enabled(if: optimizedBuild, "allocation-free only in optimized builds: swift test -c release"))
+    func answeringAllocatesNothingOnceWarm() throws {
         let parity = try FastPathParityTests()
         let fast = FastResponder(resolver: parity.resolver)
         let scratch = QueryScratch()
@@ -160,16 +168,6 @@ struct FastPathAllocationTests {
         let allocations = beacon_allocation_counter_stop()
         #expect(answered == queries.count * 1_000)
         #expect(allocations == 0, "\(allocations) allocations for \(answered) answers")
-        for query in queries {
-            beacon_allocation_counter_start()
-            _ = query.withUnsafeBytes { bytes -> Int in
-                guard scratch.scan(bytes) else { return 0 }
-                return fast.respond(
-                    query: bytes, scratch: scratch, leases: parity.registry, now: parity.now, rotation: 1,
-                    limit: 1232, output: output)
-            }
-            print("PROBE", beacon_allocation_counter_stop())
-        }
     }
 
     @Test func theCounterSeesAnAllocation() {
