@@ -17,6 +17,7 @@ package final class BeaconServer: Sendable {
     private let tcp: TCPServer
     private let http: HTTPServer
     private let sweeper: ExpirySweeper
+    private let forwarder: Forwarder?
     package let httpAddress: SocketAddress
     /// Where the listeners ended up (port 0 in the config picks a free port).
     package let dnsAddress: SocketAddress
@@ -38,12 +39,34 @@ package final class BeaconServer: Sendable {
         let fast = FastResponder(resolver: resolver)
         log.info("fast path: \(fast.templates.count) static answers prepared")
         let engine = DNSEngine(
-            responder: Responder(resolver: resolver), fast: fast, registry: registry, counters: counters)
-        let udp = UDPServer(engine: engine)
+            responder: Responder(resolver: resolver, forwarding: !config.upstreams.isEmpty), fast: fast,
+            registry: registry, counters: counters)
+        var forwarder: Forwarder? = nil
+        var udpForward: UDPServer.ForwardHandler? = nil
+        var tcpForward: TCPServer.ForwardHandler? = nil
+        if !config.upstreams.isEmpty {
+            do throws(SystemCallError) {
+                let created = try Forwarder(options: Forwarder.Options(upstreams: config.upstreams))
+                created.start()
+                forwarder = created
+                udpForward = { query, client, socket in
+                    created.forward(query, clientLimit: Forwarder.udpLimit(of: query)) { reply in
+                        _ = reply.withUnsafeBytes { try? Posix.send(socket, from: $0, to: client) }
+                    }
+                }
+                tcpForward = { query, completion in
+                    created.forward(query, clientLimit: 0xFFFF) { completion($0) }
+                }
+            } catch {
+                throw StartupError("--upstream: \(error)")
+            }
+            log.info("forwarding names outside the served zones to \(config.upstreams.map(\.description).joined(separator: ", "))")
+        }
+        let udp = UDPServer(engine: engine, forward: udpForward)
         let tcp: TCPServer
         var dnsAddress = config.dnsAddress
         do throws(SystemCallError) {
-            tcp = try TCPServer(engine: engine)
+            tcp = try TCPServer(engine: engine, forward: tcpForward)
             // TCP first: with port 0 it picks the port, and UDP then binds the same one.
             dnsAddress = try tcp.start(
                 address: config.dnsAddress, maximumConnections: config.tcpMaxConnections,
@@ -79,7 +102,7 @@ package final class BeaconServer: Sendable {
         log.info("http listening on \(httpAddress)")
         return BeaconServer(
             config: config, registry: registry, store: store, dnsCounters: counters, log: log, udp: udp, tcp: tcp,
-            http: http, sweeper: sweeper, dnsAddress: dnsAddress, httpAddress: httpAddress)
+            http: http, sweeper: sweeper, forwarder: forwarder, dnsAddress: dnsAddress, httpAddress: httpAddress)
     }
 
     private static func loadTokens(_ path: String?) throws(StartupError) -> TokenTable? {
@@ -99,9 +122,10 @@ package final class BeaconServer: Sendable {
 
     private init(
         config: ServeConfig, registry: Registry, store: any RegistrationStore, dnsCounters: DNSCounters, log: Log,
-        udp: UDPServer, tcp: TCPServer, http: HTTPServer, sweeper: ExpirySweeper, dnsAddress: SocketAddress,
-        httpAddress: SocketAddress
+        udp: UDPServer, tcp: TCPServer, http: HTTPServer, sweeper: ExpirySweeper, forwarder: Forwarder?,
+        dnsAddress: SocketAddress, httpAddress: SocketAddress
     ) {
+        self.forwarder = forwarder
         self.http = http
         self.httpAddress = httpAddress
         self.config = config
@@ -118,6 +142,8 @@ package final class BeaconServer: Sendable {
     /// Closes the listeners and stops every thread.
     package func stop() {
         http.stop()
+        // Before the DNS sockets close: a late forwarded reply must not be sent on a closed socket.
+        forwarder?.stop()
         tcp.stop()
         udp.stop()
         sweeper.stop()

@@ -143,6 +143,8 @@ package final class EventLoop: @unchecked Sendable {
 /// Identifies a scheduled timer, for cancelling it.
 package struct TimerID: Hashable, Sendable {
     fileprivate let value: UInt64
+    /// A timer that was never scheduled; cancelling it does nothing.
+    package static let none = TimerID(value: 0)
 }
 
 /// A min-heap of deadlines; cancelled timers are skipped when they come up.
