@@ -47,6 +47,15 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "beacon", dependencies: ["BeaconCLI"], swiftSettings: strict),
 
+        // libFuzzer targets (Tests/Fuzz/run-fuzzers.sh); a plain build replays files instead.
+        .executableTarget(name: "FuzzMessage", dependencies: ["DNSWire", "PosixIO"], path: "Tests/Fuzz/FuzzMessage"),
+        .executableTarget(name: "FuzzZoneFile", dependencies: ["ZoneFile", "PosixIO"], path: "Tests/Fuzz/FuzzZoneFile"),
+        .executableTarget(
+            name: "FuzzHTTPRequest", dependencies: ["HTTPWire", "PosixIO"], path: "Tests/Fuzz/FuzzHTTPRequest"),
+        .executableTarget(
+            name: "FuzzRegistrationBody", dependencies: ["HTTPControl", "PosixIO"], path: "Tests/Fuzz/FuzzRegistrationBody"),
+        .executableTarget(name: "FuzzResponder", dependencies: ["Authority", "PosixIO"], path: "Tests/Fuzz/FuzzResponder"),
+
         // Test-only helpers. The allocation counter interposes malloc, so only test binaries link it.
         .target(name: "CAllocationCounter"),
         .target(name: "TestSupport", dependencies: ["DNSWire", "Leases", "PosixIO"], swiftSettings: strict),

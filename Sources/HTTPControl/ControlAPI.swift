@@ -93,7 +93,7 @@ package final class ControlAPI: Sendable {
             }
         case (1, "services"):
             guard method == .get else { return .respond(notAllowed("GET")) }
-            return .respond(servicesResponse())
+            return blockingQuery(.allServices, request: request)
         case (3, "services"):
             guard method == .get else { return .respond(notAllowed("GET")) }
             return functionQuery(service: rest[1], function: rest[2], request: request)
@@ -199,12 +199,16 @@ package final class ControlAPI: Sendable {
         guard let function = LabelRules.normalize(function) else {
             return .respond(HTTPResponse.error(status: 400, message: "function: must be \(LabelRules.ruleDescription)"))
         }
-        let key = FunctionKey(service: service, function: function)
+        return blockingQuery(FunctionKey(service: service, function: function), request: request)
+    }
+
+    /// Answers at once, or parks until the index passes `?index=N` (for at most `?wait=`).
+    private func blockingQuery(_ key: FunctionKey, request: HTTPRequest) -> Outcome {
         guard let indexText = request.queryValue("index") else {
             if request.queryValue("wait") != nil {
                 return .respond(HTTPResponse.error(status: 400, message: "wait: needs index (a blocking query)"))
             }
-            return .respond(functionResponse(key))
+            return .respond(watchResponse(key))
         }
         guard let index = UInt64(indexText) else {
             return .respond(HTTPResponse.error(status: 400, message: "index: must be a non-negative integer"))
@@ -218,8 +222,18 @@ package final class ControlAPI: Sendable {
             }
             wait = parsed
         }
-        if (registry.entry(key)?.index ?? 0) > index || wait == 0 { return .respond(functionResponse(key)) }
+        if currentIndex(key) > index || wait == 0 { return .respond(watchResponse(key)) }
         return .watch(key: key, afterIndex: index, waitMilliseconds: wait)
+    }
+
+    /// The index a watch on `key` compares with: the function's, or the table's for `.allServices`.
+    package func currentIndex(_ key: FunctionKey) -> UInt64 {
+        key == .allServices ? registry.read { $0.lastIndex } : registry.entry(key)?.index ?? 0
+    }
+
+    /// What a watch on `key` answers with.
+    package func watchResponse(_ key: FunctionKey) -> HTTPResponse {
+        key == .allServices ? servicesResponse() : functionResponse(key)
     }
 
     /// The live instances of a function, as `GET /v1/services/{service}/{function}` answers.
@@ -246,8 +260,9 @@ package final class ControlAPI: Sendable {
 
     private func servicesResponse() -> HTTPResponse {
         let now = clock()
-        let summary = registry.read { $0.summary(now: now) }
+        let (summary, index) = registry.read { ($0.summary(now: now), $0.lastIndex) }
         return json(200) { writer in
+            writer.field("index", Int(clamping: index))
             writer.field("services") { array in
                 array.array { array in
                     for service in summary {
@@ -381,6 +396,11 @@ package final class ControlAPI: Sendable {
 
     /// Seconds with millisecond precision, as replies carry them.
     static func rounded(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+}
+
+extension FunctionKey {
+    /// The watch key for `GET /v1/services`: no real function has empty names.
+    package static let allServices = FunctionKey(service: "", function: "")
 }
 
 /// An `HTTPResponse` as a `Result` failure.

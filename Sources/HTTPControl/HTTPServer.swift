@@ -57,7 +57,7 @@ package final class HTTPServer: @unchecked Sendable {
         let pairs = Array(zip(loops, hubs))
         api.registry.addListener { change in
             for (loop, hub) in pairs where hub.parkedCount.load(ordering: .relaxed) > 0 {
-                loop.execute { hub.notify(change.functions) }
+                loop.execute { hub.notify(change.functions + [.allServices]) }
             }
         }
         for loop in loops { threads.append(Threads.start(name: "beacon-http") { loop.run() }) }

@@ -42,7 +42,7 @@ final class WatchHub: @unchecked Sendable {
     func notify(_ keys: [FunctionKey]) {
         for key in keys {
             guard let parked = waiters[key] else { continue }
-            let index = api.registry.entry(key)?.index ?? 0
+            let index = api.currentIndex(key)
             var remaining: [Waiter] = []
             var ready: [Waiter] = []
             for waiter in parked {
@@ -52,7 +52,7 @@ final class WatchHub: @unchecked Sendable {
             waiters[key] = remaining.isEmpty ? nil : remaining
             settle(removed: parked.count - remaining.count)
             guard !ready.isEmpty else { continue }
-            let response = api.functionResponse(key)
+            let response = api.watchResponse(key)
             for waiter in ready {
                 loop.cancel(waiter.timer)
                 waiter.session?.finish(response)
@@ -65,7 +65,7 @@ final class WatchHub: @unchecked Sendable {
         let waiter = parked.remove(at: position)
         waiters[key] = parked.isEmpty ? nil : parked
         settle(removed: 1)
-        waiter.session?.finish(api.functionResponse(key))
+        waiter.session?.finish(api.watchResponse(key))
     }
 
     private func settle(removed: Int) {

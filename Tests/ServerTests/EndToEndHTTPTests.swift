@@ -104,6 +104,26 @@ struct EndToEndHTTPTests {
         #expect(elapsed < 5, "the watch took \(elapsed) s")
     }
 
+    @Test func theServicesListingCanBeWatchedToo() throws {
+        let beacon = try RunningBeacon()
+        var client = beacon.http()
+        let (_, before) = try client.json("GET", "/v1/services")
+        let index = try #require(before["index"]?.numberValue?.asExactInt)
+        let address = beacon.server.httpAddress
+        let result = Mutex<JSONValue?>(nil)
+        let watcher = Threads.start(name: "watch") {
+            var watchClient = HTTPClient(endpoint: HTTPEndpoint(address: address), timeoutMilliseconds: 20_000)
+            let reply = try? watchClient.json("GET", "/v1/services?index=\(index)&wait=15s")
+            result.withLock { $0 = reply?.value }
+        }
+        Posix.sleep(milliseconds: 200)
+        try beacon.register(["service": "new", "function": "f", "address": "10.0.0.9", "port": 443])
+        watcher.join()
+        let after = try #require(result.withLock { $0 })
+        #expect((after["index"]?.numberValue?.asExactInt ?? 0) > index)
+        #expect(after["services"]?[0]?["service"]?.stringValue == "new")
+    }
+
     @Test func aWatchWithNoChangeAnswersAfterItsWait() throws {
         let beacon = try RunningBeacon()
         var client = beacon.http()

@@ -1,0 +1,78 @@
+import DNSWire
+import Leases
+import ZoneFile
+
+/// A fixed zone and table for fuzzing the answer path, built once.
+private let fuzzFixture: (Responder, FastResponder, Registry, Instant) = {
+    let text = """
+        $ORIGIN local.
+        $TTL 60
+        @ SOA ns hostmaster 1 3600 600 86400 5
+        @ NS ns
+        ns A 127.0.0.1
+        www A 192.0.2.1
+        alias CNAME www
+        *.wild TXT "w"
+        sub NS ns.sub
+        ns.sub A 192.0.2.53
+        """
+    let data = try! ZoneFileParser.parse(
+        Array(text.utf8), fileName: "fuzz", defaultOrigin: try! DomainName("local."), loadInclude: { _ in [] })
+    let resolver = Resolver(zones: ZoneSet([Zone(data: data)]), dynamic: DynamicNames(apex: try! DomainName("local."), maxTTL: 30))
+    let registry = Registry()
+    let now = Instant(nanoseconds: 1_000_000_000_000)
+    for (index, function) in ["create", "list", "big"].enumerated() {
+        for instance in 0..<(function == "big" ? 40 : 3) {
+            let request = RegistrationRequest(
+                service: "orders", function: function, id: "\(function)\(instance)",
+                address: instance % 2 == 0 ? "10.0.\(index).\(instance)" : "2001:db8::\(instance + 1)", port: 80,
+                ttl: Int64(1 + instance), meta: [("k", "v\(instance)")])
+            _ = try! registry.register(try! request.validated(), now: now)
+        }
+    }
+    return (Responder(resolver: resolver), FastResponder(resolver: resolver), registry, now)
+}()
+
+/// Fuzz entry point for the whole answer path: any bytes through the reference responder (UDP and
+/// TCP) and the fast path must not trap; a response must decode; and where the fast path answers,
+/// its answer must equal the reference's in everything but record order.
+package func fuzzResponder(_ bytes: [UInt8]) {
+    let (responder, fast, registry, now) = fuzzFixture
+    var writer = WireWriter(capacity: 4096)
+    var reference: [UInt8]? = nil
+    for transport in [Responder.Transport.udp, .tcp] {
+        writer.reset()
+        let outcome = bytes.withUnsafeBytes {
+            responder.respond(to: $0, transport: transport, leases: registry, now: now, into: &writer)
+        }
+        guard outcome == .send else { continue }
+        precondition((try? Message.decode(writer.bytes)) != nil, "the responder wrote an undecodable message")
+        if transport == .udp {
+            precondition(writer.bytes.count <= 1232, "a UDP response larger than any limit")
+            reference = writer.bytes
+        }
+    }
+    let scratch = QueryScratch()
+    let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_535, alignment: 8)
+    defer { output.deallocate() }
+    let length = bytes.withUnsafeBytes { raw -> Int in
+        guard scratch.scan(raw) else { return 0 }
+        return fast.respond(
+            query: raw, scratch: scratch, leases: registry, now: now, rotation: 0, limit: scratch.udpPayload,
+            output: output)
+    }
+    guard length > 0 else { return }
+    guard let fastMessage = try? Message.decode(Array(output[0..<length])) else {
+        preconditionFailure("the fast path wrote an undecodable message")
+    }
+    guard let reference, let referenceMessage = try? Message.decode(reference) else {
+        preconditionFailure("the fast path answered a query the reference responder did not")
+    }
+    precondition(fuzzNormalized(fastMessage) == fuzzNormalized(referenceMessage), "fast and reference answers differ")
+}
+
+private func fuzzNormalized(_ message: Message) -> [String] {
+    func lines(_ records: [ResourceRecord]) -> [String] { records.map { "\($0.name.lowercased()) \($0)" }.sorted() }
+    return ["\(message.header.flags) \(message.rcode)"] + lines(message.answers) + ["|"] + lines(message.authorities)
+        + ["|"] + lines(message.additionals)
+}
