@@ -22,6 +22,9 @@ enum ServeCommand {
         FlagSpec("max-tcp-connections", env: "BEACON_MAX_TCP_CONNECTIONS"),
         FlagSpec("max-http-connections", env: "BEACON_MAX_HTTP_CONNECTIONS"),
         FlagSpec("rrl", env: "BEACON_RRL"),
+        FlagSpec("tcp-idle-timeout", env: "BEACON_TCP_IDLE_TIMEOUT"),
+        FlagSpec("http-idle-timeout", env: "BEACON_HTTP_IDLE_TIMEOUT"),
+        FlagSpec("http-request-timeout", env: "BEACON_HTTP_REQUEST_TIMEOUT"),
         FlagSpec("log-level", env: "BEACON_LOG_LEVEL"),
         FlagSpec("help", value: false),
     ]
@@ -47,7 +50,11 @@ enum ServeCommand {
           --max-instances-per-function N   [default 10000]
           --max-tcp-connections N  open DNS TCP connections [default 4096]
           --max-http-connections N open HTTP connections [default 4096]
-          --rrl N                  UDP responses per second per /24 (IPv4) or /56 (IPv6) source; off by default
+          --rrl N                  UDP responses per second per /24 (IPv4) or /56 (IPv6) source; past it
+                                   responses are dropped and every second one is sent truncated; off by default
+          --tcp-idle-timeout SECONDS      close idle DNS TCP connections [default 10]
+          --http-idle-timeout SECONDS     close idle HTTP keep-alive connections [default 60]
+          --http-request-timeout SECONDS  a request must arrive in full this long after its first byte [default 10]
           --log-level LEVEL        debug, info, warning or error [$BEACON_LOG_LEVEL, default info]
 
         SIGINT or SIGTERM stops it cleanly (listeners closed, journal flushed, exit 0).
@@ -118,6 +125,11 @@ enum ServeCommand {
         if let limit = try integer("max-tcp-connections", in: 1...1_000_000) { config.tcpMaxConnections = limit }
         if let limit = try integer("max-http-connections", in: 1...1_000_000) { config.httpMaxConnections = limit }
         if let rate = try integer("rrl", in: 1...10_000_000) { config.responseRateLimit = rate }
+        if let seconds = try integer("tcp-idle-timeout", in: 1...3_600) { config.tcpIdleMilliseconds = seconds * 1000 }
+        if let seconds = try integer("http-idle-timeout", in: 1...3_600) { config.httpIdleMilliseconds = seconds * 1000 }
+        if let seconds = try integer("http-request-timeout", in: 1...3_600) {
+            config.httpHeaderTimeoutMilliseconds = seconds * 1000
+        }
         if let text = arguments.value("log-level") {
             guard let level = Log.Level(name: text) else {
                 throw UsageError("\(arguments.origin("log-level")): expected debug, info, warning or error, got '\(text)'")

@@ -62,7 +62,7 @@ package final class BeaconServer: Sendable {
             }
             log.info("forwarding names outside the served zones to \(config.upstreams.map(\.description).joined(separator: ", "))")
         }
-        let udp = UDPServer(engine: engine, forward: udpForward)
+        let udp = UDPServer(engine: engine, forward: udpForward, responsesPerSecond: config.responseRateLimit)
         let tcp: TCPServer
         var dnsAddress = config.dnsAddress
         do throws(SystemCallError) {

@@ -13,10 +13,13 @@ package final class UDPServer: Sendable {
     /// Called with a query the responder wants forwarded, the sender, and the socket to reply on.
     package typealias ForwardHandler = @Sendable ([UInt8], SocketAddress, CInt) -> Void
     private let forward: ForwardHandler?
+    /// `--rrl`: UDP responses per second per source prefix, or nil for no limit.
+    private let responsesPerSecond: Int?
 
-    package init(engine: DNSEngine, forward: ForwardHandler? = nil) {
+    package init(engine: DNSEngine, forward: ForwardHandler? = nil, responsesPerSecond: Int? = nil) {
         self.engine = engine
         self.forward = forward
+        self.responsesPerSecond = responsesPerSecond
     }
 
     /// Binds `threads` sockets to `address` before returning, so a port in use fails here, then
@@ -50,28 +53,48 @@ package final class UDPServer: Sendable {
     private func serve(_ socket: CInt) {
         let batch = UDPBatch()
         let worker = engine.makeWorker()
+        let limiter = responsesPerSecond.map { ResponseRateLimiter(responsesPerSecond: $0) }
         while !stopping.load(ordering: .relaxed) {
             guard let count = try? batch.receive(on: socket), count > 0 else { continue }
             let now = DNSEngine.now()
+            let second = UInt32(truncatingIfNeeded: now.nanoseconds / 1_000_000_000)
             for index in 0..<count {
                 guard let query = batch.datagram(index) else {
                     engine.counters.dropped.add(1, ordering: .relaxed)
                     continue
                 }
                 engine.counters.udpQueries.add(1, ordering: .relaxed)
-                let fastLength = worker.answerFast(query, transport: .udp, now: now, into: batch.nextReplyBuffer)
-                if fastLength > 0 {
-                    batch.commitReply(to: index, length: fastLength)
-                    continue
+                var decision = ResponseRateLimiter.Decision.allow
+                if let limiter, let sender = batch.sender(index) {
+                    decision = limiter.decide(prefix: ResponseRateLimiter.prefix(of: sender), second: second)
+                    if decision == .drop {
+                        engine.counters.rateLimited.add(1, ordering: .relaxed)
+                        continue
+                    }
                 }
-                switch worker.answer(query, transport: .udp, now: now) {
-                case .send:
-                    worker.writer.bytes.withUnsafeBytes { batch.queueReply(to: index, $0) }
-                case .drop:
-                    break
-                case .forward:
-                    if let forward, let sender = batch.sender(index) { forward(Array(query), sender, socket) }
+                var length = worker.answerFast(query, transport: .udp, now: now, into: batch.nextReplyBuffer)
+                if length == 0 {
+                    switch worker.answer(query, transport: .udp, now: now) {
+                    case .send:
+                        length = worker.writer.bytes.withUnsafeBytes { bytes in
+                            let count = min(bytes.count, batch.nextReplyBuffer.count)
+                            batch.nextReplyBuffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+                            return count
+                        }
+                    case .drop:
+                        continue
+                    case .forward:
+                        if decision == .allow, let forward, let sender = batch.sender(index) {
+                            forward(Array(query), sender, socket)
+                        }
+                        continue
+                    }
                 }
+                if decision == .slip {
+                    engine.counters.rateLimited.add(1, ordering: .relaxed)
+                    length = ResponseRateLimiter.truncate(batch.nextReplyBuffer, length: length)
+                }
+                batch.commitReply(to: index, length: length)
             }
             batch.sendPending(on: socket)
         }
