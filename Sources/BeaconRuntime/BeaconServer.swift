@@ -28,7 +28,8 @@ package final class BeaconServer: Sendable {
         let zones = try ZoneLoader.load(
             directory: config.zonesDirectory, mustExist: config.zonesDirectoryExplicit, domain: config.domain,
             nameServerAddress: config.dnsAddress)
-        for zone in zones.zones { log.info("serving zone \(zone.origin)") }
+        // Logged once everything is bound, so that a failed start prints exactly one line.
+        var notes = zones.zones.map { "serving zone \($0.origin)" }
         let tokens = try loadTokens(config.tokenFile)
         // Indexes continue from the wall clock (microseconds), so they rise across restarts.
         let registry = Registry(limits: config.limits, initialIndex: UInt64(Posix.wallClockSeconds() * 1_000_000))
@@ -37,7 +38,7 @@ package final class BeaconServer: Sendable {
         let resolver = Resolver(zones: zones, dynamic: DynamicNames(apex: config.domain, maxTTL: config.maxTTL))
         let counters = DNSCounters()
         let fast = FastResponder(resolver: resolver)
-        log.info("fast path: \(fast.templates.count) static answers prepared")
+        notes.append("fast path: \(fast.templates.count) static answers prepared")
         let engine = DNSEngine(
             responder: Responder(resolver: resolver, forwarding: !config.upstreams.isEmpty), fast: fast,
             registry: registry, counters: counters)
@@ -60,7 +61,7 @@ package final class BeaconServer: Sendable {
             } catch {
                 throw StartupError("--upstream: \(error)")
             }
-            log.info("forwarding names outside the served zones to \(config.upstreams.map(\.description).joined(separator: ", "))")
+            notes.append("forwarding names outside the served zones to \(config.upstreams.map(\.description).joined(separator: ", "))")
         }
         let udp = UDPServer(engine: engine, forward: udpForward, responsesPerSecond: config.responseRateLimit)
         let tcp: TCPServer
@@ -98,6 +99,7 @@ package final class BeaconServer: Sendable {
         }
         let sweeper = ExpirySweeper(registry: registry)
         sweeper.start()
+        for note in notes { log.info(note) }
         log.info("dns listening on \(dnsAddress) (udp x\(config.udpThreads), tcp)")
         log.info("http listening on \(httpAddress)")
         return BeaconServer(
