@@ -6,6 +6,8 @@
 # New inputs go to a scratch corpus; merge interesting ones into the committed corpus with
 #   .build-fuzz/release/TARGET -merge=1 Tests/Fuzz/Corpus/TARGET SCRATCH
 # A crash leaves its input in .build-fuzz/artifacts/TARGET/: turn it into a named regression test.
+# If a target reports no coverage after other builds reused .build-fuzz, delete .build-fuzz: objects
+# built earlier without the fuzzer flags were reused.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
