@@ -17,6 +17,7 @@ enum ServeCommand {
         FlagSpec("token-file", env: "BEACON_TOKEN_FILE"),
         FlagSpec("store", env: "BEACON_STORE"),
         FlagSpec("udp-threads", env: "BEACON_UDP_THREADS"),
+        FlagSpec("http-threads", env: "BEACON_HTTP_THREADS"),
         FlagSpec("max-instances", env: "BEACON_MAX_INSTANCES"),
         FlagSpec("max-instances-per-function", env: "BEACON_MAX_INSTANCES_PER_FUNCTION"),
         FlagSpec("max-tcp-connections", env: "BEACON_MAX_TCP_CONNECTIONS"),
@@ -46,6 +47,7 @@ enum ServeCommand {
           --token-file FILE        require a bearer token for register, heartbeat, deregister [$BEACON_TOKEN_FILE]
           --store URL              etcd://HOST:PORT[,HOST:PORT...] shares the table between nodes [$BEACON_STORE]
           --udp-threads N          UDP sockets and threads on the DNS port [default: one per CPU]
+          --http-threads N         HTTP event loops on the HTTP port [default: one per CPU]
           --max-instances N        instances in the table [default 2000000]
           --max-instances-per-function N   [default 10000]
           --max-tcp-connections N  open DNS TCP connections [default 4096]
@@ -118,6 +120,7 @@ enum ServeCommand {
             config.etcdEndpoints = endpoints
         }
         if let threads = try integer("udp-threads", in: 1...64) { config.udpThreads = threads }
+        if let threads = try integer("http-threads", in: 1...64) { config.httpThreads = threads }
         if let limit = try integer("max-instances", in: 1...100_000_000) { config.limits.maxInstances = limit }
         if let limit = try integer("max-instances-per-function", in: 1...1_000_000) {
             config.limits.maxInstancesPerFunction = limit

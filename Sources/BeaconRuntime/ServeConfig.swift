@@ -19,7 +19,7 @@ package struct ServeConfig: Sendable {
     package var tokenFile: String? = nil
     package var etcdEndpoints: [SocketAddress] = []
     package var udpThreads = max(1, Posix.availableCPUs())
-    package var httpThreads = 1
+    package var httpThreads = max(1, Posix.availableCPUs())
     package var limits = LeaseLimits()
     package var tcpMaxConnections = 4096
     package var tcpIdleMilliseconds = 10_000

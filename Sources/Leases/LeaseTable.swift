@@ -101,13 +101,16 @@ package struct LeaseTable {
         return instance.isLive(at: now) ? (instance, key) : nil
     }
 
-    /// Removes every instance whose lease ended at or before `now`.
+    /// Removes instances whose lease ended at or before `now`, at most `limit` heap entries at a time.
     ///
-    /// Costs O(log n) per heap entry due, and nothing per lease not yet due.
-    package mutating func expire(now: Instant) -> (expired: [Instance], changed: [FunctionKey]) {
+    /// Costs O(log n) per heap entry due, and nothing per lease not yet due. The limit bounds how long
+    /// one call holds the table: a wave of expirations is swept in slices, between which readers run.
+    package mutating func expire(now: Instant, limit: Int = .max) -> (expired: [Instance], changed: [FunctionKey]) {
         var expired: [Instance] = []
         var changed = Set<FunctionKey>()
-        while let top = heap.first, top.deadline <= now {
+        var examined = 0
+        while examined < limit, let top = heap.first, top.deadline <= now {
+            examined += 1
             _ = heap.popFirst()
             let instance = top.instance
             guard byID[instance.id] === instance else { continue }  // replaced or removed since

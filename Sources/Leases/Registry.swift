@@ -66,15 +66,27 @@ package final class Registry: Sendable {
     }
 
     /// Sweeps ended leases. Lookups already exclude them; this frees them and wakes watchers.
+    ///
+    /// Holds the lock for at most `slice` heap entries at a time, so a wave of 100,000 expirations
+    /// does not stall DNS readers for its whole length.
     @discardableResult
-    package func expire(now: Instant) -> [Instance] {
-        let (expired, changed, index) = table.withLock { table in
-            let (expired, changed) = table.expire(now: now)
-            return (expired, changed, table.lastIndex)
+    package func expire(now: Instant, slice: Int = 1_000) -> [Instance] {
+        var expired: [Instance] = []
+        var changed = Set<FunctionKey>()
+        var index: UInt64 = 0
+        while true {
+            let (batch, keys, last, more) = table.withLock { table in
+                let (batch, keys) = table.expire(now: now, limit: slice)
+                return (batch, keys, table.lastIndex, (table.nextSweep.map { $0 <= now }) ?? false)
+            }
+            expired += batch
+            changed.formUnion(keys)
+            index = last
+            if !more { break }
         }
         guard !expired.isEmpty else { return [] }
         counters.expirations.add(UInt64(expired.count), ordering: .relaxed)
-        publish(RegistryChange(functions: changed, index: index))
+        publish(RegistryChange(functions: Array(changed), index: index))
         return expired
     }
 
