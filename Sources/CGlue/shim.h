@@ -1,12 +1,26 @@
-// Makes the GNU socket and epoll APIs that the Glibc module hides (recvmmsg, sendmmsg, accept4,
-// epoll, eventfd) visible to Swift. Declarations only: there is no C code in this target.
-// Everything else comes from the Glibc module: including more here clashes with it.
+// Declares the GNU socket calls that the Glibc module hides (recvmmsg, sendmmsg, accept4) and the
+// epoll and eventfd APIs. Declarations only: there is no C code in this target.
+//
+// It deliberately does NOT define _GNU_SOURCE: that would give the system headers a second meaning
+// (fd_set, for one) next to the Glibc module's, and a clean build then fails on the mismatch. The
+// few GNU declarations are written out here instead, exactly as glibc declares them.
 #ifndef BEACON_CGLUE_SHIM_H
 #define BEACON_CGLUE_SHIM_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
+
+/// struct mmsghdr (sys/socket.h under __USE_GNU).
+struct beacon_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+
+/// MSG_WAITFORONE (bits/socket.h under __USE_GNU): return once one datagram has arrived.
+#define BEACON_MSG_WAITFORONE 0x10000
+
+extern int recvmmsg(int fd, struct beacon_mmsghdr *messages, unsigned int count, int flags, struct timespec *timeout);
+extern int sendmmsg(int fd, struct beacon_mmsghdr *messages, unsigned int count, int flags);
+extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 #endif

@@ -72,7 +72,7 @@ package enum Posix {
         let result = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemCallError) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(SystemCallError) in
                 try nonBlocking("accept4") {
-                    CGlue.accept4(fd, __SOCKADDR_ARG(__sockaddr__: address), &length, CInt(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+                    CGlue.accept4(fd, address, &length, CInt(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
                 }
             }
         }
@@ -158,13 +158,13 @@ package enum Posix {
 
     /// The corresponding C function is `recvmmsg`.
     package static func receiveMessages(
-        _ fd: CInt, _ messages: UnsafeMutablePointer<mmsghdr>, count: Int, flags: CInt
+        _ fd: CInt, _ messages: UnsafeMutablePointer<beacon_mmsghdr>, count: Int, flags: CInt
     ) throws(SystemCallError) -> IOResult<Int> {
         try nonBlocking("recvmmsg") { Int(CGlue.recvmmsg(fd, messages, CUnsignedInt(count), flags, nil)) }
     }
 
     /// The corresponding C function is `sendmmsg`.
-    package static func sendMessages(_ fd: CInt, _ messages: UnsafeMutablePointer<mmsghdr>, count: Int)
+    package static func sendMessages(_ fd: CInt, _ messages: UnsafeMutablePointer<beacon_mmsghdr>, count: Int)
         throws(SystemCallError) -> IOResult<Int>
     {
         try nonBlocking("sendmmsg") { Int(CGlue.sendmmsg(fd, messages, CUnsignedInt(count), CInt(MSG_NOSIGNAL))) }

@@ -9,11 +9,11 @@ package final class UDPBatch {
     package let capacity: Int
     package let receiveSize: Int
     package let sendSize: Int
-    private let receiveHeaders: UnsafeMutablePointer<mmsghdr>
+    private let receiveHeaders: UnsafeMutablePointer<beacon_mmsghdr>
     private let receiveVectors: UnsafeMutablePointer<iovec>
     private let receiveBuffers: UnsafeMutableRawPointer
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
-    private let sendHeaders: UnsafeMutablePointer<mmsghdr>
+    private let sendHeaders: UnsafeMutablePointer<beacon_mmsghdr>
     private let sendVectors: UnsafeMutablePointer<iovec>
     private let sendBuffers: UnsafeMutableRawPointer
     /// Number of replies queued for the next `send`.
@@ -54,13 +54,13 @@ package final class UDPBatch {
     /// - Returns: the number received; 0 on timeout.
     package func receive(on fd: CInt) throws(SystemCallError) -> Int {
         for index in 0..<capacity {
-            receiveHeaders[index] = mmsghdr()
+            receiveHeaders[index] = beacon_mmsghdr()
             receiveHeaders[index].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + index)
             receiveHeaders[index].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
             receiveHeaders[index].msg_hdr.msg_iov = receiveVectors + index
             receiveHeaders[index].msg_hdr.msg_iovlen = 1
         }
-        switch try Posix.receiveMessages(fd, receiveHeaders, count: capacity, flags: CInt(MSG_WAITFORONE)) {
+        switch try Posix.receiveMessages(fd, receiveHeaders, count: capacity, flags: CInt(BEACON_MSG_WAITFORONE)) {
         case .processed(let count): return count
         case .wouldBlock: return 0
         }
@@ -95,7 +95,7 @@ package final class UDPBatch {
     package func commitReply(to index: Int, length: Int) {
         let slot = pendingReplies
         sendVectors[slot].iov_len = min(length, sendSize)
-        sendHeaders[slot] = mmsghdr()
+        sendHeaders[slot] = beacon_mmsghdr()
         sendHeaders[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + index)
         sendHeaders[slot].msg_hdr.msg_namelen = receiveHeaders[index].msg_hdr.msg_namelen
         sendHeaders[slot].msg_hdr.msg_iov = sendVectors + slot
