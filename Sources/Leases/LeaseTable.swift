@@ -91,11 +91,15 @@ package struct LeaseTable {
     }
 
     /// Removes a live instance.
+    ///
+    /// An instance whose lease has ended is left for `expire(now:)`: removing it here, for a call
+    /// that reports "not found", would raise the function's index without anyone publishing the
+    /// change, and the sweep would then find nothing to report, so watchers of that function would
+    /// never be woken for its expiry.
     /// - Returns: the removed instance (for its drain), or nil when none was live with `id`.
     package mutating func deregister(id: String, now: Instant) -> (instance: Instance, changed: FunctionKey)? {
-        guard let instance = byID[id] else { return nil }
-        let key = remove(instance)
-        return instance.isLive(at: now) ? (instance, key) : nil
+        guard let instance = byID[id], instance.isLive(at: now) else { return nil }
+        return (instance, remove(instance))
     }
 
     /// Removes every instance whose lease ended at or before `now`.
