@@ -73,7 +73,8 @@ enum Zones {
 
         """
 
-    /// The registration domain, with static records at two registration names to merge with.
+    /// The registration domain, with static records at two registration names to merge with, and a
+    /// CNAME to a registration name (the fleet `TransportTests` registers).
     static let local = """
         $ORIGIN local.
         @           60 IN SOA ns.local. hostmaster.local. 1 3600 600 86400 5
@@ -81,6 +82,7 @@ enum Zones {
         ns          60 A   127.0.0.1
         api.orders  20 A   192.0.2.80
         web.shop    300 AAAA 2001:db8::80
+        bigalias    60 CNAME big.fleet.local.
 
         """
 

@@ -135,6 +135,11 @@ import Testing
         }
     }
 
+    @Test func aQuestionForTypeOPTGetsFORMERR() throws {
+        let response = try #require(Self.server.ask("www.beacon.test.", .opt))
+        #expect(response.rcode == .formErr)
+    }
+
     @Test func transferQueriesAreRefused() throws {
         for type in [RRType.axfr, .ixfr] {
             let response = try #require(Self.server.ask("beacon.test.", type, transport: .tcp))

@@ -62,6 +62,7 @@ import Testing
         #expect(response.rcode == .noError)
         #expect(response.answers.isEmpty && response.authorities.isEmpty && response.additionals.isEmpty)
         #expect(response.questions == query.message.questions)
+        #expect(bytes.count == query.questionEnd, "nothing after the question")
 
         // A client that says it takes only 512 (or less, RFC 6891 §6.2.5) is held to 512 too, OPT included.
         for payload in [UInt16(512), 100] {
@@ -72,6 +73,21 @@ import Testing
             #expect(decoded.answers.isEmpty)
             #expect(decoded.edns != nil, "the OPT still goes back")
         }
+    }
+
+    /// RFC 2181 §9: when an RRset does not fit, the sets already written come out too (the CNAME
+    /// here), leaving only the header and question with TC.
+    @Test func aTruncatedResponseDropsTheRRsetsThatDidFitToo() throws {
+        let server = Self.fleetServer()
+        let full = try #require(server.ask("bigalias.local.", .aaaa, transport: .tcp))
+        #expect(full.answers.count == 41)
+        #expect(full.answers.first == rr("bigalias.local. 60 CNAME big.fleet.local."))
+        let query = DNSQuery("bigalias.local.", .aaaa)
+        let bytes = try #require(server.respondBytes(query.bytes))
+        #expect(bytes.count == query.questionEnd)
+        let response = try Message.decode(bytes)
+        #expect(response.header.truncated)
+        #expect(response.answers.isEmpty)
     }
 
     @Test func withEDNS1232TheSameAnswerFitsWithoutTC() throws {
