@@ -31,8 +31,12 @@ package enum ResponsePolicy {
         // RFC 6891 §7: "If an OPT record is present in a received request, compliant responders MUST
         // include an OPT record in their respective responses", errors from the header included.
         guard header.opcode == .query else {
+            // Any reply echoes the question (CONTRACT); a NOTIFY or an UPDATE's zone section reads as one.
+            var questionReader = reader
+            let question = counts.questions == 1 ? try? readQuestion(&questionReader) : nil
             return .error(
-                .notImp, header: header, question: nil, questionEnd: Header.size, edns: findEDNS(bytes, counts: counts))
+                .notImp, header: header, question: question,
+                questionEnd: question == nil ? Header.size : questionReader.offset, edns: findEDNS(bytes, counts: counts))
         }
         guard counts.questions == 1 else {
             return .error(
@@ -40,10 +44,7 @@ package enum ResponsePolicy {
         }
         let question: Question
         do throws(WireError) {
-            // A pointer in the first name of a message can only point into the header.
-            question = Question(
-                name: try reader.readName(allowCompression: false), type: RRType(try reader.readUInt16()),
-                rrClass: RRClass(try reader.readUInt16()))
+            question = try readQuestion(&reader)
         } catch {
             return .error(.formErr, header: header, question: nil, questionEnd: Header.size, edns: nil)
         }
@@ -64,6 +65,13 @@ package enum ResponsePolicy {
             return .error(.refused, header: header, question: question, questionEnd: questionEnd, edns: edns)
         }
         return .query(ParsedQuery(header: header, question: question, questionEnd: questionEnd, edns: edns))
+    }
+
+    private static func readQuestion(_ reader: inout WireReader) throws(WireError) -> Question {
+        // A pointer in the first name of a message can only point into the header.
+        Question(
+            name: try reader.readName(allowCompression: false), type: RRType(try reader.readUInt16()),
+            rrClass: RRClass(try reader.readUInt16()))
     }
 
     /// Reads the answer, authority and additional sections after the question for the OPT record.

@@ -80,9 +80,14 @@ import Testing
 
     @Test(arguments: [Opcode.notify, .update, .iquery, .status, Opcode(3), Opcode(15)])
     func anOpcodeOtherThanQueryGetsNOTIMPWithTheOriginalID(_ opcode: Opcode) throws {
-        let query = DNSQuery("beacon.test.", .soa, id: 0x4242, opcode: opcode)
-        let response = try decode(Self.server.respondBytes(query.bytes))
+        let query = DNSQuery("BeAcOn.TeSt.", .soa, id: 0x4242, opcode: opcode)
+        let bytes = try #require(Self.server.respondBytes(query.bytes))
+        let response = try Message.decode(bytes)
         #expect(response.rcode == .notImp)
+        // CONTRACT: the reply echoes the question bytes exactly; a NOTIFY (RFC 1996) or UPDATE
+        // (RFC 2136, its zone section) carries a readable one.
+        #expect(response.questions == query.message.questions)
+        #expect(Array(bytes[Header.size..<query.questionEnd]) == Array(query.bytes[Header.size..<query.questionEnd]))
         #expect(response.header.id == 0x4242)
         #expect(response.header.opcode == opcode)
         #expect(response.answers.isEmpty && response.authorities.isEmpty)
