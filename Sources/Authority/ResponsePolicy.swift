@@ -36,11 +36,13 @@ package enum ResponsePolicy {
             let question = counts.questions == 1 ? try? readQuestion(&questionReader) : nil
             return .error(
                 .notImp, header: header, question: question,
-                questionEnd: question == nil ? Header.size : questionReader.offset, edns: findEDNS(bytes, counts: counts))
+                questionEnd: question == nil ? Header.size : questionReader.offset,
+                edns: findEDNS(bytes, counts: counts))
         }
         guard counts.questions == 1 else {
             return .error(
-                .formErr, header: header, question: nil, questionEnd: Header.size, edns: findEDNS(bytes, counts: counts))
+                .formErr, header: header, question: nil, questionEnd: Header.size,
+                edns: findEDNS(bytes, counts: counts))
         }
         let question: Question
         do throws(WireError) {

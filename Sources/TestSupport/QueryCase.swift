@@ -48,7 +48,9 @@ package struct QueryCase: Sendable, CustomStringConvertible {
         if !response.header.isResponse { problems.append("QR clear") }
         if response.header.truncated { problems.append("TC set") }
         if response.rcode != rcode { problems.append("RCODE \(response.rcode), expected \(rcode)") }
-        if response.header.authoritative != aa { problems.append("AA \(response.header.authoritative), expected \(aa)") }
+        if response.header.authoritative != aa {
+            problems.append("AA \(response.header.authoritative), expected \(aa)")
+        }
         let question = Question(name: dnsName(qname), type: qtype, rrClass: qclass)
         if response.questions != [question] { problems.append("question \(response.questions), expected \(question)") }
         problems += Self.compare("answer", response.answers, answer)

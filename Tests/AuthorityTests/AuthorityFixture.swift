@@ -13,7 +13,8 @@ struct NoIncludes: Error {}
 func parseZone(_ text: String, origin: String) -> Zone {
     do {
         let data = try ZoneFileParser.parse(
-            Array(text.utf8), fileName: "t.zone", defaultOrigin: dnsName(origin), loadInclude: { _ in throw NoIncludes() })
+            Array(text.utf8), fileName: "t.zone", defaultOrigin: dnsName(origin),
+            loadInclude: { _ in throw NoIncludes() })
         return Zone(data: data)
     } catch {
         preconditionFailure("fixture zone \(origin): \(error)")
@@ -138,7 +139,10 @@ struct Server {
     var responder: Responder
     var leases: LeaseTable
 
-    init(leases: LeaseTable = Registrations.table(), zones: ZoneSet = Zones.all, apex: String = "local.", maxTTL: UInt32 = 30) {
+    init(
+        leases: LeaseTable = Registrations.table(), zones: ZoneSet = Zones.all, apex: String = "local.",
+        maxTTL: UInt32 = 30
+    ) {
         responder = Responder(
             resolver: Resolver(zones: zones, dynamic: DynamicNames(apex: dnsName(apex), maxTTL: maxTTL)))
         self.leases = leases
@@ -150,7 +154,8 @@ struct Server {
     ) -> [UInt8]? {
         var writer = WireWriter(capacity: 512)
         let outcome = query.withUnsafeBytes { raw in
-            responder.respond(to: raw, transport: transport, leases: leases, now: now, rotation: rotation, into: &writer)
+            responder.respond(
+                to: raw, transport: transport, leases: leases, now: now, rotation: rotation, into: &writer)
         }
         switch outcome {
         case .send: return writer.bytes
@@ -175,7 +180,9 @@ struct Server {
         }
     }
 
-    func ask(_ name: String, _ type: RRType, transport: Responder.Transport = .udp, now: Instant = askedAt)
+    func ask(
+        _ name: String, _ type: RRType, transport: Responder.Transport = .udp, now: Instant = askedAt
+    )
         -> Message?
     {
         ask(DNSQuery(name, type), transport: transport, now: now)

@@ -53,7 +53,8 @@ import Testing
             note: "meta as key=value, in order"),
         QueryCase(qname: "c1.create.orders.local.", qtype: .aaaa, authority: [localSOA], note: "a v4 instance"),
         QueryCase(
-            qname: "c6.create.orders.local.", qtype: .aaaa, answer: [rr("c6.create.orders.local. 30 AAAA 2001:db8::6")]),
+            qname: "c6.create.orders.local.", qtype: .aaaa,
+            answer: [rr("c6.create.orders.local. 30 AAAA 2001:db8::6")]),
         QueryCase(qname: "c2.create.orders.local.", qtype: .txt, authority: [localSOA], note: "no meta: NODATA"),
         QueryCase(
             qname: "C1.Create.ORDERS.local.", qtype: .a, answer: [rr("c1.create.orders.local. 28 A 10.0.0.1")],
@@ -96,7 +97,8 @@ import Testing
 
         // The zone's own records.
         QueryCase(
-            qname: "local.", qtype: .ns, answer: [rr("local. 60 NS ns.local.")], additional: [rr("ns.local. 60 A 127.0.0.1")]),
+            qname: "local.", qtype: .ns, answer: [rr("local. 60 NS ns.local.")],
+            additional: [rr("ns.local. 60 A 127.0.0.1")]),
         QueryCase(qname: "ns.local.", qtype: .a, answer: [rr("ns.local. 60 A 127.0.0.1")]),
     ]
 

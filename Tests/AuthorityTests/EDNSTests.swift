@@ -10,7 +10,8 @@ import Testing
 
     @Test(arguments: [UInt16(512), 1232, 4096, 65535])
     func anOPTIsAnsweredWithPayload1232AndVersion0(_ payload: UInt16) throws {
-        let response = try #require(Self.server.ask(DNSQuery("www.beacon.test.", .a, edns: EDNS(udpPayloadSize: payload))))
+        let response = try #require(
+            Self.server.ask(DNSQuery("www.beacon.test.", .a, edns: EDNS(udpPayloadSize: payload))))
         #expect(response.rcode == .noError)
         #expect(response.answers.count == 1)
         let opt = try #require(response.edns)
@@ -38,7 +39,8 @@ import Testing
             #expect(opt.version == 0)
             #expect(response.header.id == 0x0BAD)
             #expect(response.answers.isEmpty)
-            #expect(Array(bytes[Header.size..<query.questionEnd]) == Array(query.bytes[Header.size..<query.questionEnd]))
+            #expect(
+                Array(bytes[Header.size..<query.questionEnd]) == Array(query.bytes[Header.size..<query.questionEnd]))
         }
     }
 
@@ -105,7 +107,10 @@ extension EDNSTests {
 
         let two = try Message(
             header: Header(id: 0x0606),
-            questions: [Question(name: dnsName("www.beacon.test."), type: .a), Question(name: dnsName("x.beacon.test."), type: .a)],
+            questions: [
+                Question(name: dnsName("www.beacon.test."), type: .a),
+                Question(name: dnsName("x.beacon.test."), type: .a),
+            ],
             additionals: [EDNS().record]
         ).encode()
         let twoQuestions = try Message.decode(try #require(Self.server.respondBytes(two)))

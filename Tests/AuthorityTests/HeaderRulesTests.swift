@@ -23,7 +23,8 @@ import Testing
         ] {
             let query = DNSQuery(name, type)
             let response = try #require(Self.server.respondBytes(query.bytes))
-            #expect(Array(response[Header.size..<query.questionEnd]) == Array(query.bytes[Header.size..<query.questionEnd]))
+            #expect(
+                Array(response[Header.size..<query.questionEnd]) == Array(query.bytes[Header.size..<query.questionEnd]))
             #expect(response.uint16(at: 4) == 1, "QDCOUNT")
             let decoded = try Message.decode(response)
             for record in decoded.answers where record.name == query.name {
@@ -37,7 +38,8 @@ import Testing
         for recursionDesired in [false, true] {
             for checkingDisabled in [false, true] {
                 let query = DNSQuery(
-                    "www.beacon.test.", .a, id: id, recursionDesired: recursionDesired, checkingDisabled: checkingDisabled)
+                    "www.beacon.test.", .a, id: id, recursionDesired: recursionDesired,
+                    checkingDisabled: checkingDisabled)
                 let response = try decode(Self.server.respondBytes(query.bytes))
                 #expect(response.header.id == id)
                 #expect(response.header.recursionDesired == recursionDesired)
@@ -111,7 +113,10 @@ import Testing
     @Test func twoQuestionsGetFORMERRWithTheOriginalID() throws {
         let message = Message(
             header: Header(id: 0x2222),
-            questions: [Question(name: dnsName("www.beacon.test."), type: .a), Question(name: dnsName("mail.beacon.test."), type: .a)])
+            questions: [
+                Question(name: dnsName("www.beacon.test."), type: .a),
+                Question(name: dnsName("mail.beacon.test."), type: .a),
+            ])
         let response = try decode(Self.server.respondBytes(try message.encode()))
         #expect(response.rcode == .formErr)
         #expect(response.header.id == 0x2222)

@@ -26,37 +26,48 @@ import Testing
             qname: "beacon.test.", qtype: .mx, answer: [rr("beacon.test. 300 MX 10 mail.beacon.test.")],
             additional: [rr("mail.beacon.test. 300 A 192.0.2.25"), rr("mail.beacon.test. 300 AAAA 2001:db8::25")]),
         QueryCase(
-            qname: "_http._tcp.beacon.test.", qtype: .srv, answer: [rr("_http._tcp.beacon.test. 300 SRV 0 5 80 www.beacon.test.")],
+            qname: "_http._tcp.beacon.test.", qtype: .srv,
+            answer: [rr("_http._tcp.beacon.test. 300 SRV 0 5 80 www.beacon.test.")],
             additional: [rr("www.beacon.test. 300 A 192.0.2.1"), rr("www.beacon.test. 300 AAAA 2001:db8::1")]),
         QueryCase(qname: "_tcp.beacon.test.", qtype: .srv, authority: [beaconSOA], note: "empty non-terminal"),
         QueryCase(
-            qname: "txt.beacon.test.", qtype: .txt, answer: [rr("txt.beacon.test. 300 TXT \"hello world\" \"second string\"")]),
+            qname: "txt.beacon.test.", qtype: .txt,
+            answer: [rr("txt.beacon.test. 300 TXT \"hello world\" \"second string\"")]),
 
         // CNAMEs (RFC 1034 §4.3.2 step 3a; RFC 2308 §2.1 and RFC 6604 for where a chain ends).
         QueryCase(
             qname: "alias.beacon.test.", qtype: .a,
             answer: [
-                rr("alias.beacon.test. 300 CNAME alias2.beacon.test."), rr("alias2.beacon.test. 300 CNAME www.beacon.test."),
+                rr("alias.beacon.test. 300 CNAME alias2.beacon.test."),
+                rr("alias2.beacon.test. 300 CNAME www.beacon.test."),
                 rr("www.beacon.test. 300 A 192.0.2.1"),
             ], note: "a chain of two inside the zone"),
         QueryCase(
-            qname: "alias.beacon.test.", qtype: .cname, answer: [rr("alias.beacon.test. 300 CNAME alias2.beacon.test.")],
+            qname: "alias.beacon.test.", qtype: .cname,
+            answer: [rr("alias.beacon.test. 300 CNAME alias2.beacon.test.")],
             note: "asking for the CNAME itself does not follow it"),
         QueryCase(
             qname: "alias.beacon.test.", qtype: .mx,
             answer: [
-                rr("alias.beacon.test. 300 CNAME alias2.beacon.test."), rr("alias2.beacon.test. 300 CNAME www.beacon.test."),
+                rr("alias.beacon.test. 300 CNAME alias2.beacon.test."),
+                rr("alias2.beacon.test. 300 CNAME www.beacon.test."),
             ], authority: [beaconSOA], note: "the chain ends in NODATA"),
         QueryCase(
             qname: "out.beacon.test.", qtype: .a, answer: [rr("out.beacon.test. 300 CNAME www.elsewhere.org.")],
             note: "a target outside the zone is left to the client"),
         QueryCase(
             qname: "loop1.beacon.test.", qtype: .a,
-            answer: [rr("loop1.beacon.test. 300 CNAME loop2.beacon.test."), rr("loop2.beacon.test. 300 CNAME loop1.beacon.test.")],
+            answer: [
+                rr("loop1.beacon.test. 300 CNAME loop2.beacon.test."),
+                rr("loop2.beacon.test. 300 CNAME loop1.beacon.test."),
+            ],
             note: "a loop is cut where it closes"),
         QueryCase(
             qname: "LOOP2.Beacon.TEST.", qtype: .a,
-            answer: [rr("loop2.beacon.test. 300 CNAME loop1.beacon.test."), rr("loop1.beacon.test. 300 CNAME loop2.beacon.test.")],
+            answer: [
+                rr("loop2.beacon.test. 300 CNAME loop1.beacon.test."),
+                rr("loop1.beacon.test. 300 CNAME loop2.beacon.test."),
+            ],
             note: "loop detection ignores case"),
         QueryCase(
             qname: "dangling.beacon.test.", qtype: .a, rcode: .nxDomain,
@@ -95,15 +106,21 @@ import Testing
         // A delegation: a referral, not authoritative, with glue (RFC 1034 §4.3.2 step 3b).
         QueryCase(
             qname: "www.sub.beacon.test.", qtype: .a, aa: false,
-            authority: [rr("sub.beacon.test. 300 NS ns.sub.beacon.test."), rr("sub.beacon.test. 300 NS ns.elsewhere.org.")],
+            authority: [
+                rr("sub.beacon.test. 300 NS ns.sub.beacon.test."), rr("sub.beacon.test. 300 NS ns.elsewhere.org."),
+            ],
             additional: [rr("ns.sub.beacon.test. 300 A 192.0.2.54")]),
         QueryCase(
             qname: "sub.beacon.test.", qtype: .ns, aa: false,
-            authority: [rr("sub.beacon.test. 300 NS ns.sub.beacon.test."), rr("sub.beacon.test. 300 NS ns.elsewhere.org.")],
+            authority: [
+                rr("sub.beacon.test. 300 NS ns.sub.beacon.test."), rr("sub.beacon.test. 300 NS ns.elsewhere.org."),
+            ],
             additional: [rr("ns.sub.beacon.test. 300 A 192.0.2.54")], note: "the cut itself refers too"),
         QueryCase(
             qname: "ns.sub.beacon.test.", qtype: .a, aa: false,
-            authority: [rr("sub.beacon.test. 300 NS ns.sub.beacon.test."), rr("sub.beacon.test. 300 NS ns.elsewhere.org.")],
+            authority: [
+                rr("sub.beacon.test. 300 NS ns.sub.beacon.test."), rr("sub.beacon.test. 300 NS ns.elsewhere.org."),
+            ],
             additional: [rr("ns.sub.beacon.test. 300 A 192.0.2.54")], note: "glue is not authoritative data"),
 
         // Outside every served zone, and other classes.
@@ -143,7 +160,8 @@ import Testing
             qname: "host2.example.", qtype: .a, authority: [exampleSOA],
             note: "§2.2.2: host2.example is an empty non-terminal, so it exists and is not synthesized"),
         QueryCase(
-            qname: "_ssh._tcp.host1.example.", qtype: .srv, answer: [rr("_ssh._tcp.host1.example. 3600 SRV 0 0 22 host1.example.")],
+            qname: "_ssh._tcp.host1.example.", qtype: .srv,
+            answer: [rr("_ssh._tcp.host1.example. 3600 SRV 0 0 22 host1.example.")],
             additional: [rr("host1.example. 3600 A 192.0.2.1")]),
     ]
 

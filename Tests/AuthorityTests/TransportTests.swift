@@ -66,7 +66,8 @@ import Testing
 
         // A client that says it takes only 512 (or less, RFC 6891 §6.2.5) is held to 512 too, OPT included.
         for payload in [UInt16(512), 100] {
-            let small = try #require(server.respondBytes(DNSQuery("big.fleet.local.", .aaaa, edns: EDNS(udpPayloadSize: payload)).bytes))
+            let small = try #require(
+                server.respondBytes(DNSQuery("big.fleet.local.", .aaaa, edns: EDNS(udpPayloadSize: payload)).bytes))
             #expect(small.count <= 512)
             let decoded = try Message.decode(small)
             #expect(decoded.header.truncated)
@@ -92,7 +93,8 @@ import Testing
 
     @Test func withEDNS1232TheSameAnswerFitsWithoutTC() throws {
         let server = Self.fleetServer()
-        let bytes = try #require(server.respondBytes(DNSQuery("big.fleet.local.", .aaaa, edns: EDNS(udpPayloadSize: 4096)).bytes))
+        let bytes = try #require(
+            server.respondBytes(DNSQuery("big.fleet.local.", .aaaa, edns: EDNS(udpPayloadSize: 4096)).bytes))
         #expect(bytes.count > 512 && bytes.count <= 1232)
         let response = try Message.decode(bytes)
         #expect(!response.header.truncated)

@@ -65,7 +65,9 @@ import Testing
         let clock = ManualClock(t0)
         let store = MemoryStore(registry: Registry(), clock: clock.closure)
         let results = Mutex<[Result<Instance, StoreError>]>([])
-        let collect: @Sendable (Result<Instance, StoreError>) -> Void = { result in results.withLock { $0.append(result) } }
+        let collect: @Sendable (Result<Instance, StoreError>) -> Void = { result in
+            results.withLock { $0.append(result) }
+        }
 
         store.register(spec("a", ttl: 10), completion: collect)
         clock.advance(seconds: 4)
