@@ -103,18 +103,52 @@ import Testing
         let clock = ManualClock(t0)
         let writers = 3
         let readers = 2
-        let operations = 3_000
+        let operations = 2_000
         let functions = ["create", "delete"]
         let finishedWriters = Atomic<Int>(0)
         let successfulMutations = Atomic<Int>(0)
         let survivors = Mutex<Set<String>>([])
         let problems = Mutex<[String]>([])
         let readsDone = Atomic<Int>(0)
+        let readersStarted = Atomic<Int>(0)
 
         var handles: [ThreadHandle] = []
+        for reader in 0..<readers {
+            handles.append(
+                Threads.start(name: "reader\(reader)") {
+                    var lastIndex: [String: UInt64] = [:]
+                    var lastGeneration: UInt64 = 0
+                    readersStarted.add(1, ordering: .releasing)
+                    repeat {
+                        let generation = registry.generation
+                        if generation < lastGeneration { problems.withLock { $0.append("generation went back") } }
+                        lastGeneration = generation
+                        for function in functions {
+                            guard let entry = registry.entry(key("orders", function)) else { continue }
+                            if let last = lastIndex[function], entry.index < last {
+                                problems.withLock { $0.append("\(function) index \(entry.index) after \(last)") }
+                            }
+                            lastIndex[function] = entry.index
+                            let ids = entry.instances.map(\.id)
+                            if ids != ids.sorted() || Set(ids).count != ids.count {
+                                problems.withLock { $0.append("\(function) entry not sorted and unique: \(ids)") }
+                            }
+                            if entry.instances.contains(where: { $0.spec.function != function }) {
+                                problems.withLock { $0.append("\(function) entry holds another function's instance") }
+                            }
+                            if entry.live(at: clock.now).count != ids.count {
+                                problems.withLock { $0.append("\(function) entry holds an instance that is not live") }
+                            }
+                        }
+                        readsDone.add(1, ordering: .relaxed)
+                    } while finishedWriters.load(ordering: .acquiring) < writers
+                })
+        }
         for writer in 0..<writers {
             handles.append(
                 Threads.start(name: "writer\(writer)") {
+                    // Start writing once the readers are reading, so the two really overlap.
+                    while readersStarted.load(ordering: .acquiring) < readers {}
                     var random = SplitMix(seed: UInt64(writer + 1))
                     var live = Set<String>()
                     for _ in 0..<operations {
@@ -143,37 +177,6 @@ import Testing
                     }
                     survivors.withLock { $0.formUnion(live) }
                     finishedWriters.add(1, ordering: .releasing)
-                })
-        }
-        for reader in 0..<readers {
-            handles.append(
-                Threads.start(name: "reader\(reader)") {
-                    var lastIndex: [String: UInt64] = [:]
-                    var lastGeneration: UInt64 = 0
-                    while finishedWriters.load(ordering: .acquiring) < writers {
-                        let generation = registry.generation
-                        if generation < lastGeneration { problems.withLock { $0.append("generation went back") } }
-                        lastGeneration = generation
-                        for function in functions {
-                            guard let entry = registry.entry(key("orders", function)) else { continue }
-                            if let last = lastIndex[function], entry.index < last {
-                                problems.withLock { $0.append("\(function) index \(entry.index) after \(last)") }
-                            }
-                            lastIndex[function] = entry.index
-                            let ids = entry.instances.map(\.id)
-                            if ids != ids.sorted() || Set(ids).count != ids.count {
-                                problems.withLock { $0.append("\(function) entry not sorted and unique: \(ids)") }
-                            }
-                            if entry.instances.contains(where: { $0.spec.function != function }) {
-                                problems.withLock { $0.append("\(function) entry holds another function's instance") }
-                            }
-                            for instance in entry.live(at: clock.now) {
-                                // An entry is a snapshot: the id may have moved since, but never to nothing odd.
-                                _ = registry.instance(id: instance.id, now: clock.now)
-                            }
-                        }
-                        readsDone.add(1, ordering: .relaxed)
-                    }
                 })
         }
         for handle in handles { handle.join() }
