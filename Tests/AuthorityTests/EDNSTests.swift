@@ -59,6 +59,15 @@ import Testing
         #expect(try #require(Self.server.ask(query)).rcode == .formErr)
     }
 
+    @Test func aTruncatedOPTRecordGetsFORMERRWithoutAnOPT() throws {
+        let query = DNSQuery("www.beacon.test.", .a, id: 0x0707, edns: EDNS(options: [EDNSOption(code: 10, data: [1, 2])]))
+        let bytes = Array(query.bytes.dropLast(1))
+        let response = try Message.decode(try #require(Self.server.respondBytes(bytes)))
+        #expect(response.rcode == .formErr)
+        #expect(response.header.id == 0x0707)
+        #expect(response.edns == nil)
+    }
+
     @Test func unknownOptionsAndACookieAreToleratedAndNotEchoed() throws {
         let options = [
             EDNSOption(code: 65_001, data: [1, 2, 3]),

@@ -19,12 +19,15 @@ import Testing
         var now = t0
         var byDeadline: [(deadline: Instant, id: String)] = []
         byDeadline.reserveCapacity(Self.bigCount)
+        let services = (0..<20).map { "s\($0)" }
+        let functions = (0..<500).map { "f\($0)" }
         for index in 0..<Self.bigCount {
             now = now.adding(nanoseconds: Int64(random.below(1_000_000)))
             let ttl = UInt32(1 + random.below(86_400))
-            let registered = table.add(
-                spec("i\(index)", service: "s\(index % 20)", function: "f\(index / 20 % 500)", port: 80, ttl: ttl),
-                now: now)
+            let spec = InstanceSpec(
+                service: services[index % 20], function: functions[index / 20 % 500], id: "i\(index)",
+                address: .v4(0x0A00_0001), port: 80, ttl: ttl)
+            let registered = table.add(spec, now: now)
             byDeadline.append((registered.instance.deadline, registered.instance.id))
         }
         #expect(table.count == Self.bigCount)
