@@ -187,7 +187,9 @@ package struct Resolver: Sendable {
     private func rotated(_ set: AnswerRRSet, by rotation: Int) -> AnswerRRSet {
         guard set.rdatas.count > 1, set.type != .cname else { return set }
         var copy = set
-        let shift = rotation % set.rdatas.count
+        // Any Int is a valid rotation: `%` keeps the sign of a negative one, which would index before 0.
+        let count = set.rdatas.count
+        let shift = (rotation % count + count) % count
         copy.rdatas = Array(set.rdatas[shift...] + set.rdatas[..<shift])
         return copy
     }

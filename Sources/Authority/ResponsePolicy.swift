@@ -28,42 +28,32 @@ package enum ResponsePolicy {
     package static func decide(_ bytes: UnsafeRawBufferPointer) -> Decision {
         var reader = WireReader(bytes)
         guard let (header, counts) = try? reader.readHeader(), !header.isResponse else { return .drop }
+        // RFC 6891 §7: "If an OPT record is present in a received request, compliant responders MUST
+        // include an OPT record in their respective responses", errors from the header included.
         guard header.opcode == .query else {
-            return .error(.notImp, header: header, question: nil, questionEnd: Header.size, edns: nil)
+            // Any reply echoes the question (CONTRACT); a NOTIFY or an UPDATE's zone section reads as one.
+            var questionReader = reader
+            let question = counts.questions == 1 ? try? readQuestion(&questionReader) : nil
+            return .error(
+                .notImp, header: header, question: question,
+                questionEnd: question == nil ? Header.size : questionReader.offset,
+                edns: findEDNS(bytes, counts: counts))
         }
         guard counts.questions == 1 else {
-            return .error(.formErr, header: header, question: nil, questionEnd: Header.size, edns: nil)
+            return .error(
+                .formErr, header: header, question: nil, questionEnd: Header.size,
+                edns: findEDNS(bytes, counts: counts))
         }
         let question: Question
         do throws(WireError) {
-            // A pointer in the first name of a message can only point into the header.
-            question = Question(
-                name: try reader.readName(allowCompression: false), type: RRType(try reader.readUInt16()),
-                rrClass: RRClass(try reader.readUInt16()))
+            question = try readQuestion(&reader)
         } catch {
             return .error(.formErr, header: header, question: nil, questionEnd: Header.size, edns: nil)
         }
         let questionEnd = reader.offset
-        var edns: EDNS? = nil
+        let edns: EDNS?
         do throws(WireError) {
-            for _ in 0..<(Int(counts.answers) + Int(counts.authorities)) { try reader.skipRecord() }
-            for _ in 0..<counts.additionals {
-                let start = reader.offset
-                try reader.skipName()
-                let type = RRType(try reader.readUInt16())
-                guard type == .opt else {
-                    try reader.skip(6)
-                    try reader.skip(Int(try reader.readUInt16()))
-                    continue
-                }
-                var optReader = WireReader(reader.bytes, offset: start)
-                let record = try optReader.readRecord()
-                reader = optReader
-                guard edns == nil, record.name.isRoot, let parsed = EDNS(record: record) else {
-                    return .error(.formErr, header: header, question: question, questionEnd: questionEnd, edns: nil)
-                }
-                edns = parsed
-            }
+            edns = try readEDNS(&reader, counts: counts)
         } catch {
             return .error(.formErr, header: header, question: question, questionEnd: questionEnd, edns: nil)
         }
@@ -77,6 +67,56 @@ package enum ResponsePolicy {
             return .error(.refused, header: header, question: question, questionEnd: questionEnd, edns: edns)
         }
         return .query(ParsedQuery(header: header, question: question, questionEnd: questionEnd, edns: edns))
+    }
+
+    private static func readQuestion(_ reader: inout WireReader) throws(WireError) -> Question {
+        // A pointer in the first name of a message can only point into the header.
+        Question(
+            name: try reader.readName(allowCompression: false), type: RRType(try reader.readUInt16()),
+            rrClass: RRClass(try reader.readUInt16()))
+    }
+
+    /// Reads the answer, authority and additional sections after the question for the OPT record.
+    /// - Returns: the OPT, or nil when there is none.
+    /// - Throws: when a section is malformed, or holds a second OPT or one not owned by the root
+    ///   (RFC 6891 §6.1.1: FORMERR).
+    private static func readEDNS(_ reader: inout WireReader, counts: SectionCounts) throws(WireError) -> EDNS? {
+        var edns: EDNS? = nil
+        for _ in 0..<(Int(counts.answers) + Int(counts.authorities)) { try reader.skipRecord() }
+        for _ in 0..<counts.additionals {
+            let start = reader.offset
+            try reader.skipName()
+            let type = RRType(try reader.readUInt16())
+            guard type == .opt else {
+                try reader.skip(6)
+                try reader.skip(Int(try reader.readUInt16()))
+                continue
+            }
+            var optReader = WireReader(reader.bytes, offset: start)
+            let record = try optReader.readRecord()
+            reader = optReader
+            guard edns == nil, record.name.isRoot, let parsed = EDNS(record: record) else {
+                throw .badRDataContent(type: RRType.opt.rawValue, at: wireOffset(start))
+            }
+            edns = parsed
+        }
+        return edns
+    }
+
+    /// The OPT of a message refused from its header alone, when the rest still reads cleanly
+    /// (nil otherwise: the response then goes without one, as for any FORMERR).
+    private static func findEDNS(_ bytes: UnsafeRawBufferPointer, counts: SectionCounts) -> EDNS? {
+        guard counts.additionals > 0 else { return nil }
+        var reader = WireReader(bytes, offset: Header.size)
+        do throws(WireError) {
+            for _ in 0..<counts.questions {
+                try reader.skipName()
+                try reader.skip(4)
+            }
+            return try readEDNS(&reader, counts: counts)
+        } catch {
+            return nil
+        }
     }
 
     /// The most a UDP response may carry: 512 without EDNS (RFC 1035 §4.2.1), else the client's

@@ -45,4 +45,4 @@ package enum WireError: Error, Equatable, Sendable {
 
 /// An offset as `WireError` carries it.
 @inline(__always)
-func wireOffset(_ offset: Int) -> Int32 { Int32(clamping: offset) }
+package func wireOffset(_ offset: Int) -> Int32 { Int32(clamping: offset) }
