@@ -61,7 +61,8 @@ ID_CHECKED=(0 0)
 ID_MISMATCHES=()
 
 # query TOOL ARGS...: runs one query with +qr (so the query's header is printed too), sets OUT
-# and REPLY, and records whether the reply's ID equals the query's.
+# and REPLY, and records whether the reply's ID equals the query's. Without a reply it sets
+# DETAIL and returns 1 (so that a check for something absent cannot pass on silence).
 query() {
     local tool=$1
     shift
@@ -69,16 +70,20 @@ query() {
         dig) OUT=$(dig -p "$BEACON_DNS_PORT" @127.0.0.1 +tries=1 +timeout=2 +qr "$@" 2>&1) ;;
         kdig) OUT=$(kdig -p "$BEACON_DNS_PORT" @127.0.0.1 +retry=0 +timeout=2 +qr "$@" 2>&1) ;;
     esac
-    REPLY=$(awk '/->>HEADER<<-/ { buffer = "" } { buffer = buffer $0 "\n" } END { printf "%s", buffer }' <<<"$OUT")
     local ids
     ids=$(sed -n 's/.*->>HEADER<<-.*id: \([0-9]*\).*/\1/p' <<<"$OUT")
-    if [[ $(wc -l <<<"$ids") -ge 2 ]]; then
-        local index=0
-        [[ $tool == kdig ]] && index=1
-        ID_CHECKED[index]=$((ID_CHECKED[index] + 1))
-        if [[ $(head -1 <<<"$ids") != "$(tail -1 <<<"$ids")" ]]; then
-            ID_MISMATCHES+=("$tool $*: sent id $(head -1 <<<"$ids"), reply id $(tail -1 <<<"$ids")")
-        fi
+    if [[ $(grep -c . <<<"$ids") -lt 2 ]]; then
+        # Only the query's own header was printed: no reply (timeout, refused connection...).
+        REPLY=
+        DETAIL="no reply to $tool $*: $(grep -v 'HEADER' <<<"$OUT" | grep -iE 'timed out|error|refused|failed' | head -2 | tr '\n' ' ')"
+        return 1
+    fi
+    REPLY=$(awk '/->>HEADER<<-/ { buffer = "" } { buffer = buffer $0 "\n" } END { printf "%s", buffer }' <<<"$OUT")
+    local index=0
+    [[ $tool == kdig ]] && index=1
+    ID_CHECKED[index]=$((ID_CHECKED[index] + 1))
+    if [[ $(head -1 <<<"$ids") != "$(tail -1 <<<"$ids")" ]]; then
+        ID_MISMATCHES+=("$tool $*: sent id $(head -1 <<<"$ids"), reply id $(tail -1 <<<"$ids")")
     fi
 }
 
@@ -146,7 +151,7 @@ brief() { tr '\n' '|' <<<"$1" | sed 's/|$//'; }
 expect_answer() {
     local tool=$1 name=$2 type=$3 want_rcode=$4 want=$5
     shift 5
-    query "$tool" "$name" "$type" "$@"
+    query "$tool" "$name" "$type" "$@" || return 1
     local got_rcode got
     got_rcode=$(rcode)
     got=$(rdatas ANSWER "$type")
@@ -159,7 +164,7 @@ expect_answer() {
 # answer, the zone's SOA in authority with TTL min(SOA TTL, MINIMUM).
 expect_negative() {
     local tool=$1 name=$2 type=$3 want_rcode=$4 zone=$5 want_ttl=$6
-    query "$tool" "$name" "$type"
+    query "$tool" "$name" "$type" || return 1
     local got_rcode answers soa
     got_rcode=$(rcode)
     answers=$(section ANSWER)
@@ -218,7 +223,7 @@ print("".join(bytes([len(s)]).hex() + s.hex() for s in strings).upper())')
 txt_wire_bytes() {
     local generic
     case $1 in dig) generic=+unknownformat ;; kdig) generic=+generic ;; esac
-    query "$1" txt.example.test TXT "$generic"
+    query "$1" txt.example.test TXT "$generic" || return 1
     local got
     got=$(section ANSWER | awk '{ for (i = 7; i <= NF; i++) printf "%s", $i; print "" }' | tr a-f A-F)
     [[ $got == "$TXT_HEX" ]] || fail_with "RDATA $got, expected $TXT_HEX"
@@ -232,7 +237,7 @@ static_srv() {
     expect_answer "$1" _http._tcp.example.test SRV NOERROR "0 5 80 www.example.test."
 }
 cname_chain() {
-    query "$1" chain.example.test A
+    query "$1" chain.example.test A || return 1
     local got want
     got=$(section ANSWER | awk '{ print tolower($1), $4, $5 }')
     want=$'chain.example.test. CNAME alias.example.test.\nalias.example.test. CNAME www.example.test.\nwww.example.test. A 192.0.2.10'
@@ -328,7 +333,7 @@ done
 # Truncation and TCP
 
 tc_without_edns() {
-    query "$1" "$2" "$3" +noedns +ignore
+    query "$1" "$2" "$3" +noedns +ignore || return 1
     has_flag tc || fail_with "TC not set (flags: $(flags), size $(reply_size))" || return 1
     local size
     size=$(reply_size)
@@ -336,7 +341,7 @@ tc_without_edns() {
     [[ -z $(opt_line) ]] || fail_with "OPT in a reply to a query without one: $(opt_line)"
 }
 full_over_tcp() {
-    query "$1" big.example.test TXT +tcp +noedns
+    query "$1" big.example.test TXT +tcp +noedns || return 1
     local count
     count=$(section ANSWER | awk '$4 == "TXT"' | wc -l)
     [[ $(rcode) == NOERROR ]] || fail_with "rcode $(rcode)" || return 1
@@ -346,21 +351,21 @@ full_over_tcp() {
         || fail_with "first record $(rdatas ANSWER TXT | head -1)"
 }
 edns_fits() {
-    query "$1" many.example.test A +edns=0 +bufsize=1232 +ignore
+    query "$1" many.example.test A +edns=0 +bufsize=1232 +ignore || return 1
     local count
     count=$(section ANSWER | awk '$4 == "A"' | wc -l)
     ! has_flag tc || fail_with "TC set for a $(reply_size)-byte answer under a 1232 buffer" || return 1
     ((count == 40)) || fail_with "$count A records, expected 40"
 }
 edns_small_buffer() {
-    query "$1" many.example.test A +edns=0 +bufsize=512 +ignore
+    query "$1" many.example.test A +edns=0 +bufsize=512 +ignore || return 1
     local size
     size=$(reply_size)
     has_flag tc || fail_with "TC not set; reply of $size bytes to a client that offered 512" || return 1
     ((size <= 512)) || fail_with "reply of $size bytes, client offered 512"
 }
 edns_too_big() {
-    query "$1" big.example.test TXT +edns=0 +bufsize=4096 +ignore
+    query "$1" big.example.test TXT +edns=0 +bufsize=4096 +ignore || return 1
     local size
     size=$(reply_size)
     has_flag tc || fail_with "TC not set; reply of $size bytes" || return 1
@@ -391,7 +396,7 @@ t "[kdig] two queries on one TCP connection (+keepopen)" tcp_keepopen
 edns_opt() {
     local edns=()
     [[ $1 == kdig ]] && edns=(+edns)
-    query "$1" www.example.test A "${edns[@]}"
+    query "$1" www.example.test A "${edns[@]}" || return 1
     local line
     line=$(opt_line)
     [[ -n $line ]] || fail_with "no OPT in the reply" || return 1
@@ -399,22 +404,22 @@ edns_opt() {
     grep -qE 'udp: 1232|UDP size: 1232 B' <<<"$line" || fail_with "payload not 1232: $line"
 }
 no_opt_without_edns() {
-    query "$1" www.example.test A +noedns
+    query "$1" www.example.test A +noedns || return 1
     [[ -z $(opt_line) ]] || fail_with "OPT in the reply: $(opt_line)"
 }
 badvers() {
     if [[ $1 == dig ]]; then
         # dig retries with version 0 on BADVERS unless told not to.
-        query dig www.example.test A +edns=1 +noednsnegotiation
+        query dig www.example.test A +edns=1 +noednsnegotiation || return 1
     else
-        query kdig www.example.test A +edns=1
+        query kdig www.example.test A +edns=1 || return 1
     fi
     [[ $(rcode) == BADVERS ]] || fail_with "rcode $(rcode), expected BADVERS" || return 1
     grep -qE 'version: 0|Version: 0' <<<"$(opt_line)" || fail_with "reply OPT is not version 0: $(opt_line)" || return 1
     [[ -z $(section ANSWER) ]] || fail_with "answer present: $(brief "$(section ANSWER)")"
 }
 cookie() {
-    query "$1" www.example.test A +cookie
+    query "$1" www.example.test A +cookie || return 1
     [[ $(rcode) == NOERROR ]] || fail_with "rcode $(rcode)" || return 1
     [[ $(rdatas ANSWER A) == 192.0.2.10 ]] || fail_with "answer $(brief "$(section ANSWER)")" || return 1
     grep -qiE 'BADCOOKIE|FORMERR|malformed|COOKIE:.*\(bad\)|retry with|ERROR' <<<"$OUT" \
@@ -422,7 +427,7 @@ cookie() {
 }
 case_echo() {
     local name=$1 type=$2
-    query dig "$name" "$type"
+    query dig "$name" "$type" || return 1
     [[ $(rcode) == NOERROR ]] || fail_with "rcode $(rcode)" || return 1
     [[ $(question) == "$name."* ]] || fail_with "question echoed as '$(question)', sent '$name.'" || return 1
     grep -q 'Question section mismatch' <<<"$OUT" && fail_with "dig: question section mismatch" && return 1
@@ -433,21 +438,21 @@ case_echo() {
 id_echo() {
     local before=${#ID_MISMATCHES[@]} index=0
     [[ $1 == kdig ]] && index=1
-    query "$1" www.example.test A
-    query "$1" create.orders.local SRV +tcp
-    query "$1" nope.example.test A
+    query "$1" www.example.test A || return 1
+    query "$1" create.orders.local SRV +tcp || return 1
+    query "$1" nope.example.test A || return 1
     ((${#ID_MISMATCHES[@]} == before)) || fail_with "$(printf '%s; ' "${ID_MISMATCHES[@]:before}")" || return 1
     ((ID_CHECKED[index] >= 3)) || fail_with "could not read the IDs from $1 +qr output"
 }
 rd_echo() {
-    query "$1" www.example.test A +rec
+    query "$1" www.example.test A +rec || return 1
     has_flag rd || fail_with "RD sent, not echoed (flags: $(flags))" || return 1
     ! has_flag ra || fail_with "RA set without --upstream (flags: $(flags))" || return 1
-    query "$1" www.example.test A +norec
+    query "$1" www.example.test A +norec || return 1
     ! has_flag rd || fail_with "RD not sent but set in the reply (flags: $(flags))"
 }
 refused() {
-    query "$1" www.example.com A
+    query "$1" www.example.com A || return 1
     [[ $(rcode) == REFUSED ]] || fail_with "rcode $(rcode), expected REFUSED" || return 1
     ! has_flag aa || fail_with "AA set outside the served zones" || return 1
     [[ -z $(section ANSWER) ]] || fail_with "answer present"
@@ -455,9 +460,9 @@ refused() {
 notimp() {
     local want=NOTIMP
     if [[ $1 == dig ]]; then
-        query dig example.test SOA "+opcode=$2"
+        query dig example.test SOA "+opcode=$2" || return 1
     else
-        query kdig example.test -t NOTIFY   # kdig sends opcode NOTIFY for the NOTIFY "type"
+        query kdig example.test -t NOTIFY || return 1 # kdig sends opcode NOTIFY for the NOTIFY "type"
         want=NOTIMPL                          # kdig's name for RCODE 4
     fi
     [[ $(rcode) == "$want" ]] || fail_with "rcode $(rcode) for opcode $(opcode), expected $want" || return 1
@@ -480,39 +485,62 @@ t "[dig] NOTIMP for opcode NOTIFY" notimp dig notify
 t "[dig] NOTIMP for opcode STATUS" notimp dig status
 t "[kdig] NOTIMP for opcode NOTIFY (kdig -t NOTIFY)" notimp kdig notify
 
+# Known Beacon bug "notimp-echo" (reported to the lead): the NOTIMP reply is a bare 12-byte
+# header. The contract says the reply echoes the question and that OPT is answered when present
+# (RFC 6891 section 7); dig then warns "EDNS query returned status NOTIMP - retry with
+# '+noedns'" and kdig "response doesn't have question section". When fixed, these pass and print
+# "# TODO ... passes now": turn t_bug into t.
+notimp_has_opt() {
+    query dig example.test SOA +opcode=notify || return 1
+    [[ -n $(opt_line) ]] || fail_with "no OPT in the NOTIMP reply to an EDNS query ($(reply_size) bytes; dig: $(grep -o 'WARNING: EDNS query returned.*' <<<"$OUT" | head -1))"
+}
+notimp_echoes_question() {
+    if [[ $1 == dig ]]; then query dig example.test SOA +opcode=notify || return 1; else query kdig example.test -t NOTIFY || return 1; fi
+    [[ $(question) == example.test.* ]] || fail_with "no question in the NOTIMP reply ($(reply_size) bytes, header: $(grep -m1 -iE '^;; flags' <<<"$REPLY"))"
+}
+t_bug notimp-echo "[dig] NOTIMP reply carries an OPT when the query had one (contract: OPT answered when present)" notimp_has_opt
+t_bug notimp-echo "[dig] NOTIMP reply echoes the question (contract: the reply echoes the question bytes)" notimp_echoes_question dig
+t_bug notimp-echo "[kdig] NOTIMP reply echoes the question" notimp_echoes_question kdig
+
 # ---------------------------------------------------------------------------------------------
 # Answer TTL versus the remaining lease
 
-# Contract: a dynamic RRset's TTL is the whole seconds until the earliest lease ends, minus one.
-# Checked against the server's own clock: expires_in read just before the query bounds the
-# remaining lease from above (TTL <= expires_in - 1), the one read just after bounds it from below
-# (TTL >= floor(expires_in) - 1); and against ours: the lease ends at the latest when the register
-# call returned + ttl.
+# Contract: a dynamic RRset's TTL is the whole seconds until the earliest lease ends, minus one,
+# never below 0: max(0, floor(remaining) - 1), so never more than remaining - 1 while a second or
+# more is left. Checked against the server's own clock: expires_in read just before the query
+# bounds the remaining lease from above, the one read just after bounds it from below, so
+#   max(0, floor(after) - 1) <= TTL <= max(0, floor(before) - 1);
+# and against ours: the lease ends at the latest when the register call returned + ttl.
 lease_ttl() {
-    local tool=$1 id=lease-$1 reply t_registered i before after ttl t_sent
-    reply=$(register "{\"service\":\"orders\",\"function\":\"lease$tool\",\"id\":\"$id\",\"address\":\"10.0.1.1\",\"port\":9000,\"ttl\":10}") \
+    local tool=$1 id=lease-$1 lease=20 reply t_registered i before after ttl t_sent verdict
+    reply=$(register "{\"service\":\"orders\",\"function\":\"lease$tool\",\"id\":\"$id\",\"address\":\"10.0.1.1\",\"port\":9000,\"ttl\":$lease}") \
         || fail_with "register failed: $reply" || return 1
     t_registered=$(now_ms)
     local samples=()
     for i in 1 2 3 4 5; do
-        before=$(json_field "$(curl -sf -m 2 "$BEACON_URL/v1/instances/$id")" expires_in)
+        before=$(json_field "$(curl -sf -m 2 "$BEACON_URL/v1/instances/$id")" expires_in) \
+            || fail_with "GET /v1/instances/$id gave no expires_in" || return 1
         t_sent=$(now_ms)
-        query "$tool" "lease$tool.orders.local" A
-        after=$(json_field "$(curl -sf -m 2 "$BEACON_URL/v1/instances/$id")" expires_in)
+        query "$tool" "lease$tool.orders.local" A || return 1
+        after=$(json_field "$(curl -sf -m 2 "$BEACON_URL/v1/instances/$id")" expires_in) \
+            || fail_with "GET /v1/instances/$id gave no expires_in" || return 1
         ttl=$(ttls ANSWER A)
         [[ $ttl =~ ^[0-9]+$ ]] || fail_with "no single A TTL in the answer: $(brief "$(section ANSWER)")" || return 1
         samples+=("ttl $ttl, lease $before..$after s")
-        python3 -c "import sys, math
-ttl, before, after, left_ms = int('$ttl'), float('$before'), float('$after'), $t_registered + 10000 - $t_sent
-sys.exit(0 if ttl <= before - 1 and ttl <= left_ms / 1000 - 1 and ttl >= math.floor(after) - 1 else 1)" \
-            || fail_with "TTL $ttl; expires_in $before before the query, $after after; client-side lease left $((t_registered + 10000 - t_sent))ms" \
-            || return 1
-        sleep 0.35
+        verdict=$(awk -v ttl="$ttl" -v before="$before" -v after="$after" -v left_ms=$((t_registered + lease * 1000 - t_sent)) '
+            function bound(r) { r = int(r) - 1; return r < 0 ? 0 : r }
+            BEGIN {
+                if (ttl > bound(before)) print "above max(0, floor(expires_in before the query) - 1) = " bound(before)
+                else if (ttl > bound(left_ms / 1000)) print "above max(0, floor(client-side lease left " left_ms " ms) - 1) = " bound(left_ms / 1000)
+                else if (ttl < bound(after)) print "below max(0, floor(expires_in after the query) - 1) = " bound(after)
+            }')
+        [[ -z $verdict ]] || fail_with "TTL $ttl $verdict; expires_in $before before the query, $after after" || return 1
+        sleep 0.3
     done
     note "[$tool] lease TTL samples: $(printf '%s; ' "${samples[@]}")"
 }
 for tool in "${TOOLS[@]}"; do
-    t "[$tool] A TTL of a registered instance: floor(remaining lease) - 1, never more than remaining - 1 (5 samples)" lease_ttl "$tool"
+    t "[$tool] A TTL of a registered instance = max(0, floor(remaining lease) - 1): never above remaining - 1 (5 samples)" lease_ttl "$tool"
 done
 
 # ---------------------------------------------------------------------------------------------

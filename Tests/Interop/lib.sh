@@ -243,7 +243,13 @@ deregister() {
     curl -sf -m 5 -XDELETE "$BEACON_URL/v1/instances/$1"
 }
 
-# json_field JSON FIELD: one top-level field of a JSON object (strings and numbers).
+# json_field JSON FIELD: a string or number field of Beacon's flat JSON replies (the first one of
+# that name). In bash, not python: a python start-up costs 0.2 s behind a pyenv shim, and the
+# timing checks sample often.
 json_field() {
-    python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v)' "$1" "$2"
+    local pattern="\"$2\":(\"[^\"]*\"|[-0-9.eE+]+)"
+    [[ $1 =~ $pattern ]] || return 1
+    local value=${BASH_REMATCH[1]}
+    value=${value#\"}
+    echo "${value%\"}"
 }

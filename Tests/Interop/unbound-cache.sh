@@ -185,7 +185,7 @@ deregister_drain() {
     reply=$(deregister drain-1) || { not_ok "(b) DELETE /v1/instances/drain-1" "$reply"; return; }
     t_deleted=$(now_ms)
     drain=$(json_field "$reply" drain)
-    drain_ms=$(python3 -c "print(round(float('$drain') * 1000))")
+    drain_ms=$(awk -v d="$drain" 'BEGIN { printf "%d", d * 1000 + 0.5 }')
     ok "(b) DELETE answered $reply"
     until=$((t_deleted + drain_ms + 1500))
     poll drain.orders.local 10.9.0.5 "$until" "$log"
