@@ -3,18 +3,18 @@
 /// The checksum covers the length bytes as well as the payload, so a flipped bit in the length
 /// cannot make a reader skip to a wrong place and accept what it finds there. A frame is whole or
 /// it is not there: a torn write fails the length or checksum test and is cut off at recovery.
-enum Frame {
+package enum Frame {
     /// Length (u32 little-endian) and checksum (u32 little-endian).
-    static let headerSize = 8
+    package static let headerSize = 8
     /// The largest payload a reader accepts. A maximal registration (64 meta entries of 255
     /// bytes) is about 16.6 KiB, so a larger length can only be damage.
-    static let maximumPayload = 1 << 16
+    package static let maximumPayload = 1 << 16
     /// The smallest: a version and a kind byte.
     static let minimumPayload = 2
 
     /// Appends `entry`, framed, to `buffer`: the length slot is reserved, the payload encoded in
     /// place, and the slot and checksum filled in afterwards, so nothing is copied.
-    static func append(_ entry: JournalEntry, to buffer: inout [UInt8]) {
+    package static func append(_ entry: JournalEntry, to buffer: inout [UInt8]) {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: headerSize))
         entry.encode(into: &buffer)
@@ -29,7 +29,7 @@ enum Frame {
     }
 
     /// What the bytes at the start of a buffer hold.
-    enum Check {
+    package enum Check {
         /// A whole, intact frame of `length` bytes (header included) holding `entry`.
         case frame(JournalEntry, length: Int)
         /// Too few bytes for the frame the header announces (or for a header): more may follow.
@@ -39,7 +39,7 @@ enum Frame {
     }
 
     /// Examines the frame that starts at the first byte of `bytes`.
-    static func check(_ bytes: UnsafeRawBufferPointer) -> Check {
+    package static func check(_ bytes: UnsafeRawBufferPointer) -> Check {
         guard bytes.count >= headerSize else { return .incomplete }
         let length = Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
         guard (minimumPayload...maximumPayload).contains(length) else { return .damaged("impossible length \(length)") }

@@ -31,8 +31,8 @@ package enum JournalEntry: Equatable, Sendable {
     ///
     /// Layout, integers little-endian, `label` = u8 length + bytes:
     /// - register: version, kind 1, label service, label function, label id, u8 family (4 or 6) +
-    ///   4 or 16 address bytes, u16 port, u32 ttl, u16 priority, u16 weight, u8 meta count, then
-    ///   per entry u8 key length + key, u8 value length + value.
+    ///   4 or 16 address bytes (network order), u16 port, u32 ttl, u16 priority, u16 weight, u8 meta
+    ///   count, then per entry u8 key length + key, u8 value length + value.
     /// - deregister: version, kind 2, label id.
     /// - snapshot header: version, kind 0x10, u64 generation. Snapshot end: version, kind 0x11, u64 count.
     package func encode(into buffer: inout [UInt8]) {
@@ -46,11 +46,11 @@ package enum JournalEntry: Equatable, Sendable {
             switch spec.address {
             case .v4(let value):
                 buffer.append(4)
-                Self.appendInteger(value, to: &buffer)
+                Self.appendInteger(value.byteSwapped, to: &buffer)  // network order, as written in a packet
             case .v6(let high, let low):
                 buffer.append(6)
-                Self.appendInteger(high, to: &buffer)
-                Self.appendInteger(low, to: &buffer)
+                Self.appendInteger(high.byteSwapped, to: &buffer)
+                Self.appendInteger(low.byteSwapped, to: &buffer)
             }
             Self.appendInteger(spec.port, to: &buffer)
             Self.appendInteger(spec.ttl, to: &buffer)
@@ -123,10 +123,10 @@ package enum JournalEntry: Equatable, Sendable {
         switch cursor.readByte() {
         case 4:
             guard let value = cursor.readInteger(UInt32.self) else { return nil }
-            address = .v4(value)
+            address = .v4(value.byteSwapped)
         case 6:
             guard let high = cursor.readInteger(UInt64.self), let low = cursor.readInteger(UInt64.self) else { return nil }
-            address = .v6(high: high, low: low)
+            address = .v6(high: high.byteSwapped, low: low.byteSwapped)
         default:
             return nil
         }
