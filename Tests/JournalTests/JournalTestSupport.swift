@@ -181,3 +181,17 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// What differs between two tables, by id, short enough to read in a failure message.
+func differences(_ actual: [String: InstanceSpec], _ expected: [String: InstanceSpec]) -> [String] {
+    var result: [String] = []
+    for (id, spec) in expected.sorted(by: { $0.key < $1.key }) {
+        if let found = actual[id] {
+            if found != spec { result.append("\(id) differs") }
+        } else {
+            result.append("\(id) missing")
+        }
+    }
+    for id in actual.keys.sorted() where expected[id] == nil { result.append("\(id) unexpected") }
+    return result
+}
