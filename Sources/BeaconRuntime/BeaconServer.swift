@@ -3,6 +3,7 @@ import DNSServer
 import DNSWire
 import HTTPControl
 import HTTPWire
+import Journal
 import Leases
 import PosixIO
 
@@ -32,7 +33,16 @@ package final class BeaconServer: Sendable {
         // Indexes continue from the wall clock (microseconds), so they rise across restarts.
         let registry = Registry(limits: config.limits, initialIndex: UInt64(Posix.wallClockSeconds() * 1_000_000))
         let clock: @Sendable () -> Instant = { Instant(nanoseconds: Posix.monotonicNanoseconds()) }
-        let store = MemoryStore(registry: registry, clock: clock)
+        let store: any RegistrationStore
+        if let dataDirectory = config.dataDirectory {
+            do throws(JournalError) {
+                store = try JournalStore.open(directory: dataDirectory, registry: registry, log: log, clock: clock)
+            } catch {
+                throw StartupError("--data \(dataDirectory): \(error.message)")
+            }
+        } else {
+            store = MemoryStore(registry: registry, clock: clock)
+        }
         let resolver = Resolver(zones: zones, dynamic: DynamicNames(apex: config.domain, maxTTL: config.maxTTL))
         let counters = DNSCounters()
         let engine = DNSEngine(responder: Responder(resolver: resolver), registry: registry, counters: counters)
@@ -47,6 +57,7 @@ package final class BeaconServer: Sendable {
                 idleMilliseconds: config.tcpIdleMilliseconds)
             try udp.start(address: dnsAddress, threads: config.udpThreads)
         } catch {
+            (store as? JournalStore)?.close()
             throw StartupError("--dns \(config.dnsAddress): \(error.errno)")
         }
         let httpCounters = HTTPCounters()
@@ -68,6 +79,7 @@ package final class BeaconServer: Sendable {
         } catch {
             tcp.stop()
             udp.stop()
+            (store as? JournalStore)?.close()
             throw StartupError("--http \(config.httpAddress): \(error.errno)")
         }
         let sweeper = ExpirySweeper(registry: registry)
@@ -112,9 +124,10 @@ package final class BeaconServer: Sendable {
         self.dnsAddress = dnsAddress
     }
 
-    /// Closes the listeners and stops every thread.
+    /// Closes the listeners and stops every thread; the journal commits what was queued, then closes.
     package func stop() {
         http.stop()
+        (store as? JournalStore)?.close()
         tcp.stop()
         udp.stop()
         sweeper.stop()
