@@ -30,8 +30,8 @@
 //
 //  1. Create journal N+1 and fsync the directory; new batches go there from now on.
 //     Crash: the old snapshot plus journals up to N and an empty or partial N+1 replay as before.
-//  2. Copy the table's instances under its lock, between two batches, so the copy holds exactly
-//     journals up to N. (A pause of one pointer copy per instance; nothing is written under it.)
+//  2. Copy the table's function entries under its lock, between two batches, so the copy holds
+//     exactly journals up to N. Entries are immutable, so this costs one pointer per function.
 //  3. On a background thread, write `snapshot.tmp` (header G=N+1, records, end) and fsync it.
 //     Crash: `snapshot.tmp` is ignored and removed at start; the old snapshot and journals remain.
 //  4. Rename it over `snapshot` and fsync the directory. The rename is atomic: a crash shows the

@@ -162,9 +162,8 @@ enum Recovery {
         for damaged in outcome.damagedFiles where damaged.file == directory.snapshotPath {
             try Files.writeAtomically(damaged.movedTo, try Files.read(damaged.file))
         }
-        let instances = registry.read { Array($0.byID.values) }
         let written = try SnapshotFile.write(
-            instances, generation: generation, liveAt: now, directory: directory, fileSystem: compaction.fileSystem)
+            registry.functionEntries(), generation: generation, liveAt: now, directory: directory, fileSystem: compaction.fileSystem)
         for damaged in outcome.damagedFiles where damaged.file != directory.snapshotPath {
             try Posix.rename(damaged.file, to: damaged.movedTo)
         }

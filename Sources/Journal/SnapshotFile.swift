@@ -16,10 +16,10 @@ enum SnapshotFile {
         var bytes: Int
     }
 
-    /// Writes the instances live at `now` to `snapshot.tmp`, syncs it, renames it over `snapshot`,
-    /// and syncs the directory. On failure the old snapshot (if any) is still the one in place.
+    /// Writes the instances of `entries` live at `now` to `snapshot.tmp`, syncs it, renames it over
+    /// `snapshot`, and syncs the directory. On failure the old snapshot (if any) is still in place.
     static func write(
-        _ instances: [Instance], generation: UInt64, liveAt now: Instant, directory: JournalDirectory,
+        _ entries: [FunctionEntry], generation: UInt64, liveAt now: Instant, directory: JournalDirectory,
         fileSystem: any JournalFileSystem
     ) throws(SystemCallError) -> Written {
         let file = try fileSystem.openForAppending(directory.temporarySnapshotPath, truncating: true)
@@ -27,9 +27,11 @@ enum SnapshotFile {
         buffer.reserveCapacity(flushThreshold + Frame.maximumPayload + Frame.headerSize)
         var written = Written(instances: 0, bytes: 0)
         Frame.append(.snapshotHeader(generation: generation), to: &buffer)
-        for instance in instances where instance.isLive(at: now) {
-            Frame.append(.register(instance.spec), to: &buffer)
-            written.instances += 1
+        for entry in entries {
+            for instance in entry.instances where instance.isLive(at: now) {
+                Frame.append(.register(instance.spec), to: &buffer)
+                written.instances += 1
+            }
             if buffer.count >= flushThreshold {
                 try file.append(buffer)
                 written.bytes += buffer.count
