@@ -23,7 +23,10 @@
 // of every journal before G. Recovery loads the snapshot, then replays journals G, G+1, ... in
 // order, registering each instance at the current time so it gets a full TTL of grace. A torn
 // tail (no intact frame after the damage) is cut off; damage with intact frames after it keeps
-// the prefix, moves the file aside and writes a fresh snapshot before taking writes.
+// the prefix, writes a fresh snapshot of the recovered table and only then moves the damaged
+// file aside (`Recovery.repair` says why in that order), all before taking writes. Because
+// heartbeats are not journaled, an instance whose lease lapsed since the last snapshot comes
+// back for one TTL after a restart; snapshots themselves leave out ended leases.
 //
 // Compaction, started by the writer once `compactionThreshold` journal bytes have accumulated
 // since the last snapshot, and why a crash between any two steps loses nothing:

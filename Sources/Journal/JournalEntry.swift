@@ -137,12 +137,12 @@ package enum JournalEntry: Equatable, Sendable {
         else { return nil }
         var meta: [MetaEntry] = []
         meta.reserveCapacity(Int(metaCount))
-        var keys = Set<String>()
         for _ in 0..<metaCount {
+            // A linear scan for repeated keys: at most 64 entries, and no Set to allocate per record.
             guard let key = cursor.readString(), let value = cursor.readString(), !key.isEmpty,
                 !key.utf8.contains(UInt8(ascii: "=")),
                 key.utf8.count + 1 + value.utf8.count <= InstanceSpec.maximumMetaStringBytes,
-                keys.insert(key).inserted
+                !meta.contains(where: { $0.key == key })
             else { return nil }
             meta.append(MetaEntry(key: key, value: value))
         }
@@ -176,14 +176,34 @@ struct ByteCursor {
 
     /// A u8 length and that many bytes of valid UTF-8.
     mutating func readString() -> String? {
-        guard let length = readByte(), bytes.count - offset >= Int(length) else { return nil }
-        defer { offset += Int(length) }
-        return String(validating: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]), as: UTF8.self)
+        guard let bytes = readBytes() else { return nil }
+        // `String(decoding:)` repairs invalid UTF-8 rather than failing (and is much cheaper than
+        // `String(validating:)`, which is not specialised for raw buffers); the journal only ever
+        // holds valid UTF-8, so any repair means damage.
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.utf8.elementsEqual(bytes) ? text : nil
     }
 
-    /// A string that is already a valid, lower-case label: what the journal writes.
+    /// A label as the journal writes it: already valid and lower-case under `LabelRules` (1-63 of
+    /// `a-z`, `0-9`, `-`, not starting or ending with `-`). Checked on the bytes, without building
+    /// the intermediate strings `LabelRules.normalize` would.
     mutating func readLabel() -> String? {
-        guard let text = readString(), LabelRules.normalize(text) == text else { return nil }
-        return text
+        guard let bytes = readBytes(), (1...63).contains(bytes.count), bytes.first != UInt8(ascii: "-"),
+            bytes.last != UInt8(ascii: "-")
+        else { return nil }
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"): continue
+            default: return nil
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A u8 length and that many bytes.
+    private mutating func readBytes() -> UnsafeRawBufferPointer? {
+        guard let length = readByte(), bytes.count - offset >= Int(length) else { return nil }
+        defer { offset += Int(length) }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)])
     }
 }

@@ -146,3 +146,17 @@ import Testing
         #expect(decodedCount > 100, "the mutations should leave some records valid (e.g. a changed port)")
     }
 }
+
+extension JournalEntryTests {
+    @Test func decodingAcceptsExactlyTheLabelsThatLabelRulesKeepsUnchanged() {
+        var labels = ["a", "a-b", "0", "x1", String(repeating: "z", count: 63), String(repeating: "z", count: 64), "-a",
+            "a-", "A", "é", "a.b", "a_b", "", "a b"]
+        for byte in UInt8(0x20)..<0x7F { labels.append("q" + String(UnicodeScalar(byte)) + "q") }
+        for label in labels {
+            var payload: [UInt8] = [JournalEntry.version, 2, UInt8(label.utf8.count)]
+            payload += Array(label.utf8)
+            let expected = LabelRules.normalize(label) == label
+            #expect((JournalEntry.decode(payload) == .deregister(id: label)) == expected, "\"\(label)\"")
+        }
+    }
+}
