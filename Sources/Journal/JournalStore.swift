@@ -8,7 +8,8 @@ import Synchronization
 /// Callers on any thread enqueue; one writer thread commits everything queued with one write and
 /// one fsync (group commit), applies it to the registry in journal order, and calls the
 /// completions on its own thread. Heartbeats touch only the registry. See `Journal.swift` for the
-/// format and the crash-safety argument.
+/// format and the crash-safety argument. Call `close()` when done: the writer thread keeps the
+/// store alive until then.
 package final class JournalStore: RegistrationStore {
     package typealias Completion = @Sendable (Result<Instance, StoreError>) -> Void
 
