@@ -13,7 +13,7 @@ final class TemporaryDirectory {
 
     init() throws {
         let number = Self.counter.add(1, ordering: .relaxed).newValue
-        path = "/tmp/beacon-journal-tests-\(Posix.processID)/\(number)-\(Posix.monotonicNanoseconds())"
+        path = "/tmp/beacon-journal-test-\(Posix.processID)-\(number)-\(Posix.monotonicNanoseconds())"
         try Files.makeDirectories(path)
     }
 
