@@ -72,6 +72,8 @@ let package = Package(
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport"], swiftSettings: strict),
         .testTarget(
+            name: "JournalTests", dependencies: ["Journal", "Leases", "PosixIO", "TestSupport"], swiftSettings: strict),
+        .testTarget(
             name: "ServerTests",
             dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire",
                 "HTTPWire", "Leases", "PosixIO", "TestSupport"],

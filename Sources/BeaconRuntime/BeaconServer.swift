@@ -3,6 +3,7 @@ import DNSServer
 import DNSWire
 import HTTPControl
 import HTTPWire
+import Journal
 import Leases
 import PosixIO
 
@@ -34,7 +35,16 @@ package final class BeaconServer: Sendable {
         // Indexes continue from the wall clock (microseconds), so they rise across restarts.
         let registry = Registry(limits: config.limits, initialIndex: UInt64(Posix.wallClockSeconds() * 1_000_000))
         let clock: @Sendable () -> Instant = { Instant(nanoseconds: Posix.monotonicNanoseconds()) }
-        let store = MemoryStore(registry: registry, clock: clock)
+        let store: any RegistrationStore
+        if let dataDirectory = config.dataDirectory {
+            do throws(JournalError) {
+                store = try JournalStore.open(directory: dataDirectory, registry: registry, log: log, clock: clock)
+            } catch {
+                throw StartupError("--data \(dataDirectory): \(error.message)")
+            }
+        } else {
+            store = MemoryStore(registry: registry, clock: clock)
+        }
         let resolver = Resolver(zones: zones, dynamic: DynamicNames(apex: config.domain, maxTTL: config.maxTTL))
         let counters = DNSCounters()
         let fast = FastResponder(resolver: resolver)
@@ -59,21 +69,35 @@ package final class BeaconServer: Sendable {
                     created.forward(query, clientLimit: 0xFFFF) { completion($0) }
                 }
             } catch {
+                (store as? JournalStore)?.close()
                 throw StartupError("--upstream: \(error)")
             }
             notes.append("forwarding names outside the served zones to \(config.upstreams.map(\.description).joined(separator: ", "))")
         }
         let udp = UDPServer(engine: engine, forward: udpForward, responsesPerSecond: config.responseRateLimit)
+        /// Undoes what started so far, for a start-up that fails part-way.
+        let abandon = { (tcp: TCPServer?) in
+            tcp?.stop()
+            udp.stop()
+            forwarder?.stop()
+            (store as? JournalStore)?.close()
+        }
         let tcp: TCPServer
-        var dnsAddress = config.dnsAddress
         do throws(SystemCallError) {
             tcp = try TCPServer(engine: engine, forward: tcpForward)
+        } catch {
+            abandon(nil)
+            throw StartupError("--dns \(config.dnsAddress): \(error.errno)")
+        }
+        var dnsAddress = config.dnsAddress
+        do throws(SystemCallError) {
             // TCP first: with port 0 it picks the port, and UDP then binds the same one.
             dnsAddress = try tcp.start(
                 address: config.dnsAddress, maximumConnections: config.tcpMaxConnections,
                 idleMilliseconds: config.tcpIdleMilliseconds)
             try udp.start(address: dnsAddress, threads: config.udpThreads)
         } catch {
+            abandon(tcp)
             throw StartupError("--dns \(config.dnsAddress): \(error.errno)")
         }
         let httpCounters = HTTPCounters()
@@ -93,8 +117,7 @@ package final class BeaconServer: Sendable {
         do throws(SystemCallError) {
             httpAddress = try http.start(address: config.httpAddress)
         } catch {
-            tcp.stop()
-            udp.stop()
+            abandon(tcp)
             throw StartupError("--http \(config.httpAddress): \(error.errno)")
         }
         let sweeper = ExpirySweeper(registry: registry)
@@ -141,9 +164,10 @@ package final class BeaconServer: Sendable {
         self.dnsAddress = dnsAddress
     }
 
-    /// Closes the listeners and stops every thread.
+    /// Closes the listeners and stops every thread; the journal commits what was queued, then closes.
     package func stop() {
         http.stop()
+        (store as? JournalStore)?.close()
         // Before the DNS sockets close: a late forwarded reply must not be sent on a closed socket.
         forwarder?.stop()
         tcp.stop()

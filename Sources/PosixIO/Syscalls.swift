@@ -221,11 +221,28 @@ package enum Posix {
         try retrying("eventfd") { CGlue.eventfd(0, CInt(EFD_NONBLOCK | EFD_CLOEXEC)) }
     }
 
+    /// A blocking eventfd, for a thread that sleeps in `read` until another one writes: a wakeup
+    /// that needs no condition variable. The corresponding C function is `eventfd`.
+    package static func blockingEventFD() throws(SystemCallError) -> CInt {
+        try retrying("eventfd") { CGlue.eventfd(0, CInt(EFD_CLOEXEC)) }
+    }
+
     // MARK: - Files
 
     /// The corresponding C function is `open`.
     package static func open(_ path: String, flags: CInt, mode: mode_t = 0o644) throws(SystemCallError) -> CInt {
         try retrying("open \(path)") { Glibc.open(path, flags | O_CLOEXEC, mode) }
+    }
+
+    /// Opens a file read-only. The corresponding C function is `open` with `O_RDONLY`.
+    package static func openForReading(_ path: String) throws(SystemCallError) -> CInt {
+        try open(path, flags: O_RDONLY)
+    }
+
+    /// Opens (creating it if missing) a file whose every write goes to its end; `truncating` empties
+    /// it first. The corresponding C function is `open` with `O_WRONLY | O_CREAT | O_APPEND`.
+    package static func openForAppending(_ path: String, truncating: Bool = false) throws(SystemCallError) -> CInt {
+        try open(path, flags: O_WRONLY | O_CREAT | O_APPEND | (truncating ? O_TRUNC : 0))
     }
 
     /// The corresponding C function is `pread`.
@@ -263,6 +280,11 @@ package enum Posix {
     /// The corresponding C function is `unlink`.
     package static func unlink(_ path: String) throws(SystemCallError) {
         _ = try retrying("unlink \(path)") { Glibc.unlink(path) }
+    }
+
+    /// Removes an empty directory. The corresponding C function is `rmdir`.
+    package static func removeDirectory(_ path: String) throws(SystemCallError) {
+        _ = try retrying("rmdir \(path)") { Glibc.rmdir(path) }
     }
 
     /// The corresponding C function is `mkdir`.

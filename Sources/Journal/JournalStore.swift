@@ -1,0 +1,198 @@
+import Leases
+import PosixIO
+import Synchronization
+
+/// The durable `RegistrationStore` of `--data DIR`: registrations and deregistrations are on disk
+/// before they are acknowledged, and recovered at the next start.
+///
+/// Callers on any thread enqueue; one writer thread commits everything queued with one write and
+/// one fsync (group commit), applies it to the registry in journal order, and calls the
+/// completions on its own thread. Heartbeats touch only the registry. See `Journal.swift` for the
+/// format and the crash-safety argument. Call `close()` when done: the writer thread keeps the
+/// store alive until then.
+package final class JournalStore: RegistrationStore {
+    package typealias Completion = @Sendable (Result<Instance, StoreError>) -> Void
+
+    package let registry: Registry
+    /// What start-up recovered and repaired.
+    package let recovery: RecoveryReport
+    package let counters: JournalCounters
+    private let clock: @Sendable () -> Instant
+    private let shared: JournalShared
+    private let queue = Mutex(Queue())
+    private let wakeup: Wakeup
+    private let writerThread = Mutex<ThreadHandle?>(nil)
+
+    /// Operations waiting for the writer.
+    private struct Queue {
+        var operations: [PendingOperation] = []
+        /// The writer found nothing to do and sleeps on `wakeup`: the next enqueue must signal it.
+        var writerAsleep = false
+        var closed = false
+    }
+
+    /// Opens (creating it if missing) the data directory, recovers the table into `registry`, and
+    /// starts the writer thread.
+    ///
+    /// - Throws: `JournalError` when the directory cannot be created, read or repaired. Damaged
+    ///   data is not an error: it is repaired, logged, and reported in `recovery`.
+    package static func open(
+        directory path: String, registry: Registry, log: Log, clock: @escaping @Sendable () -> Instant,
+        options: JournalOptions = JournalOptions()
+    ) throws(JournalError) -> JournalStore {
+        let directory = JournalDirectory(path: path)
+        let counters = JournalCounters()
+        let shared = JournalShared()
+        let writer: JournalWriter
+        let report: RecoveryReport
+        do throws(SystemCallError) {
+            try Files.makeDirectories(path)
+            let outcome = try Recovery.run(directory: directory, registry: registry, now: clock(), log: log)
+            report = outcome.report
+            let fileSystem = options.fileSystem
+            let generation: UInt64
+            let file: any JournalFile
+            var bytesSinceSnapshot = outcome.journalBytes
+            if let active = outcome.activeJournal, !outcome.needsSnapshot {
+                generation = active.generation
+                file = try fileSystem.openForAppending(directory.journalPath(generation), truncating: false)
+            } else {
+                generation = outcome.highestGeneration + 1
+                file = try fileSystem.openForAppending(directory.journalPath(generation), truncating: true)
+                try fileSystem.syncDirectory(path)
+            }
+            if outcome.needsSnapshot {
+                let compaction = Compaction(
+                    directory: directory, fileSystem: fileSystem, log: log, counters: counters, shared: shared)
+                let written = try Recovery.repair(
+                    outcome, generation: generation, registry: registry, now: clock(), compaction: compaction)
+                bytesSinceSnapshot = 0
+                log.info(
+                    "journal: wrote a fresh snapshot of the recovered table (\(written.instances) instances) and "
+                        + "moved \(outcome.damagedFiles.count) damaged files aside")
+            }
+            writer = JournalWriter(
+                directory: directory, options: options, registry: registry, log: log, clock: clock,
+                counters: counters, shared: shared, file: file, generation: generation, size: try file.size(),
+                bytesSinceSnapshot: bytesSinceSnapshot)
+        } catch {
+            throw JournalError("\(error)")
+        }
+        let wakeup: Wakeup
+        do throws(SystemCallError) {
+            wakeup = try Wakeup()
+        } catch {
+            throw JournalError("\(error)")
+        }
+        log.info(
+            "journal: recovered \(report.instances) instances from \(path) in "
+                + "\((Double(report.nanoseconds) / 1e6).formatted2) ms (snapshot: \(report.snapshotInstances) instances; "
+                + "\(report.journalRecords) journal records replayed from \(report.journalFiles) files; "
+                + "\(report.tornTails.count) torn tails cut, \(report.corruptFiles.count) damaged files moved aside)")
+        let store = JournalStore(
+            registry: registry, recovery: report, counters: counters, clock: clock, shared: shared, wakeup: wakeup)
+        store.startWriter(writer)
+        return store
+    }
+
+    private init(
+        registry: Registry, recovery: RecoveryReport, counters: JournalCounters, clock: @escaping @Sendable () -> Instant,
+        shared: JournalShared, wakeup: Wakeup
+    ) {
+        self.registry = registry
+        self.recovery = recovery
+        self.counters = counters
+        self.clock = clock
+        self.shared = shared
+        self.wakeup = wakeup
+    }
+
+    // MARK: - RegistrationStore
+
+    package func register(_ spec: InstanceSpec, completion: @escaping Completion) {
+        enqueue(.register(spec, completion))
+    }
+
+    /// Not journaled: recovery grants every instance a full TTL, so a renewal on disk would change nothing.
+    package func renew(id: String, completion: @escaping Completion) {
+        if let instance = registry.renew(id: id, now: clock()) {
+            completion(.success(instance))
+        } else {
+            completion(.failure(.lease(.unknownInstance(id))))
+        }
+    }
+
+    package func deregister(id: String, completion: @escaping Completion) {
+        enqueue(.deregister(id, completion))
+    }
+
+    package var unavailableReason: String? { shared.unavailable.withLock { $0 } }
+
+    /// Commits everything already queued, stops the writer and waits for a running compaction.
+    /// Later operations fail with `.unavailable`. Writes nothing else: what is on disk after
+    /// `close` is exactly what a crash right after the last commit would leave.
+    package func close() {
+        let wake = queue.withLock { queue in
+            queue.closed = true
+            defer { queue.writerAsleep = false }
+            return queue.writerAsleep
+        }
+        if wake { wakeup.signal() }
+        writerThread.withLock { handle in
+            let thread = handle
+            handle = nil
+            return thread
+        }?.join()
+        shared.joinCompaction()
+    }
+
+    /// Whether a compaction is writing a snapshot now (tests wait for it to end).
+    package var isCompacting: Bool { shared.compactionRunning.load(ordering: .acquiring) }
+
+    // MARK: - The writer thread
+
+    private func enqueue(_ operation: PendingOperation) {
+        let outcome: (accepted: Bool, wake: Bool) = queue.withLock { queue in
+            guard !queue.closed else { return (false, false) }
+            queue.operations.append(operation)
+            defer { queue.writerAsleep = false }
+            return (true, queue.writerAsleep)
+        }
+        if !outcome.accepted { operation.completion(.failure(.unavailable("journal: closed"))) }
+        if outcome.wake { wakeup.signal() }
+    }
+
+    private func startWriter(_ writer: consuming JournalWriter) {
+        let thread = Threads.start(name: "beacon-journal") { [self, writer] in
+            var writer = writer
+            run(&writer)
+        }
+        writerThread.withLock { $0 = thread }
+    }
+
+    /// Takes everything queued, commits it, calls the completions outside every lock, repeats;
+    /// sleeps when the queue is empty; ends once closed and drained.
+    private func run(_ writer: inout JournalWriter) {
+        var batch: [PendingOperation] = []
+        while true {
+            writer.compactIfDue()
+            let state: Bool? = queue.withLock { queue in
+                if queue.operations.isEmpty {
+                    if queue.closed { return nil }
+                    queue.writerAsleep = true
+                    return false
+                }
+                swap(&queue.operations, &batch)
+                return true
+            }
+            guard let haveWork = state else { return }
+            guard haveWork else {
+                wakeup.wait()
+                continue
+            }
+            let finished = writer.commit(batch)
+            batch.removeAll(keepingCapacity: true)
+            for (completion, result) in finished { completion(result) }
+        }
+    }
+}
