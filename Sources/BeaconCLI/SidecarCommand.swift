@@ -56,7 +56,7 @@ enum SidecarCommand {
 }
 
 /// What `beacon sidecar` was asked to do, checked before anything starts.
-struct SidecarConfig {
+package struct SidecarConfig {
     var registration: RegistrationFlags
     var check: HealthCheck?
     var interval: Duration = .seconds(10)
@@ -120,7 +120,7 @@ struct SidecarConfig {
     /// The address to advertise when `--address` is absent: the first IPv4 address of an interface that
     /// is up and not loopback (what other hosts can reach, as with Consul's default bind address),
     /// else 127.0.0.1. IPv6 is skipped because the first one listed is usually link-local.
-    static func defaultAddress(_ interfaces: [InterfaceAddress]) -> String {
+    package static func defaultAddress(_ interfaces: [InterfaceAddress]) -> String {
         for interface in interfaces where interface.isUp && !interface.isLoopback {
             if case .v4 = interface.address { return interface.address.hostText }
         }

@@ -137,7 +137,7 @@ package struct SidecarMachine: Sendable {
 
     enum CheckState: Equatable { case unknown, passing, failing }
 
-    let settings: Settings
+    package let settings: Settings
     private(set) var phase: Phase = .awaitingHealth
     /// When the periodic work of the current phase (check, heartbeat, retry) is next due.
     private(set) var nextTick: Instant
@@ -151,7 +151,7 @@ package struct SidecarMachine: Sendable {
     private var childStatus: ChildProcess.Termination?
     private var checkState = CheckState.unknown
     /// Consecutive failed calls, for the backoff.
-    private(set) var failures = 0
+    package private(set) var failures = 0
     /// The problem last logged, so that a long outage is one line, not one per retry.
     private var problem: String?
     private var random: SplitMix64
