@@ -138,17 +138,17 @@ package struct SidecarMachine: Sendable {
     enum CheckState: Equatable { case unknown, passing, failing }
 
     package let settings: Settings
-    private(set) var phase: Phase = .awaitingHealth
+    var phase: Phase = .awaitingHealth
     /// When the periodic work of the current phase (check, heartbeat, retry) is next due.
     private(set) var nextTick: Instant
     /// The id to deregister on the way out: the last one the server confirmed.
-    private(set) var registeredID: String?
+    var registeredID: String?
     /// When the last confirmed lease ends (registration or heartbeat time plus TTL), for the drain
     /// when the deregistration itself cannot reach the server.
     private(set) var leaseEnd: Instant?
-    private(set) var shutdown: Shutdown?
-    private var childRunning: Bool
-    private var childStatus: ChildProcess.Termination?
+    var shutdown: Shutdown?
+    var childRunning: Bool
+    var childStatus: ChildProcess.Termination?
     private var checkState = CheckState.unknown
     /// Consecutive failed calls, for the backoff.
     package private(set) var failures = 0
@@ -188,7 +188,7 @@ package struct SidecarMachine: Sendable {
     // MARK: - Time
 
     /// Waits for the current phase's next deadline, or does its work when it is due.
-    private mutating func tick(now: Instant) -> [Action] {
+    mutating func tick(now: Instant) -> [Action] {
         switch phase {
         case .awaitingHealth, .registering, .live, .unhealthy:
             guard now >= nextTick else { return [.wait(milliseconds: Self.milliseconds(nextTick - now))] }
@@ -328,104 +328,6 @@ package struct SidecarMachine: Sendable {
         if line != self.problem { actions.append(.log(line)) }
         self.problem = line
         return actions + sleep(until: now + delay, now: now)
-    }
-
-    // MARK: - Shutdown
-
-    private mutating func received(_ signal: CInt, now: Instant) -> [Action] {
-        let name = Self.signalName(signal)
-        if signal != Signals.interrupt && signal != Signals.terminate {
-            guard childRunning else { return [.log("\(name) ignored (no child to pass it to)")] + tick(now: now) }
-            return [.log("passing \(name) to the child"), .signalChild(signal)] + tick(now: now)
-        }
-        switch phase {
-        case .draining:
-            return [.log("\(name) again: ending the drain early")] + finishDrain(signal, now: now)
-        case .stopping:
-            return [.log("passing \(name) to the child"), .signalChild(signal)] + tick(now: now)
-        case .done:
-            return []
-        case .awaitingHealth, .registering, .live, .unhealthy:
-            shutdown = .signal(signal)
-            guard let id = registeredID else {
-                return [.log("received \(name); not registered, nothing to drain")] + finishDrain(signal, now: now)
-            }
-            return [.log("received \(name): deregistering \(id) first"), .deregister(id: id)]
-        }
-    }
-
-    private mutating func deregistered(_ outcome: CallOutcome<Double>, now: Instant) -> [Action] {
-        guard let shutdown, let id = registeredID else { return tick(now: now) }
-        registeredID = nil
-        var drain = Duration.zero
-        var actions: [Action] = []
-        switch outcome {
-        case .success(let seconds):
-            drain = min(settings.drainMax, .milliseconds(Int((max(0, seconds) * 1000).rounded(.up))))
-            let capped = drain < .milliseconds(Int((seconds * 1000).rounded(.up))) ? " (capped by --drain-max)" : ""
-            actions.append(.log("deregistered \(id), drain \(Self.secondsText(drain)) s\(capped)"))
-        case .notFound:
-            actions.append(.log("deregistered \(id): already gone from Beacon, drain 0 s"))
-        case .rejected, .unreachable:
-            // Nobody can be told; every cached answer ends with the lease, so wait for that.
-            drain = min(settings.drainMax, max(.zero, (leaseEnd ?? now) - now))
-            actions.append(
-                .log("could not deregister \(id): \(outcome.problem); waiting \(Self.secondsText(drain)) s for its lease to end"))
-        }
-        switch shutdown {
-        case .childExited(let termination):
-            phase = .done
-            return actions + [.exit(termination.shellStatus)]
-        case .signal(let signal):
-            guard drain > .zero, childRunning || !settings.hasChild else { return actions + finishDrain(signal, now: now) }
-            phase = .draining(until: now + drain, signal: signal)
-            return actions + [.wait(milliseconds: Self.milliseconds(drain))]
-        }
-    }
-
-    /// The drain is over: pass the signal on and wait for the child, or exit when there is none.
-    private mutating func finishDrain(_ signal: CInt, now: Instant) -> [Action] {
-        guard childRunning else {
-            phase = .done
-            return [.exit(exitStatus)]
-        }
-        phase = .stopping
-        return [.log("passing \(Self.signalName(signal)) to the child"), .signalChild(signal)] + tick(now: now)
-    }
-
-    private mutating func childExited(_ termination: ChildProcess.Termination, now: Instant) -> [Action] {
-        childRunning = false
-        childStatus = termination
-        let line: Action =
-            switch termination {
-            case .exited(let code): .log("child exited with status \(code)")
-            case .signaled(let signal): .log("child killed by \(Self.signalName(signal)) (status \(128 + signal))")
-            }
-        switch phase {
-        case .draining, .stopping, .done:
-            phase = .done
-            return [line, .exit(termination.shellStatus)]
-        case .awaitingHealth, .registering, .live, .unhealthy:
-            shutdown = .childExited(termination)
-            guard let id = registeredID else {
-                phase = .done
-                return [line, .exit(termination.shellStatus)]
-            }
-            return [line, .log("deregistering \(id)"), .deregister(id: id)]
-        }
-    }
-
-    /// 0 without a child; the child's status (128 + signal if a signal ended it) with one.
-    private var exitStatus: Int32 { childStatus?.shellStatus ?? 0 }
-
-    static func signalName(_ signal: CInt) -> String {
-        switch signal {
-        case Signals.interrupt: "SIGINT"
-        case Signals.terminate: "SIGTERM"
-        case Signals.hangUp: "SIGHUP"
-        case Signals.kill: "SIGKILL"
-        default: "signal \(signal)"
-        }
     }
 
     static func secondsText(_ duration: Duration) -> String {
