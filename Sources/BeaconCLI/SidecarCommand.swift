@@ -15,8 +15,9 @@ enum SidecarCommand {
         Keeps one instance registered for as long as it is healthy, and takes it out cleanly:
           - registers once --check first passes (at once without --check), then heartbeats every
             --interval, or sooner when the server's next_heartbeat_in asks;
-          - while the check fails, stops heartbeating (it does not deregister), so the instance leaves
-            DNS within one TTL; heartbeats (or registers again) once it passes;
+          - the check runs before each heartbeat, and every second while it fails; while it fails,
+            the sidecar stops heartbeating (it does not deregister), so the instance leaves DNS
+            within one TTL, and it heartbeats (or registers again) once the check passes;
           - registers again when the server answers 404 (lease lost, Beacon restarted) and retries an
             unreachable server with capped, jittered backoff, leaving the service running;
           - with `-- CMD`, starts CMD and passes SIGINT, SIGTERM and SIGHUP on to it. On SIGTERM or
