@@ -38,7 +38,8 @@ package struct ParsedArguments: Sendable {
 
     /// Parses `arguments` against `specs`; `--flag value` and `--flag=value` both work; a flag wins
     /// over its environment variable.
-    package static func parse(_ arguments: [String], specs: [FlagSpec], environment: [String: String]) throws(UsageError)
+    package static func parse(_ arguments: [String], specs: [FlagSpec], environment: [String: String])
+        throws(UsageError)
         -> ParsedArguments
     {
         var parsed = ParsedArguments()

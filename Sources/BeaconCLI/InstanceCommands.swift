@@ -73,12 +73,15 @@ enum InstanceCommands {
     }
 
     static func heartbeat(_ arguments: ParsedArguments, console: Console) -> ExitCode {
-        instanceCall("heartbeat", arguments, console: console, table: TextTable("ID", "TTL", "NEXT_HEARTBEAT_IN"),
-            keys: ["id", "ttl", "next_heartbeat_in"]) { (client, id) throws(ClientError) in try client.heartbeat(id: id) }
+        instanceCall(
+            "heartbeat", arguments, console: console, table: TextTable("ID", "TTL", "NEXT_HEARTBEAT_IN"),
+            keys: ["id", "ttl", "next_heartbeat_in"]
+        ) { (client, id) throws(ClientError) in try client.heartbeat(id: id) }
     }
 
     static func deregister(_ arguments: ParsedArguments, console: Console) -> ExitCode {
-        instanceCall("deregister", arguments, console: console, table: TextTable("ID", "DRAIN"), keys: ["id", "drain"]) {
+        instanceCall("deregister", arguments, console: console, table: TextTable("ID", "DRAIN"), keys: ["id", "drain"])
+        {
             (client, id) throws(ClientError) in try client.deregister(id: id)
         }
     }

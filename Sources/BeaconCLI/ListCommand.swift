@@ -42,7 +42,8 @@ enum ListCommand {
                 for function in service["functions"]?.arrayValue ?? [] {
                     guard let functionName = function["function"]?.stringValue else { continue }
                     let reply = try check(
-                        try call { () throws(ClientError) in try client.function(service: name, function: functionName) })
+                        try call { () throws(ClientError) in try client.function(service: name, function: functionName)
+                        })
                     functions.append(reply.json)
                 }
                 services.append((name, functions))

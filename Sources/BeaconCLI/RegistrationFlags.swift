@@ -42,7 +42,8 @@ struct RegistrationFlags: Equatable {
             guard let text = arguments.value(name) else { return nil }
             guard let value = Int(text) else { throw UsageError("--\(name): expected an integer, got '\(text)'") }
             if checkRanges, !range.contains(value) {
-                throw UsageError("--\(name): expected an integer \(range.lowerBound)-\(range.upperBound), got '\(text)'")
+                throw UsageError(
+                    "--\(name): expected an integer \(range.lowerBound)-\(range.upperBound), got '\(text)'")
             }
             return value
         }

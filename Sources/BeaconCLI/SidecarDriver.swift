@@ -66,18 +66,23 @@ struct SidecarDriver: ~Copyable {
                 let result = config.check?.run() ?? HealthCheck.Result(passed: true, detail: "no check")
                 event = .checked(SidecarMachine.HealthCheckOutcome(passed: result.passed, detail: result.detail))
             case .register:
-                event = .registered(outcome(catching { () throws(ClientError) in try control.register(flags.body) }) {
-                    guard let id = $0["id"]?.stringValue, let ttl = $0["ttl"]?.numberValue?.asExactInt else { return nil }
-                    return SidecarMachine.Lease(id: id, ttl: ttl)
-                })
+                event = .registered(
+                    outcome(catching { () throws(ClientError) in try control.register(flags.body) }) {
+                        guard let id = $0["id"]?.stringValue, let ttl = $0["ttl"]?.numberValue?.asExactInt else {
+                            return nil
+                        }
+                        return SidecarMachine.Lease(id: id, ttl: ttl)
+                    })
             case .heartbeat(let id):
-                event = .heartbeated(outcome(catching { () throws(ClientError) in try control.heartbeat(id: id) }) {
-                    $0["next_heartbeat_in"]?.numberValue?.asDouble
-                })
+                event = .heartbeated(
+                    outcome(catching { () throws(ClientError) in try control.heartbeat(id: id) }) {
+                        $0["next_heartbeat_in"]?.numberValue?.asDouble
+                    })
             case .deregister(let id):
-                event = .deregistered(outcome(catching { () throws(ClientError) in try control.deregister(id: id) }) {
-                    $0["drain"]?.numberValue?.asDouble
-                })
+                event = .deregistered(
+                    outcome(catching { () throws(ClientError) in try control.deregister(id: id) }) {
+                        $0["drain"]?.numberValue?.asDouble
+                    })
             case .wait(let milliseconds):
                 event = waitForEvent(milliseconds: milliseconds)
             }

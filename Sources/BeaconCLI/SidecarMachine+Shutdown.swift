@@ -43,15 +43,17 @@ extension SidecarMachine {
         case .rejected, .unreachable:
             // Nobody can be told; every cached answer ends with the lease, so wait for that.
             drain = min(settings.drainMax, max(.zero, (leaseEnd ?? now) - now))
-            actions.append(
-                .log("could not deregister \(id): \(outcome.problem); waiting \(Self.secondsText(drain)) s for its lease to end"))
+            let wait = Self.secondsText(drain)
+            actions.append(.log("could not deregister \(id): \(outcome.problem); waiting \(wait) s for its lease to end"))
         }
         switch shutdown {
         case .childExited(let termination):
             phase = .done
             return actions + [.exit(termination.shellStatus)]
         case .signal(let signal):
-            guard drain > .zero, childRunning || !settings.hasChild else { return actions + finishDrain(signal, now: now) }
+            guard drain > .zero, childRunning || !settings.hasChild else {
+                return actions + finishDrain(signal, now: now)
+            }
             phase = .draining(until: now + drain, signal: signal)
             return actions + [.wait(milliseconds: Self.milliseconds(drain))]
         }

@@ -257,7 +257,9 @@ package struct SidecarMachine: Sendable {
             return actions + [.register]
         case (.awaitingHealth, false), (.registering, false):
             phase = .awaitingHealth
-            if previous != .failing { actions.append(.log("check failing (\(outcome.detail)); not registering until it passes")) }
+            if previous != .failing {
+                actions.append(.log("check failing (\(outcome.detail)); not registering until it passes"))
+            }
             return actions + sleep(until: now + settings.recheck, now: now)
         case (.live(let lease), true):
             return [.heartbeat(id: lease.id)]
@@ -271,8 +273,10 @@ package struct SidecarMachine: Sendable {
             return actions + sleep(until: now + settings.recheck, now: now)
         case (.unhealthy(let lease), true):
             phase = .live(lease)
-            return [.log("check passing again (\(outcome.detail)); resuming heartbeats for \(lease.id)"),
-                .heartbeat(id: lease.id)]
+            return [
+                .log("check passing again (\(outcome.detail)); resuming heartbeats for \(lease.id)"),
+                .heartbeat(id: lease.id),
+            ]
         case (.unhealthy, false):
             return sleep(until: now + settings.recheck, now: now)
         case (.draining, _), (.stopping, _), (.done, _):
@@ -312,8 +316,10 @@ package struct SidecarMachine: Sendable {
         case .notFound:
             phase = .registering
             leaseEnd = nil
-            return [.log("\(lease.id) is unknown to the server (lease ended or Beacon restarted); registering again"),
-                .register]
+            return [
+                .log("\(lease.id) is unknown to the server (lease ended or Beacon restarted); registering again"),
+                .register,
+            ]
         case .rejected, .unreachable:
             return failed("heartbeat", outcome.problem, now: now)
         }

@@ -38,7 +38,9 @@ extension Posix {
             guard family == AF_INET || family == AF_INET6 else { continue }
             var storage = sockaddr_storage()
             let length = family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size
-            withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: length)) }
+            withUnsafeMutableBytes(of: &storage) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: length))
+            }
             guard let address = SocketAddress(storage: storage) else { continue }
             let flags = entry.pointee.ifa_flags
             result.append(

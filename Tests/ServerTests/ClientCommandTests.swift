@@ -56,8 +56,9 @@ struct ClientCommandTests {
         #expect(port.status == 1)
         #expect(port.err == "beacon: 400 port: must be an integer 1-65535\n")
         #expect(port.out == "")
-        let label = runBeacon(["register", "--service", "Bad_Name", "--function", "f", "--address", "10.0.0.1", "--port", "1"]
-            + server(beacon))
+        let label = runBeacon(
+            ["register", "--service", "Bad_Name", "--function", "f", "--address", "10.0.0.1", "--port", "1"]
+                + server(beacon))
         #expect(label.status == 1)
         #expect(label.err.hasPrefix("beacon: 400 service: must be"))
     }
@@ -93,7 +94,9 @@ struct ClientCommandTests {
 
     @Test func heartbeatRenewsAndA404ExitsOne() throws {
         let beacon = try RunningBeacon()
-        try beacon.register(["service": "orders", "function": "create", "address": "10.0.0.5", "port": 8080, "id": "web-1"])
+        try beacon.register([
+            "service": "orders", "function": "create", "address": "10.0.0.5", "port": 8080, "id": "web-1",
+        ])
         let run = runBeacon(["heartbeat", "web-1"] + server(beacon))
         #expect(run.status == 0)
         let lines = run.out.split(separator: "\n")
@@ -108,7 +111,9 @@ struct ClientCommandTests {
 
     @Test func deregisterPrintsTheDrainAndRemovesTheInstance() throws {
         let beacon = try RunningBeacon()
-        try beacon.register(["service": "orders", "function": "create", "address": "10.0.0.5", "port": 8080, "id": "web-1"])
+        try beacon.register([
+            "service": "orders", "function": "create", "address": "10.0.0.5", "port": 8080, "id": "web-1",
+        ])
         _ = try beacon.query("create.orders.local.", .a)
         let run = runBeacon(["deregister", "web-1"] + server(beacon))
         #expect(run.status == 0)
@@ -123,16 +128,19 @@ struct ClientCommandTests {
 
     @Test func lsListsServicesFunctionsAndInstances() throws {
         let beacon = try RunningBeacon()
-        try beacon.register(["service": "orders", "function": "create", "address": "10.0.0.5", "port": 8080, "id": "web-1"])
+        try beacon.register([
+            "service": "orders", "function": "create", "address": "10.0.0.5", "port": 8080, "id": "web-1",
+        ])
         try beacon.register(["service": "orders", "function": "list", "address": "10.0.0.6", "port": 81, "id": "web-2"])
         try beacon.register(["service": "users", "function": "get", "address": "::1", "port": 9, "id": "u-1", "ttl": 5])
         let all = runBeacon(["ls"] + server(beacon))
         #expect(all.status == 0)
         let rows = all.out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
         #expect(rows.first == ["SERVICE", "FUNCTION", "ID", "ADDRESS", "PORT", "EXPIRES_IN"])
-        #expect(Set(rows.dropFirst().map { $0.prefix(5).joined(separator: " ") }) == [
-            "orders create web-1 10.0.0.5 8080", "orders list web-2 10.0.0.6 81", "users get u-1 ::1 9",
-        ])
+        #expect(
+            Set(rows.dropFirst().map { $0.prefix(5).joined(separator: " ") }) == [
+                "orders create web-1 10.0.0.5 8080", "orders list web-2 10.0.0.6 81", "users get u-1 ::1 9",
+            ])
         #expect(rows.dropFirst().allSatisfy { Double($0.last ?? "") != nil })
         let one = runBeacon(["ls", "users"] + server(beacon))
         #expect(one.out.split(separator: "\n").count == 2)
@@ -144,7 +152,9 @@ struct ClientCommandTests {
 
     @Test func lsWithJSONNestsTheServersFunctionListings() throws {
         let beacon = try RunningBeacon()
-        try beacon.register(["service": "orders", "function": "create", "address": "10.0.0.5", "port": 8080, "id": "web-1"])
+        try beacon.register([
+            "service": "orders", "function": "create", "address": "10.0.0.5", "port": 8080, "id": "web-1",
+        ])
         let run = runBeacon(["ls", "orders", "--json"] + server(beacon))
         #expect(run.status == 0)
         let document = try JSONParser.parse(Array(run.out.utf8))
@@ -169,7 +179,8 @@ struct ClientCommandTests {
         let fromEnvironment = runBeacon(["ls"], environment: ["BEACON_SERVER": "http://\(beacon.server.httpAddress)"])
         #expect(fromEnvironment.status == 0)
         let flagWins = runBeacon(
-            ["ls", "--server", "http://127.0.0.1:\(port)"], environment: ["BEACON_SERVER": "http://\(beacon.server.httpAddress)"])
+            ["ls", "--server", "http://127.0.0.1:\(port)"],
+            environment: ["BEACON_SERVER": "http://\(beacon.server.httpAddress)"])
         #expect(flagWins.status == 1)
     }
 
@@ -182,7 +193,8 @@ struct ClientCommandTests {
         let without = runBeacon(["register"] + instance + server(beacon))
         #expect(without.status == 1)
         #expect(without.err.hasPrefix("beacon: 401 "))
-        let with = runBeacon(["register"] + instance + ["--token-file", directory.path + "/client-token"] + server(beacon))
+        let with = runBeacon(
+            ["register"] + instance + ["--token-file", directory.path + "/client-token"] + server(beacon))
         #expect(with.status == 0, "\(with.err)")
         let empty = runBeacon(["register"] + instance + ["--token-file", directory.path + "/empty"] + server(beacon))
         #expect(empty.status == 1)
@@ -240,11 +252,21 @@ struct ClientCommandTests {
         }
         // Every flag a client command accepts is in its help.
         for (command, flags) in [
-            ("register", ["--service", "--function", "--address", "--port", "--id", "--ttl", "--priority", "--weight",
-                "--meta", "--server", "--token-file", "--json"]),
+            (
+                "register",
+                [
+                    "--service", "--function", "--address", "--port", "--id", "--ttl", "--priority", "--weight",
+                    "--meta", "--server", "--token-file", "--json",
+                ]
+            ),
             ("ls", ["--server", "--json"]), ("resolve", ["--dns", "--tcp"]),
-            ("sidecar", ["--service", "--function", "--port", "--address", "--id", "--ttl", "--interval", "--check",
-                "--drain-max", "--server", "--token-file", "--meta"]),
+            (
+                "sidecar",
+                [
+                    "--service", "--function", "--port", "--address", "--id", "--ttl", "--interval", "--check",
+                    "--drain-max", "--server", "--token-file", "--meta",
+                ]
+            ),
         ] {
             let help = runBeacon([command, "--help"]).out
             for flag in flags { #expect(help.contains(flag), "\(command) --help lacks \(flag)") }

@@ -206,7 +206,8 @@ struct SidecarMachineTests {
         var waits: [Int] = []
         for _ in 0..<12 {
             #expect(run.calls(.timer) == [.heartbeat(id: "web-1")])
-            guard case .wait(let milliseconds)? = run.calls(.heartbeated(.unreachable("connection refused"))).last else {
+            guard case .wait(let milliseconds)? = run.calls(.heartbeated(.unreachable("connection refused"))).last
+            else {
                 Issue.record("no wait after a failed heartbeat")
                 return
             }

@@ -23,7 +23,10 @@ struct SidecarShutdownTests {
         #expect(run.calls(.timer) == [.wait(milliseconds: 2_500)])
         run.at(9.5)
         let stop = run.send(.timer)
-        #expect(stop.filter { if case .log = $0 { false } else { true } } == [.signalChild(term), .wait(milliseconds: 60_000)])
+        #expect(
+            stop.filter { if case .log = $0 { false } else { true } } == [
+                .signalChild(term), .wait(milliseconds: 60_000),
+            ])
         #expect(run.calls(.childExited(.signaled(term))) == [.exit(128 + term)])
     }
 

@@ -49,7 +49,8 @@ struct SidecarTests {
 
         func healthStatus() -> Int? {
             var client = HTTPClient(
-                endpoint: HTTPEndpoint(address: SocketAddress(parsing: "127.0.0.1:\(port)")!), timeoutMilliseconds: 1_000)
+                endpoint: HTTPEndpoint(address: SocketAddress(parsing: "127.0.0.1:\(port)")!),
+                timeoutMilliseconds: 1_000)
             return try? client.send("GET", "/health").status
         }
     }
@@ -58,7 +59,8 @@ struct SidecarTests {
         let beacon = try RunningBeacon()
         let service = try Service(server: "http://\(beacon.server.httpAddress)")
         defer { service.tearDown() }
-        #expect(H.eventually(seconds: 10) { H.addresses(service.name, dns: beacon.server.dnsAddress) == ["127.0.0.1"] },
+        #expect(
+            H.eventually(seconds: 10) { H.addresses(service.name, dns: beacon.server.dnsAddress) == ["127.0.0.1"] },
             "never resolved; sidecar log:\n\(service.sidecar.stderr)")
         // It stays resolvable across several TTLs: the heartbeats work.
         Posix.sleep(milliseconds: 4_000)
@@ -85,7 +87,9 @@ struct SidecarTests {
         #expect(!service.sidecar.stderr.contains("deregistered"))
         #expect(service.healthStatus() == 503)
         service.directory.remove("sick")
-        #expect(H.eventually(seconds: 5) { H.addresses(service.name, dns: dns) == ["127.0.0.1"] }, "\(service.sidecar.stderr)")
+        #expect(
+            H.eventually(seconds: 5) { H.addresses(service.name, dns: dns) == ["127.0.0.1"] },
+            "\(service.sidecar.stderr)")
         #expect(service.sidecar.termination == nil)
     }
 
@@ -107,7 +111,8 @@ struct SidecarTests {
         let drain = try #require(H.loggedDrain(log), "\(log)")
         let deregisteredAt = try #require(H.loggedTime(log, containing: "deregistered"))
         let events = service.directory.read("events")
-        let childSignalledAt = try #require(Double(events.split(separator: " ").last?.split(separator: "\n").first ?? ""))
+        let childSignalledAt = try #require(
+            Double(events.split(separator: " ").last?.split(separator: "\n").first ?? ""))
         #expect(drain > 0.5 && drain <= 4, "drain \(drain)")
         #expect(deregisteredAt < childSignalledAt)
         #expect(goneAt < childSignalledAt, "the child got SIGTERM while the name still resolved")
@@ -134,7 +139,9 @@ struct SidecarTests {
         Posix.sleep(milliseconds: 1_500)
         beacon = try Spawned(serve, in: directory, label: "beacon2")
         // The new Beacon starts empty; the sidecar's heartbeat gets a 404 and it registers again.
-        #expect(H.eventually(seconds: 10) { H.addresses(service.name, dns: dns) == ["127.0.0.1"] }, "\(service.sidecar.stderr)")
+        #expect(
+            H.eventually(seconds: 10) { H.addresses(service.name, dns: dns) == ["127.0.0.1"] },
+            "\(service.sidecar.stderr)")
         let log = service.sidecar.stderr
         #expect(log.contains("server unreachable"))
         #expect(log.contains("registering again"))
