@@ -6,6 +6,7 @@
 #
 #   Tests/ServerTests/Fixtures/rolling-restart.sh            # ~60 s, TTL 5 s
 #   DURATION=90 TTL=10 Tests/ServerTests/Fixtures/rolling-restart.sh
+#   DRAIN_MAX=0 Tests/ServerTests/Fixtures/rolling-restart.sh   # the control: no drain, calls fail
 #
 # Needs python3 and the beacon binary (built with `swift build` if missing; BEACON=path overrides).
 set -euo pipefail
