@@ -77,6 +77,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire",
                 "HTTPWire", "Leases", "PosixIO", "TestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: strict),
     ]
 )

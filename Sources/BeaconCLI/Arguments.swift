@@ -5,17 +5,22 @@ package struct FlagSpec: Sendable {
     package var takesValue: Bool
     /// The environment variable that supplies it when the flag is absent.
     package var environment: String?
+    /// Whether it may be given several times (`--meta k=v --meta k2=v2`); read with `list(_:)`.
+    package var repeatable: Bool
 
-    package init(_ name: String, value: Bool = true, env: String? = nil) {
+    package init(_ name: String, value: Bool = true, env: String? = nil, repeatable: Bool = false) {
         self.name = name
         takesValue = value
         environment = env
+        self.repeatable = repeatable
     }
 }
 
 /// Parsed command-line arguments: flag values, positional arguments, and what followed `--`.
 package struct ParsedArguments: Sendable {
     package var values: [String: String] = [:]
+    /// Every value of a repeatable flag, in order.
+    package var lists: [String: [String]] = [:]
     package var switches: Set<String> = []
     package var positionals: [String] = []
     package var passthrough: [String] = []
@@ -23,6 +28,7 @@ package struct ParsedArguments: Sendable {
     package var fromEnvironment: [String: String] = [:]
 
     package func value(_ name: String) -> String? { values[name] }
+    package func list(_ name: String) -> [String] { lists[name] ?? [] }
     package func has(_ name: String) -> Bool { switches.contains(name) || values[name] != nil }
 
     /// How to name the source of a flag's value in an error.
@@ -32,7 +38,8 @@ package struct ParsedArguments: Sendable {
 
     /// Parses `arguments` against `specs`; `--flag value` and `--flag=value` both work; a flag wins
     /// over its environment variable.
-    package static func parse(_ arguments: [String], specs: [FlagSpec], environment: [String: String]) throws(UsageError)
+    package static func parse(_ arguments: [String], specs: [FlagSpec], environment: [String: String])
+        throws(UsageError)
         -> ParsedArguments
     {
         var parsed = ParsedArguments()
@@ -61,13 +68,16 @@ package struct ParsedArguments: Sendable {
                 throw UsageError("unknown option --\(name)")
             }
             if spec.takesValue {
+                let value: String
                 if let inlineValue {
-                    parsed.values[name] = inlineValue
+                    value = inlineValue
                 } else {
                     guard index < arguments.count else { throw UsageError("--\(name) needs a value") }
-                    parsed.values[name] = arguments[index]
+                    value = arguments[index]
                     index += 1
                 }
+                parsed.values[name] = value
+                if spec.repeatable { parsed.lists[name, default: []].append(value) }
             } else {
                 guard inlineValue == nil else { throw UsageError("--\(name) takes no value") }
                 parsed.switches.insert(name)
