@@ -17,6 +17,22 @@ static __thread uint64_t allocations;
 void beacon_allocation_counter_start(void) { allocations = 0; counting = 1; }
 uint64_t beacon_allocation_counter_stop(void) { counting = 0; return allocations; }
 
+// Sanitizers bring their own allocator: interposing under them would hand ASan memory it did not
+// allocate. There the counter counts nothing and says so.
+#if defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#    define BEACON_UNDER_SANITIZER 1
+#  endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define BEACON_UNDER_SANITIZER 1
+#endif
+
+#ifdef BEACON_UNDER_SANITIZER
+int beacon_allocation_counter_available(void) { return 0; }
+#else
+int beacon_allocation_counter_available(void) { return 1; }
+
 static inline void note(void) { if (counting) allocations++; }
 
 void *malloc(size_t size) { note(); return __libc_malloc(size); }
@@ -32,3 +48,4 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
     *result = pointer;
     return 0;
 }
+#endif

@@ -54,10 +54,14 @@ package final class HTTPServer: @unchecked Sendable {
             listeners.append(listener)
             hubs.append(hub)
         }
-        let pairs = Array(zip(loops, hubs))
+        // Weak: the registry outlives nothing here, but a strong hub would close a cycle
+        // (registry → listener → hub → API → store → registry) and keep a stopped server alive.
+        let pairs = zip(loops, hubs).map { (loop: $0, hub: LoopBound($1)) }
         api.registry.addListener { change in
-            for (loop, hub) in pairs where hub.parkedCount.load(ordering: .relaxed) > 0 {
-                loop.execute { hub.notify(change.functions + [.allServices]) }
+            for pair in pairs {
+                guard let hub = pair.hub.value, hub.parkedCount.load(ordering: .relaxed) > 0 else { continue }
+                let bound = pair.hub
+                pair.loop.execute { bound.value?.notify(change.functions + [.allServices]) }
             }
         }
         for loop in loops { threads.append(Threads.start(name: "beacon-http") { loop.run() }) }

@@ -136,7 +136,9 @@ struct FastPathParityTests {
 struct FastPathAllocationTests {
     /// STYLE 3.4 #11: once warm, answering a query allocates nothing. Only an optimized build can
     /// promise that (debug code boxes generics), so `.ci/run` runs this suite with `-c release`.
-    @Test(.enabled(if: optimizedBuild, "allocation-free only in optimized builds: swift test -c release"))
+    @Test(
+        .enabled(if: optimizedBuild, "allocation-free only in optimized builds: swift test -c release"),
+        .enabled(if: beacon_allocation_counter_available() == 1, "sanitizer builds bring their own allocator"))
     func answeringAllocatesNothingOnceWarm() throws {
         let parity = try FastPathParityTests()
         let fast = FastResponder(resolver: parity.resolver)
@@ -170,7 +172,8 @@ struct FastPathAllocationTests {
         #expect(allocations == 0, "\(allocations) allocations for \(answered) answers")
     }
 
-    @Test func theCounterSeesAnAllocation() {
+    @Test(.enabled(if: beacon_allocation_counter_available() == 1, "sanitizer builds bring their own allocator"))
+    func theCounterSeesAnAllocation() {
         beacon_allocation_counter_start()
         let array = [Int](repeating: 7, count: Int.random(in: 100...200))
         let allocations = beacon_allocation_counter_stop()

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import PosixIO
 
 /// Real DNS messages to replay: the subset committed next to these tests, and the full shared
 /// corpus when the checkout sits where it can be found.
@@ -21,19 +21,17 @@ enum Corpus {
             repository.removeLast()
         }
         var candidates: [String] = []
-        if let override = ProcessInfo.processInfo.environment["BEACON_DNS_CORPUS"] { candidates.append(override) }
+        if let override = Posix.environment()["BEACON_DNS_CORPUS"] { candidates.append(override) }
         candidates.append(repository + "/../shared/corpus/dns-packets")
         candidates.append("/work/shared/corpus/dns-packets")
-        var isDirectory = false
-        return candidates.first { FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory }
+        return candidates.first { Files.isDirectory($0) }
     }()
 
     /// The `.pkt` files of a directory, sorted by name, with their bytes.
     static func messages(in directory: String) -> [(name: String, bytes: [UInt8])] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let names = (try? Files.list(directory)) ?? []
         return names.filter { $0.hasSuffix(".pkt") }.sorted().map { file in
-            let data = FileManager.default.contents(atPath: directory + "/" + file) ?? Data()
-            return (file, [UInt8](data))
+            (file, (try? Files.read(directory + "/" + file)) ?? [])
         }
     }
 
