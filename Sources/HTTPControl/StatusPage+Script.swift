@@ -430,6 +430,7 @@ extension StatusPage {
 
         // MARK: Copying the dig line
 
+        let copyTimer = 0;
         $('copy').addEventListener('click', async () => {
           const text = $('dig').textContent;
           let copied = false;
@@ -450,6 +451,8 @@ extension StatusPage {
           }
           if (!copied) getSelection().selectAllChildren($('dig'));
           $('copy-status').textContent = copied ? 'Copied.' : 'Selected: press Ctrl+C to copy.';
+          clearTimeout(copyTimer);
+          copyTimer = setTimeout(() => { $('copy-status').textContent = ''; }, 4000);
         });
 
         // MARK: Server figures

@@ -84,6 +84,7 @@ extension StatusPage {
         #functions td.repeat { color: color-mix(in srgb, var(--muted) 50%, transparent); }
         #functions td a { display: block; text-decoration: none; font-weight: 500; padding: .3rem 0; overflow: hidden; text-overflow: ellipsis; }
         #functions td a:hover { text-decoration: underline; }
+        #functions td a:focus-visible { outline-offset: -2px; }   /* the cell clips anything outside */
         #functions tr.selected td { background: var(--accent-bg); }
         #functions td.zero { color: var(--muted); }
 
@@ -94,8 +95,9 @@ extension StatusPage {
         .names code { color: var(--text); }
         .names span { color: var(--muted); }
         .error { color: var(--bad); font-weight: 600; }
-        .c-id { width: 15%; } .c-address { width: 15%; } .c-num { width: 4.3rem; } .c-lease { width: 6.5rem; }
-        #instances td.meta span { display: inline-block; margin-right: .3rem; padding: 0 .35rem; border-radius: 4px; background: var(--bg); border: 1px solid var(--line); font-family: var(--mono); font-size: .8rem; }
+        #instances { min-width: 44rem; }   /* narrow screens scroll it sideways rather than squeeze it */
+        .c-id { width: 14%; } .c-address { width: 18%; } .c-num { width: 3.9rem; } .c-lease { width: 6.5rem; }
+        #instances td.meta span { display: inline-block; margin-right: .2rem; padding: 0 .3rem; border-radius: 4px; background: var(--bg); border: 1px solid var(--line); font-family: var(--mono); font-size: .8rem; }
         #instances td.lease { text-align: right; font-family: var(--mono); }
         #instances td.soon { color: var(--warn); font-weight: 600; }
         #instances td.ended { color: var(--muted); font-style: italic; }
