@@ -147,7 +147,8 @@ class QueryLoad(threading.Thread):
 
     def recent_rate(self, seconds=2.0):
         now = time.monotonic()
-        return sum(1 for t in list(self.times) if now - t <= seconds) / seconds
+        recent = [t for t in list(self.times) if now - t <= seconds]
+        return (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
 
     def run(self):
         name = b"".join(bytes([len(label)]) + label for label in (b"create", b"orders", b"internal")) + b"\0"
@@ -375,6 +376,11 @@ def run(beacon, browser):
     browser.key("Enter", keycode=13, text="\r")
     check(wait_until(lambda: browser.eval("location.hash") == "#orders/list", 2), "Enter on a row opens it",
           browser.eval("location.hash"))
+    # The list is one tab stop, on the open row: Tab from the filter lands there.
+    browser.eval("document.getElementById('filter').focus()")
+    browser.key("Tab", keycode=9)
+    focused = browser.eval("document.activeElement.closest('tr')?.dataset.key")
+    check(focused == "orders/list", "Tab from the filter goes to the open row", focused)
 
     # A click opens a function: its instances, DNS names and a dig line that works.
     browser.click('#functions-body tr[data-key="orders/create"] a')
@@ -401,6 +407,19 @@ def run(beacon, browser):
           text(browser, "copy-status"))
     clipboard = browser.eval("navigator.clipboard.readText().catch(e => 'unreadable: ' + e.message)")
     check(clipboard == expected, "the clipboard holds the dig line", clipboard)
+    # Without the Clipboard API (plain http from another host) the button falls back to execCommand.
+    browser.eval("""(async () => {
+        await navigator.clipboard.writeText('stale');
+        navigator.clipboard.writeText = () => Promise.reject(new Error('not allowed'));
+        document.getElementById('copy-status').textContent = '';
+    })()""")
+    browser.click("#copy")
+    fallback = wait_until(lambda: (s := text(browser, "copy-status")) and s, 2)
+    copied = browser.eval("navigator.clipboard.readText().catch(e => 'unreadable: ' + e.message)")
+    selected = browser.eval("getSelection().toString()")
+    check((fallback == "Copied." and copied == expected) or (fallback.startswith("Selected") and selected == expected),
+          "the fallback copies, or selects the line for Ctrl+C", f"{fallback!r}, clipboard {copied!r}")
+    check(browser.eval("document.activeElement.id") == "copy", "focus stays on the Copy button")
 
     # The lease countdown ticks locally.
     first = lease_of(browser, "web-1")
@@ -498,6 +517,8 @@ def run(beacon, browser):
     listed = wait_until(lambda: "10,001 functions" in (text(browser, "totals") or ""), 10)
     check(listed and time.monotonic() - reloaded < 5, "a fresh load of 10,000 functions is listed within 5 s",
           f"{time.monotonic() - reloaded:.2f} s from reload to list ({size // 1024} KiB of /v1/services)")
+    heading = wait_until(lambda: text(browser, "details-heading") == "create.orders" and text(browser, "details-summary"), 3)
+    check(heading == "0 instances", "the function in the URL opens on load", f"{text(browser, 'details-heading')}: {heading}")
 
     # Nothing left the origin, and the script raised nothing.
     events = browser.all_events
