@@ -73,7 +73,9 @@ extension StatusPage {
             }
             return await (as === 'text' ? response.text() : response.json());
           } catch (error) {
-            if (error.name === 'AbortError' && !signal?.aborted) throw new Error(`No answer within ${timeoutMs / 1000} s`);
+            if (error.name === 'AbortError' && !signal?.aborted) {
+              throw new Error(`No answer within ${timeoutMs / 1000} s`);
+            }
             if (error instanceof TypeError) throw new Error('No connection to the server');   // fetch's network error
             throw error;
           } finally {
@@ -227,7 +229,9 @@ extension StatusPage {
               }
               draw();
             },
-            get pageSize() { return Math.max(1, Math.floor((scroller.clientHeight - table.tHead.offsetHeight) / rowHeight)); },
+            get pageSize() {
+              return Math.max(1, Math.floor((scroller.clientHeight - table.tHead.offsetHeight) / rowHeight));
+            },
           };
         }
 
@@ -288,13 +292,17 @@ extension StatusPage {
           for (const service of data.services) {
             for (const f of service.functions) {
               const key = `${service.service}/${f.function}`;
-              all.push({ service: service.service, fn: f.function, instances: f.instances, key, text: `${key} ${f.function}.${service.service}` });
+              const text = `${key} ${f.function}.${service.service}`;   // what the filter matches
+              all.push({ service: service.service, fn: f.function, instances: f.instances, key, text });
               instances += f.instances;
             }
           }
-          all.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.fn < b.fn ? -1 : a.fn > b.fn ? 1 : 0));
+          const order = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+          all.sort((a, b) => order(a.service, b.service) || order(a.fn, b.fn));
           catalog = all;
-          $('totals').textContent = `${plural(data.services.length, 'service')} · ${plural(all.length, 'function')} · ${plural(instances, 'instance')}`;
+          $('totals').textContent = [
+            plural(data.services.length, 'service'), plural(all.length, 'function'), plural(instances, 'instance'),
+          ].join(' · ');
           applyFilter();
         }
 
@@ -302,7 +310,8 @@ extension StatusPage {
           const terms = $('filter').value.trim().toLowerCase().split(/\s+/).filter(Boolean);
           shown = terms.length ? catalog.filter((item) => terms.every((term) => item.text.includes(term))) : catalog;
           functionList.set(shown);
-          $('matches').textContent = terms.length ? `${number.format(shown.length)} of ${plural(catalog.length, 'function')} match.` : '';
+          $('matches').textContent =
+            terms.length ? `${number.format(shown.length)} of ${plural(catalog.length, 'function')} match.` : '';
           const empty = $('functions-empty');
           empty.hidden = shown.length > 0;
           empty.textContent = catalog.length ? 'No function matches the filter.' : 'Nothing is registered yet.';
@@ -325,7 +334,9 @@ extension StatusPage {
           if (!row) return;
           const i = Number(row.dataset.index);
           const page = functionList.pageSize;
-          const moves = { ArrowDown: i + 1, ArrowUp: i - 1, PageDown: i + page, PageUp: i - page, Home: 0, End: shown.length - 1 };
+          const moves = {
+            ArrowDown: i + 1, ArrowUp: i - 1, PageDown: i + page, PageUp: i - page, Home: 0, End: shown.length - 1,
+          };
           if (!(event.key in moves)) return;
           event.preventDefault();
           if (event.key === 'ArrowUp' && i === 0) { $('filter').focus(); return; }
@@ -537,7 +548,8 @@ extension StatusPage {
           const now = performance.now();
           for (const cell of $('instances-body').querySelectorAll('td.lease')) showLease(cell, now);
           if (link.down) showRetry();
-          if (chosen && chosen.nextEnd < now && Date.now() - chosen.lastResync > RESYNC_GAP_MS && !link.down) resync(chosen);
+          const leaseEnded = chosen && chosen.nextEnd < now;
+          if (leaseEnded && Date.now() - chosen.lastResync > RESYNC_GAP_MS && !link.down) resync(chosen);
         }, TICK_MS);
 
         watch('/v1/services', new AbortController().signal, showCatalog);

@@ -8,7 +8,7 @@ extension StatusPage {
           --bg: #f6f7f9; --panel: #fff; --text: #1c2128; --muted: #57606a; --line: #d6dbe1;
           --accent: #0a58b0; --accent-bg: #e3eefb; --ok: #1a7f37; --warn: #8a5a00; --bad: #c0252f; --bad-bg: #fdecec;
           --mono: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace;
-          font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Liberation Sans", Arial, sans-serif;
+          font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Liberation Sans", sans-serif;
         }
         @media (prefers-color-scheme: dark) {
           :root {
@@ -30,7 +30,9 @@ extension StatusPage {
         }
         button:hover { border-color: var(--accent); }
         :focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
-        .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+        .sr-only {
+          position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap;
+        }
         .muted { color: var(--muted); }
         .skip { position: absolute; left: -999px; top: .5rem; }
         .skip:focus { left: .5rem; z-index: 2; background: var(--panel); padding: .3rem .6rem; }
@@ -44,21 +46,34 @@ extension StatusPage {
         .link.down .dot { background: var(--bad); }
         .link.down { color: var(--bad); font-weight: 600; }
 
-        .metrics dl { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .6rem; margin: 0; padding: .3rem 1.25rem .7rem; }
-        .metrics div { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: .45rem .8rem; }
+        .metrics dl {
+          display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .6rem;
+          margin: 0; padding: .3rem 1.25rem .7rem;
+        }
+        .metrics div {
+          background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: .45rem .8rem;
+        }
         .metrics dt { font-size: .8rem; color: var(--muted); }
         .metrics dd { margin: 0; font-size: 1.3rem; font-variant-numeric: tabular-nums; font-weight: 600; }
 
-        .banner { margin: 0 1.25rem .7rem; padding: .6rem .9rem; border-radius: 8px; border: 1px solid var(--bad); background: var(--bad-bg); }
+        .banner {
+          margin: 0 1.25rem .7rem; padding: .6rem .9rem; border-radius: 8px;
+          border: 1px solid var(--bad); background: var(--bad-bg);
+        }
         .banner p { margin: .1rem 0; }
 
-        main { flex: 1; display: grid; grid-template-columns: minmax(20rem, 2fr) 3fr; gap: .9rem; padding: 0 1.25rem; min-height: 0; }
+        main {
+          flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(20rem, 2fr) 3fr; gap: .9rem;
+          padding: 0 1.25rem;
+        }
         main.stale .panel { opacity: .55; }
         .panel {
           background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: .8rem .9rem;
           display: flex; flex-direction: column; min-height: 0; min-width: 0;
         }
-        .panel-head { display: flex; align-items: baseline; justify-content: space-between; gap: 1rem; flex-wrap: wrap; }
+        .panel-head {
+          display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: 1rem;
+        }
         .panel-head p { margin: 0; font-size: .88rem; }
         .filter { display: flex; align-items: center; gap: .6rem; margin-top: .6rem; }
         .filter input {
@@ -72,17 +87,24 @@ extension StatusPage {
         table.rows { width: 100%; border-collapse: collapse; table-layout: fixed; font-variant-numeric: tabular-nums; }
         .rows th {
           position: sticky; top: 0; z-index: 1; background: var(--panel); text-align: left;
-          font-size: .8rem; font-weight: 600; color: var(--muted); padding: .4rem .5rem; border-bottom: 1px solid var(--line);
+          font-size: .8rem; font-weight: 600; color: var(--muted);
+          padding: .4rem .5rem; border-bottom: 1px solid var(--line);
         }
         .rows tbody tr { height: 2.2rem; }
-        .rows td { padding: 0 .5rem; border-bottom: 1px solid var(--line); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+        .rows td {
+          padding: 0 .5rem; border-bottom: 1px solid var(--line);
+          white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+        }
         .rows tr.spacer, .rows tr.spacer td { height: 0; padding: 0; border: 0; }
         .num { text-align: right; }
         th.num { text-align: right; }
         .c-count { width: 6.5rem; }
         .c-service { width: 42%; }
         #functions td.repeat { color: color-mix(in srgb, var(--muted) 50%, transparent); }
-        #functions td a { display: block; text-decoration: none; font-weight: 500; padding: .3rem 0; overflow: hidden; text-overflow: ellipsis; }
+        #functions td a {
+          display: block; padding: .3rem 0; overflow: hidden; text-overflow: ellipsis;
+          text-decoration: none; font-weight: 500;
+        }
         #functions td a:hover { text-decoration: underline; }
         #functions td a:focus-visible { outline-offset: -2px; }   /* the cell clips anything outside */
         #functions tr.selected td { background: var(--accent-bg); }
@@ -90,14 +112,20 @@ extension StatusPage {
 
         .details h2 code { font-size: 1em; }
         .query { display: flex; align-items: center; gap: .6rem; flex-wrap: wrap; margin-top: .7rem; }
-        .query code { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .35rem .6rem; user-select: all; }
+        .query code {
+          background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .35rem .6rem;
+          user-select: all;
+        }
         .names { list-style: none; margin: .6rem 0 0; padding: 0; font-size: .88rem; display: grid; gap: .15rem; }
         .names code { color: var(--text); }
         .names span { color: var(--muted); }
         .error { color: var(--bad); font-weight: 600; }
         #instances { min-width: 44rem; }   /* narrow screens scroll it sideways rather than squeeze it */
         .c-id { width: 14%; } .c-address { width: 18%; } .c-num { width: 3.9rem; } .c-lease { width: 6.5rem; }
-        #instances td.meta span { display: inline-block; margin-right: .2rem; padding: 0 .3rem; border-radius: 4px; background: var(--bg); border: 1px solid var(--line); font-family: var(--mono); font-size: .8rem; }
+        #instances td.meta span {
+          display: inline-block; margin-right: .2rem; padding: 0 .3rem; border-radius: 4px;
+          background: var(--bg); border: 1px solid var(--line); font-family: var(--mono); font-size: .8rem;
+        }
         #instances td.lease { text-align: right; font-family: var(--mono); }
         #instances td.soon { color: var(--warn); font-weight: 600; }
         #instances td.ended { color: var(--muted); font-style: italic; }

@@ -41,7 +41,8 @@ package enum StatusPage {
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; connect-src 'self';
+          script-src 'unsafe-inline'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
         <meta name="color-scheme" content="light dark">
         <title>Beacon status</title>
 
@@ -55,7 +56,9 @@ package enum StatusPage {
         <header class="top">
           <h1>Beacon</h1>
           <p class="server muted" id="server"></p>
-          <p class="link" id="link" role="status"><span class="dot" aria-hidden="true"></span> <span id="link-text">Connecting…</span></p>
+          <p class="link" id="link" role="status">
+            <span class="dot" aria-hidden="true"></span> <span id="link-text">Connecting…</span>
+          </p>
         </header>
         <section class="metrics" aria-labelledby="metrics-heading">
           <h2 id="metrics-heading" class="sr-only">Server figures</h2>
@@ -78,13 +81,18 @@ package enum StatusPage {
               <p class="muted" id="totals"></p>
             </div>
             <label class="filter"><span>Filter</span>
-              <input id="filter" type="search" placeholder="service or function" autocomplete="off" spellcheck="false" aria-describedby="matches" aria-controls="functions">
+              <input id="filter" type="search" placeholder="service or function" autocomplete="off" spellcheck="false"
+                aria-describedby="matches" aria-controls="functions">
             </label>
             <p class="muted" id="matches" aria-live="polite"></p>
             <div class="scroll" id="functions-scroll">
               <table id="functions" class="rows">
                 <colgroup><col class="c-service"><col class="c-function"><col class="c-count"></colgroup>
-                <thead><tr aria-rowindex="1"><th scope="col">Service</th><th scope="col">Function</th><th scope="col" class="num">Instances</th></tr></thead>
+                <thead>
+                  <tr aria-rowindex="1">
+                    <th scope="col">Service</th><th scope="col">Function</th><th scope="col" class="num">Instances</th>
+                  </tr>
+                </thead>
                 <tbody id="functions-body"></tbody>
               </table>
               <p class="empty" id="functions-empty" hidden></p>
@@ -107,17 +115,33 @@ package enum StatusPage {
               <div class="scroll" id="instances-scroll">
                 <table id="instances" class="rows">
                   <caption class="sr-only" id="instances-caption">Live instances</caption>
-                  <colgroup><col class="c-id"><col class="c-address"><col class="c-num"><col class="c-num"><col class="c-num"><col class="c-meta"><col class="c-lease"></colgroup>
-                  <thead><tr aria-rowindex="1"><th scope="col">ID</th><th scope="col">Address</th><th scope="col" class="num">Port</th><th scope="col" class="num">Priority</th><th scope="col" class="num">Weight</th><th scope="col">Meta</th><th scope="col" class="num">Expires in</th></tr></thead>
+                  <colgroup>
+                    <col class="c-id"><col class="c-address"><col class="c-num"><col class="c-num"><col class="c-num">
+                    <col class="c-meta"><col class="c-lease">
+                  </colgroup>
+                  <thead>
+                    <tr aria-rowindex="1">
+                      <th scope="col">ID</th><th scope="col">Address</th><th scope="col" class="num">Port</th>
+                      <th scope="col" class="num">Priority</th><th scope="col" class="num">Weight</th>
+                      <th scope="col">Meta</th><th scope="col" class="num">Expires in</th>
+                    </tr>
+                  </thead>
                   <tbody id="instances-body"></tbody>
                 </table>
-                <p class="empty" id="instances-empty" hidden>No live instance. This list updates as soon as one registers.</p>
+                <p class="empty" id="instances-empty" hidden>
+                  No live instance. This list updates as soon as one registers.
+                </p>
               </div>
             </div>
           </section>
         </main>
-        <footer class="muted">Live from <a href="/v1/services">/v1/services</a> and <a href="/metrics">/metrics</a> (blocking queries; figures every 5 s).</footer>
-        <noscript><p class="banner">This page needs JavaScript. The same data is at <a href="/v1/services">/v1/services</a>.</p></noscript>
+        <footer class="muted">
+          Live from <a href="/v1/services">/v1/services</a> and <a href="/metrics">/metrics</a>
+          (blocking queries; figures every 5 s).
+        </footer>
+        <noscript>
+          <p class="banner">This page needs JavaScript. The same data is at <a href="/v1/services">/v1/services</a>.</p>
+        </noscript>
 
         """#
 }

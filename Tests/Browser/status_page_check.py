@@ -531,6 +531,15 @@ def run(beacon, browser):
                and "net::ERR_CONNECTION_REFUSED" not in e["params"]["entry"].get("text", "")
                and "Failed to load resource" not in e["params"]["entry"].get("text", "")]
     check(not errors, "no script errors or CSP violations", [json.dumps(e)[:300] for e in errors[:3]])
+
+    # The page's Content-Security-Policy is in force: a request to another origin (another port on
+    # loopback, so nothing leaves the machine even if it were not) is refused by the browser.
+    blocked = browser.eval("""new Promise((resolve) => {
+        document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true });
+        fetch('http://127.0.0.1:9/').catch(() => {});
+        setTimeout(() => resolve('no violation'), 2000);
+    })""")
+    check(blocked == "connect-src", "the page's CSP refuses other origins", blocked)
     load.stopping.set()
 
 

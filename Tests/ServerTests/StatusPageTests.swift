@@ -43,22 +43,30 @@ struct StatusPageTests {
         let page = String(decoding: StatusPage.html(domain: "local.", dnsAddress: "127.0.0.1:8053"), as: UTF8.self)
         let lowered = page.lowercased()
         // No absolute or protocol-relative URL anywhere, not even in text (JS comments are "// ").
-        let schemes = lowered.matches(of: try Regex(#"\b(https?|wss?|ftp|data|blob|file|javascript):"#)).map { String($0.output[0].substring!) }
+        let schemes = lowered.matches(of: try Regex(#"\b(https?|wss?|ftp|data|blob|file|javascript):"#)).map {
+            String($0.output[0].substring!)
+        }
         #expect(schemes.isEmpty, "the page mentions \(schemes)")
         #expect(page.matches(of: try Regex(#"//[A-Za-z0-9\[]"#)).isEmpty, "a //host reference")
         // Nothing that loads a resource.
-        for loader in ["<script src", "<link", "@import", "url(", "<img", "<iframe", "<object", "<embed", "srcset", "<base"] {
+        let loaders = [
+            "<script src", "<link", "@import", "url(", "<img", "<iframe", "<object", "<embed", "srcset", "<base",
+        ]
+        for loader in loaders {
             #expect(!lowered.contains(loader), "the page uses \(loader)")
         }
         #expect(lowered.matches(of: try Regex("<script")).count == 1)
         #expect(lowered.matches(of: try Regex("<style")).count == 1)
         // Links and the script's paths are this server's own API.
-        let attributes = page.matches(of: try Regex(#"(?:href|src|action)="([^"]*)""#)).map { String($0.output[1].substring!) }
+        let attributes = page.matches(of: try Regex(#"(?:href|src|action)="([^"]*)""#)).map {
+            String($0.output[1].substring!)
+        }
         #expect(attributes.sorted() == ["#details", "/metrics", "/v1/services", "/v1/services"].sorted())
         let paths = Set(page.matches(of: try Regex(#"['`](/[a-z0-9/]*)"#)).map { String($0.output[1].substring!) })
         #expect(paths == ["/v1/services", "/v1/services/", "/metrics"], "paths the script requests: \(paths)")
         // And the browser is told so: the policy allows this origin only.
-        #expect(page.contains(#"content="default-src 'none'; connect-src 'self'; "#))
+        let policy = #"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; connect-src 'self';"#
+        #expect(page.contains(policy))
     }
 
     @Test func domainAndDNSAddressAreHTMLEscaped() {
@@ -80,7 +88,10 @@ struct StatusPageTests {
         }
         try beacon.register(["service": "orders", "function": "create", "address": "10.0.0.1", "port": 80],
             token: "page-secret-token-1")
-        for read in ["/v1/services", "/v1/services?index=0&wait=1s", "/v1/services/orders/create?index=0&wait=1s", "/metrics"] {
+        let reads = [
+            "/v1/services", "/v1/services?index=0&wait=1s", "/v1/services/orders/create?index=0&wait=1s", "/metrics",
+        ]
+        for read in reads {
             #expect(try get(beacon, read).status == 200, "GET \(read) without a token")
         }
     }
@@ -90,7 +101,8 @@ extension RunningBeacon {
     /// Registers with a bearer token.
     fileprivate func register(_ body: JSONValue, token: String) throws {
         var client = http()
-        let (status, reply) = try client.json("POST", "/v1/register", headers: [("Authorization", "Bearer \(token)")], body: body)
+        let (status, reply) = try client.json(
+            "POST", "/v1/register", headers: [("Authorization", "Bearer \(token)")], body: body)
         #expect(status == 200, "register answered \(status): \(reply.jsonText)")
     }
 }
