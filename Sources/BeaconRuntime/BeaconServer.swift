@@ -104,7 +104,9 @@ package final class BeaconServer: Sendable {
         let negativeTTL = zones.zone(for: config.domain)?.negativeSOA.ttl ?? 5
         let api = ControlAPI(
             store: store, tokens: tokens,
-            settings: ControlAPI.Settings(domain: config.domain.description, maxTTL: config.maxTTL, negativeTTL: negativeTTL),
+            settings: ControlAPI.Settings(
+                domain: config.domain.description, maxTTL: config.maxTTL, negativeTTL: negativeTTL,
+                dnsAddress: dnsAddress.description),
             counters: httpCounters, clock: clock,
             metrics: { MetricsText.render(dns: counters, registry: registry, http: httpCounters, extra: []) })
         var options = HTTPServer.Options()

@@ -14,11 +14,14 @@ package final class ControlAPI: Sendable {
         package var maxTTL: UInt32
         /// The TTL of a negative answer in the domain (what `ttl` reports for a function with no instance).
         package var negativeTTL: UInt32
+        /// The bound DNS listener (`127.0.0.1:8053`), for the `dig` line the status page shows; empty if unknown.
+        package var dnsAddress: String
 
-        package init(domain: String, maxTTL: UInt32, negativeTTL: UInt32) {
+        package init(domain: String, maxTTL: UInt32, negativeTTL: UInt32, dnsAddress: String = "") {
             self.domain = domain
             self.maxTTL = maxTTL
             self.negativeTTL = negativeTTL
+            self.dnsAddress = dnsAddress
         }
     }
 
@@ -37,6 +40,8 @@ package final class ControlAPI: Sendable {
     private let clock: @Sendable () -> Instant
     private let metrics: @Sendable () -> String
     private let random = Mutex(SplitMix(seed: 0x5EED))
+    /// The status page with this server's domain and DNS address filled in, built once.
+    private let statusPage: [UInt8]
 
     /// The longest a blocking query may wait (CONTRACT: at most 10 minutes), and its default.
     package static let maximumWaitMilliseconds = 600_000
@@ -52,6 +57,7 @@ package final class ControlAPI: Sendable {
         self.counters = counters
         self.clock = clock
         self.metrics = metrics
+        statusPage = StatusPage.html(domain: settings.domain, dnsAddress: settings.dnsAddress)
     }
 
     package var registry: Registry { store.registry }
@@ -64,7 +70,7 @@ package final class ControlAPI: Sendable {
         switch (segments.count, segments.first) {
         case (0, _), (1, "ui"):
             guard method == .get else { return .respond(notAllowed("GET")) }
-            return .respond(HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: StatusPage.html))
+            return .respond(HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: statusPage))
         case (1, "healthz"):
             guard method == .get else { return .respond(notAllowed("GET")) }
             if let reason = store.unavailableReason {
