@@ -24,10 +24,11 @@ package enum Files {
         guard let directory = opendir(path) else { throw SystemCallError(call: "opendir \(path)", errno: .current) }
         defer { closedir(directory) }
         var names: [String] = []
+        // A dirent may be shorter than `struct dirent` (its d_reclen): read the name in place as a
+        // C string, never by copying the whole fixed-size d_name array out of it.
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
