@@ -64,13 +64,14 @@ enum Recovery {
         var report = RecoveryReport()
         var outcome = Outcome(
             report: report, activeJournal: nil, highestGeneration: listing.journals.last ?? 0, journalBytes: 0)
+        // The table's final state is what counts: gather it (last write per id wins, a deregister
+        // removes) and load it in one pass at the end, instead of a registration per record.
+        var order: [String] = []
+        var latest: [String: InstanceSpec] = [:]
         let apply = { (spec: InstanceSpec) in
-            do throws(LeaseError) {
-                _ = try registry.register(spec, now: now)
-            } catch {
-                report.refused += 1
-            }
+            if latest.updateValue(spec, forKey: spec.id) == nil { order.append(spec.id) }
         }
+        let remove = { (id: String) in latest[id] = nil }
         if listing.hasTemporarySnapshot {
             try Posix.unlink(directory.temporarySnapshotPath)
             report.removedFiles.append(directory.temporarySnapshotPath)
@@ -103,7 +104,7 @@ enum Recovery {
             let scan = try FileScanner.scan(path: path) { entry, _ in
                 switch entry {
                 case .register(let spec): apply(spec)
-                case .deregister(let id): _ = registry.deregister(id: id, now: now)
+                case .deregister(let id): remove(id)
                 case .snapshotHeader, .snapshotEnd: return false
                 }
                 records += 1
@@ -128,6 +129,7 @@ enum Recovery {
                         + "from byte \(damage.nextFrame!); kept the \(records) records before it; the file goes to \(moved)")
             }
         }
+        report.refused += registry.load(order.compactMap { latest[$0] }, now: now)
         if report.refused > 0 {
             log.warning("journal: the table refused \(report.refused) recovered registrations (instance limits)")
         }

@@ -85,6 +85,34 @@ package struct LeaseTable {
         return Registration(instance: instance, replaced: previousLive, changed: changed)
     }
 
+    /// Registers many instances at once into an empty table (recovery): each function's entry is
+    /// built once, instead of once per instance as `register` must, so a million instances load in
+    /// O(n log n) rather than O(n × instances per function).
+    /// - Returns: how many were refused by the limits (in order: the first ones win).
+    package mutating func load(_ specs: [InstanceSpec], now: Instant) -> Int {
+        precondition(byID.isEmpty, "load fills an empty table; use register otherwise")
+        var grouped: [FunctionKey: [Instance]] = [:]
+        var refused = 0
+        byID.reserveCapacity(specs.count)
+        for spec in specs {
+            let key = FunctionKey(service: spec.service, function: spec.function)
+            guard byID[spec.id] == nil else { continue }
+            guard byID.count < limits.maxInstances, (grouped[key]?.count ?? 0) < limits.maxInstancesPerFunction else {
+                refused += 1
+                continue
+            }
+            let deadline = now.adding(seconds: Int64(spec.ttl))
+            let instance = Instance(spec: spec, deadline: deadline, registeredAt: now)
+            byID[spec.id] = instance
+            grouped[key, default: []].append(instance)
+            heap.push(.init(deadline: deadline, instance: instance))
+        }
+        for (key, instances) in grouped {
+            setEntry(key, instances: instances.sorted { $0.spec.id < $1.spec.id })
+        }
+        return refused
+    }
+
     /// Renews a live instance's lease to its full TTL from `now`.
     /// - Returns: the instance, or nil when no live instance has `id` (the client registers again).
     package mutating func renew(id: String, now: Instant) -> Instance? {

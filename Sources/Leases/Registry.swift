@@ -48,6 +48,15 @@ package final class Registry: Sendable {
         return registration
     }
 
+    /// Fills an empty table with `specs` in one pass (recovery). Each gets a full TTL from `now`.
+    /// - Returns: how many the limits refused.
+    package func load(_ specs: [InstanceSpec], now: Instant) -> Int {
+        let (refused, index) = table.withLock { table in (table.load(specs, now: now), table.lastIndex) }
+        counters.registrations.add(UInt64(specs.count - refused), ordering: .relaxed)
+        publish(RegistryChange(functions: [], index: index))
+        return refused
+    }
+
     package func renew(id: String, now: Instant) -> Instance? {
         let instance = table.withLock { $0.renew(id: id, now: now) }
         if instance != nil { counters.heartbeats.add(1, ordering: .relaxed) }
