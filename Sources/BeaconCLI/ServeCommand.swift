@@ -12,6 +12,7 @@ enum ServeCommand {
         FlagSpec("zones", env: "BEACON_ZONES"),
         FlagSpec("data", env: "BEACON_DATA"),
         FlagSpec("in-memory", value: false, env: "BEACON_IN_MEMORY"),
+        FlagSpec("journal-compact-bytes", env: "BEACON_JOURNAL_COMPACT_BYTES"),
         FlagSpec("max-ttl", env: "BEACON_MAX_TTL"),
         FlagSpec("upstream", env: "BEACON_UPSTREAM"),
         FlagSpec("token-file", env: "BEACON_TOKEN_FILE"),
@@ -42,6 +43,7 @@ enum ServeCommand {
           --zones DIR              load every *.zone file in DIR [$BEACON_ZONES, default ./zones]
           --data DIR               journal and snapshots [$BEACON_DATA, default ./data]
           --in-memory              keep nothing on disk [$BEACON_IN_MEMORY=1]
+          --journal-compact-bytes N  snapshot the table and restart the journal past N bytes [default 67108864]
           --max-ttl SECONDS        upper bound on any dynamic answer's TTL [$BEACON_MAX_TTL, default 30]
           --upstream HOST:PORT,... forward names outside the served zones [$BEACON_UPSTREAM, default: REFUSED]
           --token-file FILE        require a bearer token for register, heartbeat, deregister [$BEACON_TOKEN_FILE]
@@ -93,6 +95,7 @@ enum ServeCommand {
         }
         if let data = arguments.value("data") { config.dataDirectory = data }
         if arguments.has("in-memory") { config.dataDirectory = nil }
+        if let bytes = try integer("journal-compact-bytes", in: 4_096...(1 << 40)) { config.journalCompactionBytes = bytes }
         if let ttl = try integer("max-ttl", in: 0...86_400) { config.maxTTL = UInt32(ttl) }
         if let text = arguments.value("upstream") {
             var upstreams: [SocketAddress] = []

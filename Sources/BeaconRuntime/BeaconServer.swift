@@ -38,7 +38,9 @@ package final class BeaconServer: Sendable {
         let store: any RegistrationStore
         if let dataDirectory = config.dataDirectory {
             do throws(JournalError) {
-                store = try JournalStore.open(directory: dataDirectory, registry: registry, log: log, clock: clock)
+                store = try JournalStore.open(
+                    directory: dataDirectory, registry: registry, log: log, clock: clock,
+                    options: JournalOptions(compactionThreshold: config.journalCompactionBytes))
             } catch {
                 throw StartupError("--data \(dataDirectory): \(error.message)")
             }

@@ -14,6 +14,8 @@ package struct ServeConfig: Sendable {
     package var zonesDirectoryExplicit = false
     /// Nil with `--in-memory`.
     package var dataDirectory: String? = "./data"
+    /// Journal bytes after which the table is snapshotted and the journal restarted.
+    package var journalCompactionBytes = 64 << 20
     package var maxTTL: UInt32 = 30
     package var upstreams: [SocketAddress] = []
     package var tokenFile: String? = nil

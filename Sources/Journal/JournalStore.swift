@@ -19,12 +19,12 @@ package final class JournalStore: RegistrationStore {
     package let counters: JournalCounters
     private let clock: @Sendable () -> Instant
     private let shared: JournalShared
-    private let queue = Mutex(Queue())
+    fileprivate let queue = Mutex(Queue())
     private let wakeup: Wakeup
     private let writerThread = Mutex<ThreadHandle?>(nil)
 
     /// Operations waiting for the writer.
-    private struct Queue {
+    fileprivate struct Queue {
         var operations: [PendingOperation] = []
         /// The writer found nothing to do and sleeps on `wakeup`: the next enqueue must signal it.
         var writerAsleep = false
@@ -43,41 +43,14 @@ package final class JournalStore: RegistrationStore {
         let directory = JournalDirectory(path: path)
         let counters = JournalCounters()
         let shared = JournalShared()
-        let writer: JournalWriter
-        let report: RecoveryReport
+        let outcome: Recovery.Outcome
         do throws(SystemCallError) {
             try Files.makeDirectories(path)
-            let outcome = try Recovery.run(directory: directory, registry: registry, now: clock(), log: log)
-            report = outcome.report
-            let fileSystem = options.fileSystem
-            let generation: UInt64
-            let file: any JournalFile
-            var bytesSinceSnapshot = outcome.journalBytes
-            if let active = outcome.activeJournal, !outcome.needsSnapshot {
-                generation = active.generation
-                file = try fileSystem.openForAppending(directory.journalPath(generation), truncating: false)
-            } else {
-                generation = outcome.highestGeneration + 1
-                file = try fileSystem.openForAppending(directory.journalPath(generation), truncating: true)
-                try fileSystem.syncDirectory(path)
-            }
-            if outcome.needsSnapshot {
-                let compaction = Compaction(
-                    directory: directory, fileSystem: fileSystem, log: log, counters: counters, shared: shared)
-                let written = try Recovery.repair(
-                    outcome, generation: generation, registry: registry, now: clock(), compaction: compaction)
-                bytesSinceSnapshot = 0
-                log.info(
-                    "journal: wrote a fresh snapshot of the recovered table (\(written.instances) instances) and "
-                        + "moved \(outcome.damagedFiles.count) damaged files aside")
-            }
-            writer = JournalWriter(
-                directory: directory, options: options, registry: registry, log: log, clock: clock,
-                counters: counters, shared: shared, file: file, generation: generation, size: try file.size(),
-                bytesSinceSnapshot: bytesSinceSnapshot)
+            outcome = try Recovery.run(directory: directory, registry: registry, now: clock(), log: log)
         } catch {
             throw JournalError("\(error)")
         }
+        let report = outcome.report
         let wakeup: Wakeup
         do throws(SystemCallError) {
             wakeup = try Wakeup()
@@ -91,8 +64,61 @@ package final class JournalStore: RegistrationStore {
                 + "\(report.tornTails.count) torn tails cut, \(report.corruptFiles.count) damaged files moved aside)")
         let store = JournalStore(
             registry: registry, recovery: report, counters: counters, clock: clock, shared: shared, wakeup: wakeup)
-        store.startWriter(writer)
+        do throws(SystemCallError) {
+            store.startWriter(
+                try prepareWriter(
+                    directory: directory, outcome: outcome, registry: registry, log: log, clock: clock,
+                    options: options, counters: counters, shared: shared))
+        } catch where Self.meansReadOnly(error.errno) {
+            // The table was read: serve it (DNS answers, reads work) and refuse writes with 503
+            // rather than refuse to start, as a disk that went read-only or full at runtime does.
+            let reason = "journal: cannot write to \(path): \(error.errno)"
+            shared.unavailable.withLock { $0 = reason }
+            store.queue.withLock { $0.closed = true }
+            log.error("\(reason); serving the recovered table, refusing registrations until restarted on a writable directory")
+        } catch {
+            throw JournalError("\(error)")
+        }
         return store
+    }
+
+    /// Errors that mean "this directory cannot take writes now", not "this data is unusable".
+    private static func meansReadOnly(_ errno: Errno) -> Bool {
+        [Errno.readOnlyFileSystem, .permissionDenied, .notPermitted, .noSpace, .quotaExceeded, .ioError].contains(errno)
+    }
+
+    /// Opens the journal to append to (repairing damaged data first) and builds the writer.
+    private static func prepareWriter(
+        directory: JournalDirectory, outcome: Recovery.Outcome, registry: Registry, log: Log,
+        clock: @escaping @Sendable () -> Instant, options: JournalOptions, counters: JournalCounters,
+        shared: JournalShared
+    ) throws(SystemCallError) -> JournalWriter {
+        let fileSystem = options.fileSystem
+        let generation: UInt64
+        let file: any JournalFile
+        var bytesSinceSnapshot = outcome.journalBytes
+        if let active = outcome.activeJournal, !outcome.needsSnapshot {
+            generation = active.generation
+            file = try fileSystem.openForAppending(directory.journalPath(generation), truncating: false)
+        } else {
+            generation = outcome.highestGeneration + 1
+            file = try fileSystem.openForAppending(directory.journalPath(generation), truncating: true)
+            try fileSystem.syncDirectory(directory.path)
+        }
+        if outcome.needsSnapshot {
+            let compaction = Compaction(
+                directory: directory, fileSystem: fileSystem, log: log, counters: counters, shared: shared)
+            let written = try Recovery.repair(
+                outcome, generation: generation, registry: registry, now: clock(), compaction: compaction)
+            bytesSinceSnapshot = 0
+            log.info(
+                "journal: wrote a fresh snapshot of the recovered table (\(written.instances) instances) and "
+                    + "moved \(outcome.damagedFiles.count) damaged files aside")
+        }
+        return JournalWriter(
+            directory: directory, options: options, registry: registry, log: log, clock: clock,
+            counters: counters, shared: shared, file: file, generation: generation, size: try file.size(),
+            bytesSinceSnapshot: bytesSinceSnapshot)
     }
 
     private init(
@@ -158,7 +184,9 @@ package final class JournalStore: RegistrationStore {
             defer { queue.writerAsleep = false }
             return (true, queue.writerAsleep)
         }
-        if !outcome.accepted { operation.completion(.failure(.unavailable("journal: closed"))) }
+        if !outcome.accepted {
+            operation.completion(.failure(.unavailable(shared.unavailable.withLock { $0 } ?? "journal: closed")))
+        }
         if outcome.wake { wakeup.signal() }
     }
 

@@ -30,6 +30,9 @@ package struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConverti
     package static let noChild = Errno(rawValue: ECHILD)
     package static let noSuchProcess = Errno(rawValue: ESRCH)
     package static let timedOut = Errno(rawValue: ETIMEDOUT)
+    package static let ioError = Errno(rawValue: EIO)
+    package static let notPermitted = Errno(rawValue: EPERM)
+    package static let quotaExceeded = Errno(rawValue: EDQUOT)
 
     package var description: String {
         guard let text = strerror(rawValue) else { return "errno \(rawValue)" }
