@@ -21,25 +21,26 @@ let package = Package(
         .systemLibrary(name: "CGlue", path: "Sources/CGlue"),
 
         // Pure layers: stdlib (and Synchronization) only.
+        .target(name: "Locking", swiftSettings: strict),
         .target(name: "DNSWire", swiftSettings: strict),
         .target(name: "ZoneFile", dependencies: ["DNSWire"], swiftSettings: strict),
-        .target(name: "Leases", dependencies: ["DNSWire"], swiftSettings: strict),
+        .target(name: "Leases", dependencies: ["DNSWire", "Locking"], swiftSettings: strict),
         .target(name: "Authority", dependencies: ["DNSWire", "ZoneFile", "Leases"], swiftSettings: strict),
         .target(name: "HTTPWire", swiftSettings: strict),
 
         // The one syscall layer.
-        .target(name: "PosixIO", dependencies: ["CGlue"], swiftSettings: strict),
+        .target(name: "PosixIO", dependencies: ["CGlue", "Locking"], swiftSettings: strict),
 
         // I/O layers.
-        .target(name: "DNSServer", dependencies: ["DNSWire", "Authority", "Leases", "PosixIO"], swiftSettings: strict),
-        .target(name: "Journal", dependencies: ["Leases", "PosixIO"], swiftSettings: strict),
+        .target(name: "DNSServer", dependencies: ["DNSWire", "Authority", "Leases", "PosixIO", "Locking"], swiftSettings: strict),
+        .target(name: "Journal", dependencies: ["Leases", "PosixIO", "Locking"], swiftSettings: strict),
         .target(
-            name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO"], swiftSettings: strict),
+            name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO", "Locking"], swiftSettings: strict),
         .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO"], swiftSettings: strict),
         .target(
             name: "BeaconRuntime",
             dependencies: ["DNSWire", "ZoneFile", "Leases", "Authority", "PosixIO", "DNSServer", "HTTPWire",
-                "HTTPControl", "Journal"],
+                "HTTPControl", "Journal", "Locking"],
             swiftSettings: strict),
         .target(
             name: "BeaconCLI",
@@ -58,13 +59,14 @@ let package = Package(
 
         // Test-only helpers. The allocation counter interposes malloc, so only test binaries link it.
         .target(name: "CAllocationCounter"),
-        .target(name: "TestSupport", dependencies: ["DNSWire", "Leases", "PosixIO"], swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["DNSWire", "Leases", "PosixIO", "Locking"], swiftSettings: strict),
 
         .testTarget(
             name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"], exclude: ["Corpus"], swiftSettings: strict),
         .testTarget(
             name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "LeasesTests", dependencies: ["Leases", "DNSWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "LeasesTests", dependencies: ["Leases", "DNSWire", "TestSupport", "Locking"], swiftSettings: strict),
         .testTarget(
             name: "AuthorityTests",
             dependencies: ["Authority", "ZoneFile", "Leases", "DNSWire", "TestSupport", "CAllocationCounter"],
@@ -72,10 +74,10 @@ let package = Package(
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "JournalTests", dependencies: ["Journal", "Leases", "PosixIO", "TestSupport"], swiftSettings: strict),
+            name: "JournalTests", dependencies: ["Journal", "Leases", "PosixIO", "TestSupport", "Locking"], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire",
+            dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire", "Locking",
                 "HTTPWire", "Leases", "PosixIO", "TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strict),

@@ -1,3 +1,4 @@
+import Locking
 import Leases
 import PosixIO
 import Synchronization
@@ -9,7 +10,7 @@ import Synchronization
 final class ExpirySweeper: Sendable {
     private let registry: Registry
     private let stopping = Atomic<Bool>(false)
-    private let handle = Mutex<ThreadHandle?>(nil)
+    private let handle = Locked<ThreadHandle?>(nil)
     static let maximumSleepMilliseconds: Int64 = 50
 
     init(registry: Registry) { self.registry = registry }

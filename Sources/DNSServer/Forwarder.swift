@@ -126,7 +126,7 @@ package final class Forwarder: @unchecked Sendable {
         let timeout = options.tryTimeoutMilliseconds
         let bound = LoopBound(self)
         let box = UncheckedBox(request)
-        Threads.start(name: "beacon-fwd-tcp") { [loop] in
+        Threads.detach(name: "beacon-fwd-tcp") { [loop] in
             let reply = Self.exchangeTCP(box.value.query, id: box.value.id, upstream: upstream, timeout: timeout)
             loop.execute {
                 guard let forwarder = bound.value else { return }

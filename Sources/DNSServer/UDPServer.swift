@@ -1,3 +1,4 @@
+import Locking
 import Authority
 import DNSWire
 import Leases
@@ -9,7 +10,7 @@ import Synchronization
 package final class UDPServer: Sendable {
     private let engine: DNSEngine
     private let stopping = Atomic<Bool>(false)
-    private let handles = Mutex<[ThreadHandle]>([])
+    private let handles = Locked<[ThreadHandle]>([])
     /// Called with a query the responder wants forwarded, the sender, and the socket to reply on.
     package typealias ForwardHandler = @Sendable ([UInt8], SocketAddress, CInt) -> Void
     private let forward: ForwardHandler?

@@ -1,3 +1,4 @@
+import Locking
 import HTTPWire
 import Leases
 import Synchronization
@@ -39,7 +40,7 @@ package final class ControlAPI: Sendable {
     package let counters: HTTPCounters
     private let clock: @Sendable () -> Instant
     private let metrics: @Sendable () -> String
-    private let random = Mutex(SplitMix(seed: 0x5EED))
+    private let random = Locked(SplitMix(seed: 0x5EED))
     /// The status page with this server's domain and DNS address filled in, built once.
     private let statusPage: [UInt8]
 

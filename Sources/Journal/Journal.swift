@@ -46,6 +46,7 @@
 // A failed step leaves the files exactly as a crash there would, so the tests inject a failure
 // at each step and recover. A failed write or fsync of the journal refuses that whole batch
 // (503) and truncates the file back to its last good size before the next attempt.
+import Locking
 import Leases
 import PosixIO
 import Synchronization
@@ -91,10 +92,10 @@ package final class JournalCounters: Sendable {
 /// State the writer thread shares with callers and the compaction thread.
 final class JournalShared: Sendable {
     /// Why writes are refused, or nil while they succeed.
-    let unavailable = Mutex<String?>(nil)
+    let unavailable = Locked<String?>(nil)
     let compactionRunning = Atomic<Bool>(false)
     /// The last compaction thread started, joined before the next one starts and at close.
-    let compactionThread = Mutex<ThreadHandle?>(nil)
+    let compactionThread = Locked<ThreadHandle?>(nil)
 
     /// Waits for the running compaction, if any, to finish.
     func joinCompaction() {

@@ -1,3 +1,4 @@
+import Locking
 import Leases
 import PosixIO
 import Synchronization
@@ -19,9 +20,9 @@ package final class JournalStore: RegistrationStore {
     package let counters: JournalCounters
     private let clock: @Sendable () -> Instant
     private let shared: JournalShared
-    fileprivate let queue = Mutex(Queue())
+    fileprivate let queue = Locked(Queue())
     private let wakeup: Wakeup
-    private let writerThread = Mutex<ThreadHandle?>(nil)
+    private let writerThread = Locked<ThreadHandle?>(nil)
 
     /// Operations waiting for the writer.
     fileprivate struct Queue {

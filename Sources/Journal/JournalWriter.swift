@@ -1,3 +1,4 @@
+import Locking
 import Leases
 import PosixIO
 import Synchronization

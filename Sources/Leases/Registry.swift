@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// The lease table shared between threads: one mutex, short critical sections, and change listeners.
@@ -6,13 +7,13 @@ import Synchronization
 /// are immutable or atomic, so the work of answering happens outside it. `generation` rises after
 /// every change of live data, so a cache can tell in one atomic load whether it may still be valid.
 package final class Registry: Sendable {
-    private let table: Mutex<LeaseTable>
+    private let table: Locked<LeaseTable>
     private let generationCounter = Atomic<UInt64>(0)
-    private let listeners = Mutex<[@Sendable (RegistryChange) -> Void]>([])
+    private let listeners = Locked<[@Sendable (RegistryChange) -> Void]>([])
     package let counters = RegistryCounters()
 
     package init(limits: LeaseLimits = LeaseLimits(), initialIndex: UInt64 = 0) {
-        table = Mutex(LeaseTable(limits: limits, initialIndex: initialIndex))
+        table = Locked(LeaseTable(limits: limits, initialIndex: initialIndex))
     }
 
     /// Rises after every change to the set of live instances or their data (not on heartbeats).

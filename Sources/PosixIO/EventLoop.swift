@@ -1,3 +1,4 @@
+import Locking
 import CGlue
 import Glibc
 import Synchronization
@@ -20,7 +21,7 @@ package final class EventLoop: @unchecked Sendable {
     private let epoll: FileDescriptor
     private let wakeup: FileDescriptor
     private var handlers: [CInt: any EventHandler] = [:]
-    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let tasks = Locked<[@Sendable () -> Void]>([])
     private let wakeupPending = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private var timers = TimerQueue()

@@ -26,6 +26,11 @@ package enum Threads {
     ///
     /// Started from a `nonisolated` function: in Swift 6 mode a thread made from top-level code in
     /// `main.swift` crashed at start (see TOOLCHAIN.md).
+    /// Starts `body` on a thread nobody joins: its resources go back when it ends.
+    package static func detach(name: String, _ body: @escaping @Sendable () -> Void) {
+        pthread_detach(start(name: name, body).thread)
+    }
+
     @discardableResult
     package static func start(name: String, _ body: @escaping @Sendable () -> Void) -> ThreadHandle {
         let box = Unmanaged.passRetained(Box(name, body)).toOpaque()

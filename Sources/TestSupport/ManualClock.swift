@@ -1,3 +1,4 @@
+import Locking
 import Leases
 import Synchronization
 
@@ -6,11 +7,11 @@ import Synchronization
 /// Built on `Mutex`, so it can be read from the threads of a concurrency test and passed to a
 /// `MemoryStore` as its clock closure.
 package final class ManualClock: Sendable {
-    private let current: Mutex<Instant>
+    private let current: Locked<Instant>
 
     /// Starts at `start`: by default 1,000 s, far enough from zero that "before now" is representable.
     package init(_ start: Instant = Instant(nanoseconds: 1_000 * 1_000_000_000)) {
-        current = Mutex(start)
+        current = Locked(start)
     }
 
     package var now: Instant { current.withLock { $0 } }

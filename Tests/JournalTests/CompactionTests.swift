@@ -1,3 +1,4 @@
+import Locking
 import Journal
 import Leases
 import PosixIO

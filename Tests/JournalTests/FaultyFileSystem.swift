@@ -1,3 +1,4 @@
+import Locking
 import Journal
 import PosixIO
 import Synchronization
@@ -24,10 +25,10 @@ final class FaultyFileSystem: JournalFileSystem {
     }
 
     private let real = PosixFileSystem()
-    private let faults = Mutex<[Fault]>([])
-    private let history = Mutex<[(Operation, String)]>([])
+    private let faults = Locked<[Fault]>([])
+    private let history = Locked<[(Operation, String)]>([])
     /// Called before every operation with its kind and path; may block (a gate).
-    let hook = Mutex<(@Sendable (Operation, String) -> Void)?>(nil)
+    let hook = Locked<(@Sendable (Operation, String) -> Void)?>(nil)
 
     init() {}
 

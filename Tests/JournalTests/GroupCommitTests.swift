@@ -1,3 +1,4 @@
+import Locking
 import Journal
 import Leases
 import PosixIO
@@ -69,7 +70,7 @@ import Testing
         let fileSystem = FaultyFileSystem()
         let registry = Registry()
         let store = try openStore(directory, registry: registry, fileSystem: fileSystem)
-        let seenAtSync = Mutex<[Int]>([])
+        let seenAtSync = Locked<[Int]>([])
         fileSystem.hook.withLock {
             $0 = { operation, _ in
                 if operation == .sync { seenAtSync.withLock { $0.append(registry.count) } }
@@ -105,7 +106,7 @@ import Testing
         let store = try openStore(directory, registry: registry, fileSystem: fileSystem)
         let gate = Gate()
         gate.install(on: fileSystem)
-        let results = Mutex<[String: Result<Instance, StoreError>]>([:])
+        let results = Locked<[String: Result<Instance, StoreError>]>([:])
         let completed = Atomic<Int>(0)
         func submit(_ name: String, _ call: (@escaping JournalStore.Completion) -> Void) {
             call { result in

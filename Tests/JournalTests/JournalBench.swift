@@ -1,3 +1,4 @@
+import Locking
 import Journal
 import Leases
 import PosixIO
@@ -67,7 +68,7 @@ import Testing
     /// HTTP client does; returns acknowledged registrations per second and latency percentiles.
     static func run(_ store: any RegistrationStore, threads: Int, seconds: Int) -> (Double, (p50: Double, p99: Double)) {
         let deadline = Posix.monotonicNanoseconds() + Int64(seconds) * 1_000_000_000
-        let all = Mutex<[Int64]>([])
+        let all = Locked<[Int64]>([])
         let start = Posix.monotonicNanoseconds()
         let handles = (0..<threads).map { thread in
             Threads.start(name: "bench-\(thread)") {

@@ -1,3 +1,4 @@
+import Locking
 import Journal
 import Leases
 import PosixIO
@@ -78,7 +79,7 @@ final class TestClock: Sendable {
 /// A `Log` whose lines the test can read.
 final class CapturedLog: Sendable {
     private final class Lines: Sendable {
-        let value = Mutex<[String]>([])
+        let value = Locked<[String]>([])
     }
     private let lines = Lines()
     let log: Log
@@ -115,7 +116,7 @@ func tableContents(_ registry: Registry) -> [String: InstanceSpec] {
 /// Runs one store call and waits for its completion (which comes on the writer thread).
 func waitFor(_ call: (@escaping JournalStore.Completion) -> Void) -> Result<Instance, StoreError> {
     let wakeup = try! Wakeup()
-    let result = Mutex<Result<Instance, StoreError>?>(nil)
+    let result = Locked<Result<Instance, StoreError>?>(nil)
     call { outcome in
         result.withLock { $0 = outcome }
         wakeup.signal()

@@ -1,3 +1,4 @@
+import Locking
 import DNSWire
 import Leases
 import Synchronization
@@ -55,7 +56,7 @@ struct SplitMix: RandomNumberGenerator {
 
 /// Records every change a `Registry` publishes, from any thread.
 final class ChangeRecorder: Sendable {
-    private let changes = Mutex<[RegistryChange]>([])
+    private let changes = Locked<[RegistryChange]>([])
 
     init(_ registry: Registry) {
         registry.addListener { [self] change in changes.withLock { $0.append(change) } }

@@ -1,3 +1,4 @@
+import Locking
 import Leases
 import PosixIO
 import Synchronization
@@ -64,7 +65,7 @@ import Testing
     @Test func theMemoryStoreAppliesMutationsAtItsClocksTime() throws {
         let clock = ManualClock(t0)
         let store = MemoryStore(registry: Registry(), clock: clock.closure)
-        let results = Mutex<[Result<Instance, StoreError>]>([])
+        let results = Locked<[Result<Instance, StoreError>]>([])
         let collect: @Sendable (Result<Instance, StoreError>) -> Void = { result in
             results.withLock { $0.append(result) }
         }
@@ -107,8 +108,8 @@ import Testing
         let functions = ["create", "delete"]
         let finishedWriters = Atomic<Int>(0)
         let successfulMutations = Atomic<Int>(0)
-        let survivors = Mutex<Set<String>>([])
-        let problems = Mutex<[String]>([])
+        let survivors = Locked<Set<String>>([])
+        let problems = Locked<[String]>([])
         let readsDone = Atomic<Int>(0)
         let readersStarted = Atomic<Int>(0)
 

@@ -1,3 +1,4 @@
+import Locking
 import BeaconCLI
 import BeaconRuntime
 import Clients
@@ -16,8 +17,8 @@ struct CommandRun {
 
 /// Runs `beacon ARGS` in-process with its output captured.
 func runBeacon(_ arguments: [String], environment: [String: String] = [:]) -> CommandRun {
-    let out = Mutex("")
-    let err = Mutex("")
+    let out = Locked("")
+    let err = Locked("")
     let console = Console(out: { text in out.withLock { $0 += text } }, err: { text in err.withLock { $0 += text } })
     let status = CommandLineTool.main(["beacon"] + arguments, environment: environment, console: console)
     return CommandRun(status: status, out: out.withLock { $0 }, err: err.withLock { $0 })

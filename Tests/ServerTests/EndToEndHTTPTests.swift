@@ -1,3 +1,4 @@
+import Locking
 import BeaconRuntime
 import Clients
 import DNSWire
@@ -87,7 +88,7 @@ struct EndToEndHTTPTests {
         #expect(before["instances"]?.arrayValue?.isEmpty == true)
         let address = beacon.server.httpAddress
         let started = Posix.monotonicNanoseconds()
-        let result = Mutex<(Int, JSONValue)?>(nil)
+        let result = Locked<(Int, JSONValue)?>(nil)
         let watcher = Threads.start(name: "watch") {
             var watchClient = HTTPClient(endpoint: HTTPEndpoint(address: address), timeoutMilliseconds: 20_000)
             let reply = try? watchClient.json("GET", "/v1/services/pay/charge?index=\(index)&wait=15s")
@@ -110,7 +111,7 @@ struct EndToEndHTTPTests {
         let (_, before) = try client.json("GET", "/v1/services")
         let index = try #require(before["index"]?.numberValue?.asExactInt)
         let address = beacon.server.httpAddress
-        let result = Mutex<JSONValue?>(nil)
+        let result = Locked<JSONValue?>(nil)
         let watcher = Threads.start(name: "watch") {
             var watchClient = HTTPClient(endpoint: HTTPEndpoint(address: address), timeoutMilliseconds: 20_000)
             let reply = try? watchClient.json("GET", "/v1/services?index=\(index)&wait=15s")

@@ -1,3 +1,4 @@
+import Locking
 import BeaconRuntime
 import Clients
 import DNSWire
@@ -78,10 +79,10 @@ struct ForwardingTests {
 final class FakeUpstream: Sendable {
     let address: SocketAddress
     let spoofedRepliesSent = Atomic<Int>(0)
-    let distinctIDs = Mutex<Set<UInt16>>([])
+    let distinctIDs = Locked<Set<UInt16>>([])
     private let socket: CInt
     private let stopping = Atomic<Bool>(false)
-    private let thread = Mutex<ThreadHandle?>(nil)
+    private let thread = Locked<ThreadHandle?>(nil)
 
     init() throws {
         let descriptor = try Sockets.udp(bind: SocketAddress(parsing: "127.0.0.1:0")!, receiveTimeoutMilliseconds: 100)

@@ -1,3 +1,4 @@
+import Locking
 import BeaconRuntime
 import Clients
 import DNSWire
@@ -55,7 +56,7 @@ extension Message {
 }
 
 final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
     func append(_ line: String) { lines.withLock { $0.append(line) } }
     var all: [String] { lines.withLock { $0 } }
 }

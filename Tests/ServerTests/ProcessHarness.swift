@@ -1,3 +1,4 @@
+import Locking
 import BeaconRuntime
 import Clients
 import DNSWire
@@ -11,7 +12,7 @@ final class Spawned: Sendable {
     let pid: Int32
     let stdoutPath: String
     let stderrPath: String
-    private let ended = Mutex<ChildProcess.Termination?>(nil)
+    private let ended = Locked<ChildProcess.Termination?>(nil)
 
     /// Starts `arguments` with stdout and stderr redirected to files in `directory`, named after `label`.
     init(_ arguments: [String], in directory: TemporaryDirectory, label: String) throws {
