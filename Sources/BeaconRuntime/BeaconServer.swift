@@ -1,6 +1,7 @@
 import Authority
 import DNSServer
 import DNSWire
+import EtcdStore
 import HTTPControl
 import HTTPWire
 import Leases
@@ -17,6 +18,7 @@ package final class BeaconServer: Sendable {
     private let tcp: TCPServer
     private let http: HTTPServer
     private let sweeper: ExpirySweeper
+    private let etcd: EtcdStore?
     package let httpAddress: SocketAddress
     /// Where the listeners ended up (port 0 in the config picks a free port).
     package let dnsAddress: SocketAddress
@@ -32,7 +34,20 @@ package final class BeaconServer: Sendable {
         // Indexes continue from the wall clock (microseconds), so they rise across restarts.
         let registry = Registry(limits: config.limits, initialIndex: UInt64(Posix.wallClockSeconds() * 1_000_000))
         let clock: @Sendable () -> Instant = { Instant(nanoseconds: Posix.monotonicNanoseconds()) }
-        let store = MemoryStore(registry: registry, clock: clock)
+        let store: any RegistrationStore
+        var etcd: EtcdStore? = nil
+        if config.etcdEndpoints.isEmpty {
+            store = MemoryStore(registry: registry, clock: clock)
+        } else {
+            if let data = config.dataDirectory { log.info("--store etcd: registrations live in etcd; \(data) is not used") }
+            do throws(SystemCallError) {
+                etcd = try EtcdStore(endpoints: config.etcdEndpoints, registry: registry, log: log, clock: clock)
+            } catch {
+                throw StartupError("--store: cannot start the etcd workers: \(error.errno)")
+            }
+            etcd!.start()
+            store = etcd!
+        }
         let resolver = Resolver(zones: zones, dynamic: DynamicNames(apex: config.domain, maxTTL: config.maxTTL))
         let counters = DNSCounters()
         let fast = FastResponder(resolver: resolver)
@@ -50,6 +65,7 @@ package final class BeaconServer: Sendable {
                 idleMilliseconds: config.tcpIdleMilliseconds)
             try udp.start(address: dnsAddress, threads: config.udpThreads)
         } catch {
+            etcd?.stop()
             throw StartupError("--dns \(config.dnsAddress): \(error.errno)")
         }
         let httpCounters = HTTPCounters()
@@ -71,6 +87,7 @@ package final class BeaconServer: Sendable {
         } catch {
             tcp.stop()
             udp.stop()
+            etcd?.stop()
             throw StartupError("--http \(config.httpAddress): \(error.errno)")
         }
         let sweeper = ExpirySweeper(registry: registry)
@@ -79,7 +96,7 @@ package final class BeaconServer: Sendable {
         log.info("http listening on \(httpAddress)")
         return BeaconServer(
             config: config, registry: registry, store: store, dnsCounters: counters, log: log, udp: udp, tcp: tcp,
-            http: http, sweeper: sweeper, dnsAddress: dnsAddress, httpAddress: httpAddress)
+            http: http, sweeper: sweeper, etcd: etcd, dnsAddress: dnsAddress, httpAddress: httpAddress)
     }
 
     private static func loadTokens(_ path: String?) throws(StartupError) -> TokenTable? {
@@ -99,9 +116,10 @@ package final class BeaconServer: Sendable {
 
     private init(
         config: ServeConfig, registry: Registry, store: any RegistrationStore, dnsCounters: DNSCounters, log: Log,
-        udp: UDPServer, tcp: TCPServer, http: HTTPServer, sweeper: ExpirySweeper, dnsAddress: SocketAddress,
-        httpAddress: SocketAddress
+        udp: UDPServer, tcp: TCPServer, http: HTTPServer, sweeper: ExpirySweeper, etcd: EtcdStore?,
+        dnsAddress: SocketAddress, httpAddress: SocketAddress
     ) {
+        self.etcd = etcd
         self.http = http
         self.httpAddress = httpAddress
         self.config = config
@@ -121,6 +139,7 @@ package final class BeaconServer: Sendable {
         tcp.stop()
         udp.stop()
         sweeper.stop()
+        etcd?.stop()
         log.info("stopped")
     }
 }
