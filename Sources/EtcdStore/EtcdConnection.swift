@@ -28,8 +28,9 @@ package final class EndpointRing: Sendable {
 /// Confined to one thread (a worker, the mirror thread or the lease refresher): it owns an
 /// `HTTPClient`, which is neither copyable nor shareable. A call tries the preferred member, and on a
 /// connection failure, a timeout, or a 5xx (the member has no leader, or its request timed out) the
-/// next one, until each has been tried; a second round follows after a short pause when some member
-/// answered 5xx, which covers a leader election after a member was lost.
+/// next one, until each has been tried. While some member answers 5xx, rounds repeat for up to 4 s,
+/// which rides out a leader election after a member was lost; when none answers at all the call
+/// fails at once (etcd is down: the caller answers 503 rather than hang).
 package final class EtcdConnection: @unchecked Sendable {
     package let ring: EndpointRing
     private let timeoutMilliseconds: Int
@@ -46,9 +47,12 @@ package final class EtcdConnection: @unchecked Sendable {
     /// - Parameter only: talk to this member and no other (the mirror's liveness probe).
     package func call(_ path: String, _ body: JSONValue, only: Int? = nil) throws(EtcdError) -> JSONValue {
         var failures: [String] = []
-        for round in 0..<2 {
+        let started = Posix.monotonicNanoseconds()
+        while true {
             var sawServerError = false
-            let order = only.map { [$0] } ?? (0..<ring.endpoints.count).map { (ring.preferred + $0) % ring.endpoints.count }
+            failures.removeAll()
+            let count = ring.endpoints.count
+            let order = only.map { [$0] } ?? (0..<count).map { (ring.preferred + $0) % count }
             for index in order {
                 switch attempt(path, body, at: index) {
                 case .success(let reply):
@@ -65,11 +69,17 @@ package final class EtcdConnection: @unchecked Sendable {
                     throw error
                 }
             }
-            guard round == 0, sawServerError else { break }
-            Posix.sleep(milliseconds: 300)
+            // A member that answers but cannot serve is usually waiting for a leader election.
+            let elapsed = Posix.monotonicNanoseconds() - started
+            guard sawServerError, elapsed < Self.electionPatienceNanoseconds else { break }
+            Posix.sleep(milliseconds: 250)
         }
         throw .unreachable(failures.joined(separator: "; "))
     }
+
+    /// How long a call keeps retrying while members answer 5xx: an election takes 1-2 s with etcd's
+    /// default timings.
+    static let electionPatienceNanoseconds: Int64 = 4_000_000_000
 
     package func disconnect() {
         client = nil

@@ -34,6 +34,9 @@ package enum EtcdRequest {
         return .object(members)
     }
 
+    /// Exactly one key.
+    package static func key(_ key: String) -> JSONValue { ["key": .string(Base64.encode(key))] }
+
     package static func deleteKey(_ key: String) -> JSONValue {
         ["key": .string(Base64.encode(key)), "prev_kv": true]
     }
@@ -155,12 +158,11 @@ package enum EtcdReply {
         return (try revision(reply), previous ?? 0)
     }
 
-    /// `/v3/kv/deleterange` with `prev_kv`: the revision, and the deleted key's lease (nil when nothing was deleted).
-    package static func delete(_ reply: JSONValue) throws(EtcdError) -> (revision: Int64, deletedLease: Int64?) {
-        let deleted = try int64(reply["deleted"], "deleted")
-        guard deleted > 0 else { return (try revision(reply), nil) }
-        let lease = try int64(reply["prev_kvs"]?[0]?["lease"], "prev_kvs.lease")
-        return (try revision(reply), lease)
+    /// `/v3/kv/deleterange` with `prev_kv`: the revision, and the deleted key (nil when nothing was deleted).
+    package static func delete(_ reply: JSONValue) throws(EtcdError) -> (revision: Int64, deleted: EtcdKeyValue?) {
+        let count = try int64(reply["deleted"], "deleted")
+        guard count > 0, let previous = reply["prev_kvs"]?[0] else { return (try revision(reply), nil) }
+        return (try revision(reply), try EtcdKeyValue(json: previous))
     }
 
     /// `/v3/lease/keepalive`: the renewed TTL, or 0 when the lease no longer exists.

@@ -144,9 +144,13 @@ package final class EtcdStore: RegistrationStore {
         }
     }
 
-    /// Keep-alive of the lease the mirror holds for `id`, through whichever node took the heartbeat.
+    /// Keep-alive of the lease behind `id`, through whichever node took the heartbeat. The mirror
+    /// knows the lease; when it does not know the id yet (a heartbeat sent through another node right
+    /// after the registration can overtake the watch), the key is read from etcd instead.
     private func renew(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
-        guard let record = mirror.record(id: id), let spec = record.spec else { throw unknown(id) }
+        var record = mirror.record(id: id)
+        if record?.spec == nil { record = try read(id, etcd) }
+        guard let record, let spec = record.spec else { throw .lease(.unknownInstance(id)) }
         let sentAt = clock()
         let ttl = try step { () throws(EtcdError) in
             try EtcdReply.keepAlive(try etcd.call("/v3/lease/keepalive", EtcdRequest.lease(record.lease)))
@@ -159,24 +163,40 @@ package final class EtcdStore: RegistrationStore {
         return instance
     }
 
+    /// Reads one instance key and applies it to the mirror as a local write (skipped if the watch has
+    /// already passed it). Nil when etcd has no such key.
+    private func read(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> MirrorRecord? {
+        let range = try step { () throws(EtcdError) in
+            try EtcdReply.range(try etcd.call("/v3/kv/range", EtcdRequest.key(SpecCodec.key(id: id))))
+        }
+        guard let kv = range.kvs.first, kv.lease != 0, case .success(let spec) = SpecCodec.decode(kv.value, id: id)
+        else { return nil }
+        let deadline = try step { () throws(EtcdError) in
+            try MirrorSync.leaseDeadline(kv.lease, specTTL: spec.ttl, etcd, clock: clock)
+        }
+        _ = try? mirror.applyPut(
+            spec, lease: kv.lease, revision: kv.modRevision, deadline: deadline, origin: .local, now: clock())
+        return MirrorRecord(revision: kv.modRevision, lease: kv.lease, spec: spec)
+    }
+
     /// Delete, then revoke the lease; the drain comes from this node's exposure of the instance.
+    /// The key is deleted whether or not the mirror knows the id yet: etcd says whether it existed.
     private func deregister(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
-        guard let record = mirror.record(id: id), let spec = record.spec else { throw unknown(id) }
         // Taken before the delete: the stream may remove it from the table before our reply is read.
         let instance = registry.read { $0.byID[id] }
         let reply = try step { () throws(EtcdError) in
             try EtcdReply.delete(try etcd.call("/v3/kv/deleterange", EtcdRequest.deleteKey(SpecCodec.key(id: id))))
         }
         mirror.applyDelete(id: id, revision: reply.revision, origin: .local, now: clock())
-        guard let lease = reply.deletedLease else { throw .lease(.unknownInstance(id)) }
-        if lease != 0 { revokeQuietly(lease, etcd) }
-        return instance ?? Instance(spec: spec, deadline: clock(), registeredAt: clock())
-    }
-
-    /// 404 when the mirror follows etcd and has no such id; 503 while it does not (it may just not know).
-    private func unknown(_ id: String) -> StoreFailure {
-        if let reason = status.current { return .etcd(.unreachable(reason)) }
-        return .lease(.unknownInstance(id))
+        guard let deleted = reply.deleted else { throw .lease(.unknownInstance(id)) }
+        if deleted.lease != 0 { revokeQuietly(deleted.lease, etcd) }
+        if let instance { return instance }
+        // Not in this node's table (not mirrored yet, or swept): nothing went out from here, so no drain.
+        guard case .success(let spec) = SpecCodec.decode(deleted.value, id: id) else {
+            throw .lease(.unknownInstance(id))
+        }
+        let now = clock()
+        return Instance(spec: spec, deadline: now, registeredAt: now)
     }
 
     private func revokeQuietly(_ lease: Int64, _ etcd: EtcdConnection) {

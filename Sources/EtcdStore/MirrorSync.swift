@@ -22,7 +22,7 @@ final class MirrorSync: Sendable {
     private let syncedCount = Atomic<Int>(0)
 
     static let pageSize = 1000
-    static let probeMilliseconds: Int64 = 2_000
+    static let probeMilliseconds: Int64 = 1_000
     static let readSliceMilliseconds = 250
 
     init(mirror: Mirror, ring: EndpointRing, status: StoreStatus, log: Log, clock: @escaping @Sendable () -> Instant) {
@@ -48,7 +48,8 @@ final class MirrorSync: Sendable {
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
     private func run() {
-        let connection = EtcdConnection(ring: ring)
+        // Short timeouts: a member without quorum holds a request for etcd's own 7 s before failing it.
+        let connection = EtcdConnection(ring: ring, timeoutMilliseconds: 2_000)
         var backoff = 100
         while !isStopping {
             do throws(EtcdError) {
@@ -147,6 +148,9 @@ final class MirrorSync: Sendable {
             if messages.isEmpty {
                 if now.seconds(since: lastHeard) * 1000 < Double(Self.probeMilliseconds) { continue }
                 guard created else { throw .unreachable("\(watch.endpoint): watch not confirmed") }
+                // On a fresh connection: `HTTPClient` retries a failed request once on a reused one,
+                // which would double the time a member without quorum takes to fail the probe.
+                connection.disconnect()
                 _ = try connection.call("/v3/kv/range", EtcdRequest.range(prefix: SpecCodec.prefix, countOnly: true), only: index)
                 lastHeard = clock()
                 continue

@@ -15,7 +15,7 @@ final class WorkerPool: Sendable {
         var loops: [EventLoop] = []
         for _ in 0..<max(1, count) { loops.append(try EventLoop()) }
         self.loops = loops
-        connections = loops.map { _ in EtcdConnection(ring: ring) }
+        connections = loops.map { _ in EtcdConnection(ring: ring, timeoutMilliseconds: 2_000) }
     }
 
     func start() {

@@ -92,9 +92,10 @@ import Testing
             try parse(
                 #"{"header":{"revision":"3"},"deleted":"1","prev_kvs":[{"key":"L2JlYWNvbi92MS9pbnN0YW5jZXMveA==","create_revision":"2","mod_revision":"2","version":"1","value":"eyJhIjoxfQ==","lease":"2324035698124327431"}]}"#
             ))
-        #expect(deleted.revision == 3 && deleted.deletedLease == 2_324_035_698_124_327_431)
+        #expect(deleted.revision == 3 && deleted.deleted?.lease == 2_324_035_698_124_327_431)
+        #expect(deleted.deleted?.key == "/beacon/v1/instances/x" && deleted.deleted?.value == Array("{\"a\":1}".utf8))
         let nothing = try EtcdReply.delete(try parse(#"{"header":{"revision":"3"}}"#))
-        #expect(nothing.revision == 3 && nothing.deletedLease == nil)
+        #expect(nothing.revision == 3 && nothing.deleted == nil)
     }
 
     @Test func keepAliveOfALiveLeaseGivesItsTTLAndOfAMissingOneZero() throws {

@@ -1,6 +1,5 @@
 import EtcdStore
 import PosixIO
-import Synchronization
 import Testing
 
 @Suite struct LineSplitterTests {
@@ -17,64 +16,6 @@ import Testing
 /// `WatchStream` against a scripted gateway on a loopback port: the chunk boundaries fall inside
 /// messages, as they may on a real connection.
 @Suite struct WatchStreamTests {
-    /// Serves one connection: reads the request, then writes `script` pieces with small pauses.
-    final class ScriptedServer: Sendable {
-        let address: SocketAddress
-        private let listener: Mutex<FileDescriptor?>
-        private let received = Received()
-        private let thread = Mutex<ThreadHandle?>(nil)
-
-        final class Received: Sendable {
-            let text = Mutex<String>("")
-        }
-
-        var request: String { received.text.withLock { $0 } }
-
-        init(script: [String]) throws {
-            let socket = try Sockets.tcpListener(bind: SocketAddress(parsing: "127.0.0.1:0")!)
-            address = try Posix.localAddress(socket.rawValue)
-            let raw = socket.rawValue
-            listener = Mutex(socket)
-            let handle = Threads.start(name: "fake-etcd") { [received] in
-                var client: CInt = -1
-                for _ in 0..<500 {
-                    if case .processed(let (fd, _))? = try? Posix.accept(raw) {
-                        client = fd
-                        break
-                    }
-                    Posix.sleep(milliseconds: 5)
-                }
-                guard client >= 0 else { return }
-                let connection = FileDescriptor(taking: client)
-                var bytes: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                for _ in 0..<400 where !String(decoding: bytes, as: UTF8.self).contains("start_revision") {
-                    let result = buffer.withUnsafeMutableBytes { try? Posix.read(connection.rawValue, into: $0) }
-                    if case .processed(let count)? = result, count > 0 {
-                        bytes += buffer[0..<count]
-                    } else {
-                        Posix.sleep(milliseconds: 5)
-                    }
-                }
-                let text = String(decoding: bytes, as: UTF8.self)
-                received.text.withLock { $0 = text }
-                for piece in script {
-                    let bytes = Array(piece.utf8)
-                    var offset = 0
-                    while offset < bytes.count {
-                        let result = bytes[offset...].withUnsafeBytes { try? Posix.send(connection.rawValue, from: $0) }
-                        if case .processed(let count)? = result { offset += count } else { Posix.sleep(milliseconds: 1) }
-                    }
-                    Posix.sleep(milliseconds: 20)
-                }
-                Posix.sleep(milliseconds: 100)
-            }
-            thread.withLock { $0 = handle }
-        }
-
-        func join() { thread.withLock { $0 }?.join() }
-    }
-
     static func chunk(_ text: String) -> String { String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n" }
 
     static let created = #"{"result":{"header":{"revision":"3"},"created":true}}"# + "\n"
