@@ -11,7 +11,7 @@
 //   on etcd. A lost, cancelled or compacted watch, or a member that fails the liveness probe, leads
 //   to a full re-read that reconciles the mirror (`Reconcile`: pure) and a new watch, on the next
 //   member. Any node accepts writes; the lease id behind every id is in every node's mirror, so a
-//   heartbeat works through any node.
+//   heartbeat works through any node (one that has not seen the id yet reads its key from etcd).
 // - etcd calls are blocking and run on a few worker threads (`WorkerPool`); the HTTP loop passes a
 //   completion and gets its answer from the worker.
 //

@@ -172,14 +172,20 @@ def run(report, procs, binary, workdir):
                  "etcd unavailable: short (TTL 5) answered until its lease ends, then drains out; a1 still answered",
                  f"last answered at {last} s after its 200; now {still}")
 
-    # 7. etcd back: nodes recover by themselves.
+    # 7. Node 1 restarted while etcd is still down: it starts, serves, and reports 503.
+    n1.start()
+    report.check(n1.wait_up() and n1.health() == 503, "node 1 restarted while etcd is down: serving, /healthz 503")
+
+    # 8. etcd back: nodes recover by themselves.
     etcd.start()
     report.check(etcd.wait_healthy(timeout=20), "etcd restarted (all three members)")
     healthy = wait_until(lambda: n2.health() == 200 and n3.health() == 200, 10, 0.2)
     report.check(healthy is not None, f"nodes 2 and 3 resynchronise without a restart (/healthz 200 after {healthy or 0:.1f}s)")
+    rejoined = wait_until(lambda: n1.health() == 200 and "10.0.0.1" in (n1.resolve(NAME) or set()), 10, 0.2)
+    report.check(rejoined is not None, "node 1 catches up by itself: /healthz 200 and a1 resolves")
     status, reply = register(n3, "post", 30, "10.0.0.8")
-    took = wait_until(lambda: "10.0.0.8" in (n2.resolve(NAME) or set()), 3)
-    report.check(status == 200 and took is not None, "after recovery a registration through node 3 resolves on node 2", f"{status} {reply}")
+    took = wait_until(lambda: all("10.0.0.8" in (n.resolve(NAME) or set()) for n in (n1, n2)), 3)
+    report.check(status == 200 and took is not None, "after recovery a registration through node 3 resolves on nodes 1 and 2", f"{status} {reply}")
     report.check(n2.heartbeat("post")[0] == 200, "after recovery heartbeats answer 200")
     # Informational: etcd 3.4 restarts every lease's TTL when a new leader takes over, so a lease that
     # ran out while etcd was down can be live again in etcd for up to one TTL (see README).
