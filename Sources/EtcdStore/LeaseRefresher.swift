@@ -18,8 +18,6 @@ final class LeaseRefresher: Sendable {
     private let clock: @Sendable () -> Instant
     private let stopping = Atomic<Bool>(false)
     private let handle = Mutex<ThreadHandle?>(nil)
-    /// Lookups made, for tests and logs.
-    let lookups = Atomic<Int>(0)
 
     static let tickMilliseconds = 200
     static let minimumIntervalMilliseconds: Int64 = 1_000
@@ -52,13 +50,13 @@ final class LeaseRefresher: Sendable {
             lastAsked = lastAsked.filter { due.contains(id: $0.key) && now.seconds(since: $0.value) < 10 }
             failing = false
             for candidate in due.candidates {
+                if stopping.load(ordering: .relaxed) { break }
                 if let asked = lastAsked[candidate.id],
                     now.seconds(since: asked) * 1000 < Double(Self.minimumIntervalMilliseconds)
                 {
                     continue
                 }
                 lastAsked[candidate.id] = now
-                lookups.add(1, ordering: .relaxed)
                 do throws(EtcdError) {
                     guard
                         let deadline = try MirrorSync.leaseDeadline(

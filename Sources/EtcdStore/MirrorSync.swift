@@ -90,7 +90,10 @@ final class MirrorSync: Sendable {
         }
         let plan = Reconcile.plan(local: mirror.records, snapshot: snapshot, revision: revision)
         var prepared: [String: (spec: InstanceSpec?, deadline: Instant?)] = [:]
-        for kv in plan.apply { prepared[kv.key] = try prepare(kv, connection) }
+        for kv in plan.apply {
+            if isStopping { throw .unreachable("stopping") }
+            prepared[kv.key] = try prepare(kv, connection)
+        }
         let (applied, removed) = mirror.reconcile(
             snapshot: snapshot, revision: revision, prepared: prepared, now: clock())
         log.info("etcd: mirror read \(snapshot.count) instances at revision \(revision) (\(applied) new or changed, \(removed) removed)")
