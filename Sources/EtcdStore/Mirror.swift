@@ -141,6 +141,23 @@ package final class Mirror: Sendable {
         }
     }
 
+    /// Applies part of a full re-read as soon as its leases are known, so that a node mirroring many
+    /// instances answers for the first ones early: each key newer than the mirror's record is
+    /// registered, as the stream would. Removals wait for `reconcile`, which needs the whole snapshot.
+    package func applyPartial(
+        _ kvs: [EtcdKeyValue], prepared: [String: (spec: InstanceSpec?, deadline: Instant?)], now: Instant
+    ) {
+        state.withLock { state in
+            for kv in kvs {
+                guard let id = SpecCodec.id(key: kv.key), let entry = prepared[kv.key], let spec = entry.spec,
+                    let deadline = entry.deadline
+                else { continue }
+                if let record = state.records[id], record.revision >= kv.modRevision { continue }
+                applySnapshotPut(kv, id: id, spec: spec, deadline: deadline, in: &state, now: now)
+            }
+        }
+    }
+
     /// Applies a full re-read at `revision`. `prepared` holds, for each key of the plan's `apply`, the
     /// decoded spec and the deadline looked up for its lease (nil spec: not a valid instance).
     /// - Returns: how many ids were added or changed, and how many removed.
@@ -151,28 +168,13 @@ package final class Mirror: Sendable {
         state.withLock { state in
             // Planned again under the lock: local writes may have landed since the first plan.
             let plan = Reconcile.plan(local: state.records, snapshot: snapshot, revision: revision)
-            var applied = 0
             for kv in plan.apply {
                 guard let id = SpecCodec.id(key: kv.key) else { continue }
                 guard let entry = prepared[kv.key], let spec = entry.spec, let deadline = entry.deadline else {
                     remove(id, in: &state)
                     continue
                 }
-                if state.records[id]?.isTombstone == true { state.tombstones -= 1 }
-                let previous = state.records[id]
-                state.records[id] = MirrorRecord(revision: kv.modRevision, lease: kv.lease, spec: spec)
-                if let previous, previous.lease == kv.lease, previous.spec == spec, let instance = tableInstance(id) {
-                    instance.extendDeadline(to: deadline)
-                } else if now < deadline {
-                    do throws(LeaseError) {
-                        _ = try registry.register(spec, deadline: deadline, now: now)
-                    } catch {
-                        log.warning("etcd: \(id) cannot be mirrored: \(error)")
-                    }
-                } else {
-                    _ = registry.deregister(id: id, now: now)
-                }
-                applied += 1
+                applySnapshotPut(kv, id: id, spec: spec, deadline: deadline, in: &state, now: now)
             }
             for id in plan.remove { remove(id, in: &state) }
             for id in plan.forget {
@@ -181,13 +183,33 @@ package final class Mirror: Sendable {
             }
             state.watermark = max(state.watermark, revision)
             forgetPassedTombstones(&state)
-            return (applied, plan.remove.count)
+            return (plan.apply.count, plan.remove.count)
         }
     }
 
     // MARK: - Internals (lock held)
 
     private func tableInstance(_ id: String) -> Instance? { registry.read { $0.byID[id] } }
+
+    /// Records `kv` and registers it, keeping the instance (and its index) when only the revision moved.
+    private func applySnapshotPut(
+        _ kv: EtcdKeyValue, id: String, spec: InstanceSpec, deadline: Instant, in state: inout State, now: Instant
+    ) {
+        let previous = state.records[id]
+        if previous?.isTombstone == true { state.tombstones -= 1 }
+        state.records[id] = MirrorRecord(revision: kv.modRevision, lease: kv.lease, spec: spec)
+        if let previous, previous.lease == kv.lease, previous.spec == spec, let instance = tableInstance(id) {
+            instance.extendDeadline(to: deadline)
+        } else if now < deadline {
+            do throws(LeaseError) {
+                _ = try registry.register(spec, deadline: deadline, now: now)
+            } catch {
+                log.warning("etcd: \(id) cannot be mirrored: \(error)")
+            }
+        } else {
+            _ = registry.deregister(id: id, now: now)
+        }
+    }
 
     private func remove(_ id: String, in state: inout State) {
         guard let record = state.records.removeValue(forKey: id) else { return }

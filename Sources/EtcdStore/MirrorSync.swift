@@ -79,24 +79,30 @@ final class MirrorSync: Sendable {
         var snapshot: [EtcdKeyValue] = []
         var revision: Int64 = 0
         var from = Array(SpecCodec.prefix.utf8)
+        var prepared: [String: (spec: InstanceSpec?, deadline: Instant?)] = [:]
+        var planned = 0
         while true {
             let request = EtcdRequest.rangePage(
                 from: from, prefix: SpecCodec.prefix, limit: Self.pageSize, revision: revision)
             let page = try EtcdReply.range(try connection.call("/v3/kv/range", request))
             if revision == 0 { revision = page.revision }
             snapshot += page.kvs
+            // Each page is looked up and applied before the next is read (see `Mirror.applyPartial`).
+            let newer = page.kvs.filter { kv in
+                guard let id = SpecCodec.id(key: kv.key) else { return false }
+                return (mirror.record(id: id)?.revision ?? 0) < kv.modRevision
+            }
+            for kv in newer {
+                if isStopping { throw .unreachable("stopping") }
+                prepared[kv.key] = try prepare(kv, connection)
+            }
+            planned += newer.count
+            mirror.applyPartial(newer, prepared: prepared, now: clock())
             guard page.more, let last = page.kvs.last else { break }
             from = Array(last.key.utf8) + [0]
         }
-        let plan = Reconcile.plan(local: mirror.records, snapshot: snapshot, revision: revision)
-        var prepared: [String: (spec: InstanceSpec?, deadline: Instant?)] = [:]
-        for kv in plan.apply {
-            if isStopping { throw .unreachable("stopping") }
-            prepared[kv.key] = try prepare(kv, connection)
-        }
-        let (applied, removed) = mirror.reconcile(
-            snapshot: snapshot, revision: revision, prepared: prepared, now: clock())
-        log.info("etcd: mirror read \(snapshot.count) instances at revision \(revision) (\(applied) new or changed, \(removed) removed)")
+        let (_, removed) = mirror.reconcile(snapshot: snapshot, revision: revision, prepared: prepared, now: clock())
+        log.info("etcd: mirror read \(snapshot.count) instances at revision \(revision) (\(planned) new or changed, \(removed) removed)")
         syncedCount.add(1, ordering: .releasing)
         return revision
     }

@@ -1,6 +1,7 @@
 import EtcdStore
 import Leases
 import PosixIO
+import Synchronization
 import Testing
 
 /// The two writers of a mirror (the watch stream and this node's acknowledged writes) in every order.
@@ -128,5 +129,27 @@ import Testing
             try mirror.applyPut(Self.spec("b"), lease: 2, revision: 6, deadline: later(10), origin: .local, now: now)
         }
         #expect(mirror.record(id: "b") == nil)
+    }
+}
+
+extension MirrorTests {
+    @Test func aPartialReadRegistersEarlyAndTheFinalReconcileOnlyRemoves() throws {
+        try mirror.applyPut(Self.spec("old"), lease: 9, revision: 2, deadline: later(10), origin: .stream, now: now)
+        let kv = EtcdKeyValue(key: SpecCodec.key(id: "a"), value: SpecCodec.encode(Self.spec("a")), modRevision: 5, lease: 1)
+        let bad = EtcdKeyValue(key: SpecCodec.key(id: "bad"), value: Array("{}".utf8), modRevision: 6, lease: 2)
+        let prepared: [String: (spec: InstanceSpec?, deadline: Instant?)] = [
+            kv.key: (Self.spec("a"), later(9)), bad.key: (nil, nil),
+        ]
+        mirror.applyPartial([kv, bad], prepared: prepared, now: now)
+        #expect(registry.instance(id: "a", now: now)?.deadline == later(9))
+        #expect(registry.instance(id: "old", now: now) != nil, "removals wait for the whole snapshot")
+        #expect(mirror.watermark == 2, "a partial read does not move the watermark")
+        let before = index
+        let result = mirror.reconcile(snapshot: [kv, bad], revision: 7, prepared: prepared, now: now)
+        #expect(result.removed == 1 && registry.instance(id: "old", now: now) == nil)
+        #expect(registry.instance(id: "a", now: now) != nil && mirror.record(id: "bad") == nil)
+        #expect(mirror.watermark == 7)
+        #expect(index! > before!, "the removal of old changed the function")
+        #expect(registry.counters.registrations.load(ordering: .relaxed) == 2, "a was not registered twice")
     }
 }
