@@ -4,7 +4,10 @@
 1. Propagation: N registrations through node 1, one at a time; after each 200, node 2's DNS is
    polled without pause for the new instance's name (ID.create.orders.local A) until it answers.
    Prints the median, p90, p99 and worst time from the 200 to the first answer.
-2. DNS throughput: the same data set (dnsbench.py's) loaded into a node backed by etcd and into a
+2. Renewal checks: M instances with TTL T heartbeated every T/3 through node 1 only; counts the
+   `LeaseTimeToLive` calls etcd served (its /metrics) and node 2's CPU while node 2 follows the
+   renewals, per instance and per second.
+3. DNS throughput: the same data set (dnsbench.py's) loaded into a node backed by etcd and into a
    node with the embedded store; dnsperf against each in turn for a few rounds. Prints qps and
    server CPU microseconds per answered query.
 
@@ -44,6 +47,41 @@ def propagation(n1, n2, count):
     ms = [s * 1000 for s in samples]
     print(f"propagation, {count} registrations through node 1 -> DNS answer on node 2 (ms):")
     print(f"  median {statistics.median(ms):.2f}  p90 {ms[int(len(ms) * 0.9)]:.2f}  p99 {ms[int(len(ms) * 0.99)]:.2f}  worst {ms[-1]:.2f}  (not seen within 5 s: {misses})")
+
+
+def etcd_counter(etcd, method):
+    total = 0.0
+    for _, client, _ in etcd.members:
+        status, text = http("GET", f"http://127.0.0.1:{client}/metrics", timeout=3)
+        for line in (text if isinstance(text, str) else "").splitlines():
+            if line.startswith("grpc_server_handled_total") and f'grpc_method="{method}"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def renewal_checks(etcd, n1, n2, count, ttl, seconds):
+    ids = [f"r{i}" for i in range(count)]
+    for i, ident in enumerate(ids):
+        n1.register(service="renew", function="check", id=ident, address=f"10.2.{i // 250}.{i % 250 + 1}", port=80, ttl=ttl)
+    node2 = n2.procs.procs[n2.name].pid
+    before_calls, before_cpu, started = etcd_counter(etcd, "LeaseTimeToLive"), dnsbench.cpu_seconds(node2), time.time()
+    missing = 0
+    while time.time() - started < seconds:
+        round_started = time.time()
+        for ident in ids:
+            n1.heartbeat(ident)
+        status, reply = http("GET", n2.url("/v1/services/renew/check"))
+        missing = max(missing, count - len(reply.get("instances", [])) if status == 200 else count)
+        time.sleep(max(0, ttl / 3 - (time.time() - round_started)))
+    elapsed = time.time() - started
+    calls = etcd_counter(etcd, "LeaseTimeToLive") - before_calls
+    cpu = dnsbench.cpu_seconds(node2) - before_cpu
+    print(f"renewal checks, {count} instances, TTL {ttl} s, heartbeats every {ttl / 3:.0f} s through node 1, {elapsed:.0f} s:")
+    print(f"  etcd LeaseTimeToLive calls {calls / elapsed:.0f}/s (node 2 and node 1 together; "
+          f"{calls / elapsed / count * ttl:.2f} per instance per TTL), node 2 CPU {cpu / elapsed * 100:.1f}% of a core, "
+          f"most instances missing from node 2's listing at a sample: {missing}")
+    for ident in ids:
+        n1.deregister(ident)
 
 
 def throughput(args, procs, workdir, endpoints, binary):
@@ -87,6 +125,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--beacon", default=os.environ.get("BEACON_BIN", os.path.join(ROOT, ".build/release/beacon")))
     parser.add_argument("--registrations", type=int, default=1000)
+    parser.add_argument("--renewals", type=int, default=1000, help="instances for the renewal-check figure")
+    parser.add_argument("--renewal-ttl", type=int, default=15)
+    parser.add_argument("--renewal-seconds", type=int, default=30)
     parser.add_argument("--functions", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
@@ -107,6 +148,8 @@ def main():
         wait_until(lambda: all(node.health() == 200 for node in nodes), 10)
         if args.registrations:
             propagation(nodes[0], nodes[1], args.registrations)
+        if args.renewals:
+            renewal_checks(etcd, nodes[0], nodes[1], args.renewals, args.renewal_ttl, args.renewal_seconds)
         if args.rounds:
             throughput(args, procs, workdir, etcd.client_endpoints, args.beacon)
     finally:
