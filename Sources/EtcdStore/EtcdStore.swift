@@ -19,7 +19,8 @@
 // DNS TTLs come from local deadlines (`TTLPolicy`), so the rule "no cache serves an instance past
 // its lease" holds if every local deadline is no later than the real etcd lease. `LeaseClock` makes
 // each deadline from a monotonic time read *before* the request that reported the lease, plus etcd's
-// figure (whole seconds, rounded down by etcd): never later than the lease. A keep-alive taken by
+// figure (whole seconds, rounded down by etcd): never later than the lease (which ends earlier only
+// when revoked, and a revocation reaches every node as a delete event). A keep-alive taken by
 // this node sets the deadline from its reply. Renewals taken by other nodes produce no watch event;
 // we chose to poll `/v3/lease/timetolive` (`LeaseRefresher`) for instances whose local deadline is
 // within 40% of their TTL (at least 2 s), rather than re-putting the key on every heartbeat:
@@ -28,8 +29,9 @@
 // - a keep-alive is what etcd leases are for (CONTRACT.md: "a heartbeat is a lease keep-alive"),
 //   and `timetolive` reads are served by the leader without a log write;
 // - the function index must not rise on heartbeats, which polling gives for free.
-// The cost is about one lookup per instance per quarter TTL per node while clients heartbeat, and
-// non-writing nodes see a renewal up to one poll late: their answers carry shorter TTLs, never longer.
+// The cost is measured at 2.7 lookups per instance per TTL per node while clients heartbeat every
+// third of their TTL (Tests/Cluster/etcdfigures.py), and non-writing nodes see a renewal up to one
+// check late: their answers carry shorter TTLs, never longer.
 // When etcd is unreachable nothing extends a deadline, so answers drain out exactly as the leases
 // could; mutations complete with `.unavailable` (HTTP 503) and `unavailableReason` is set (healthz
 // 503) until the mirror follows a watch again.
