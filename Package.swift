@@ -2,7 +2,8 @@
 // Beacon: a DNS-style service-discovery resolver. No package dependencies: toolchain only.
 //
 // Dependencies point one way, from the executable down to the pure wire code:
-//   beacon → BeaconCLI → BeaconRuntime → {DNSServer, HTTPControl, Journal} → {Authority, Leases, HTTPWire, PosixIO}
+//   beacon → BeaconCLI → BeaconRuntime → {DNSServer, HTTPControl, Journal, EtcdStore} → {Authority, Leases, HTTPWire, PosixIO}
+//   EtcdStore → Clients (its blocking HTTP client)
 //   Authority → {ZoneFile, Leases} → DNSWire
 import PackageDescription
 
@@ -38,9 +39,11 @@ let package = Package(
             name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO", "Locking"], swiftSettings: strict),
         .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO"], swiftSettings: strict),
         .target(
+            name: "EtcdStore", dependencies: ["Leases", "Clients", "HTTPWire", "PosixIO", "Locking"], swiftSettings: strict),
+        .target(
             name: "BeaconRuntime",
             dependencies: ["DNSWire", "ZoneFile", "Leases", "Authority", "PosixIO", "DNSServer", "HTTPWire",
-                "HTTPControl", "Journal", "Locking"],
+                "HTTPControl", "Journal", "EtcdStore", "Locking"],
             swiftSettings: strict),
         .target(
             name: "BeaconCLI",
@@ -72,6 +75,10 @@ let package = Package(
             dependencies: ["Authority", "ZoneFile", "Leases", "DNSWire", "TestSupport", "CAllocationCounter"],
             swiftSettings: strict),
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "EtcdStoreTests",
+            dependencies: ["EtcdStore", "Leases", "HTTPWire", "PosixIO", "TestSupport", "Locking"],
+            swiftSettings: strict),
         .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "JournalTests", dependencies: ["Journal", "Leases", "PosixIO", "TestSupport", "Locking"], swiftSettings: strict),

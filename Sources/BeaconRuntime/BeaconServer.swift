@@ -1,6 +1,7 @@
 import Authority
 import DNSServer
 import DNSWire
+import EtcdStore
 import HTTPControl
 import HTTPWire
 import Journal
@@ -19,6 +20,7 @@ package final class BeaconServer: Sendable {
     private let http: HTTPServer
     private let sweeper: ExpirySweeper
     private let forwarder: Forwarder?
+    private let etcd: EtcdStore?
     package let httpAddress: SocketAddress
     /// Where the listeners ended up (port 0 in the config picks a free port).
     package let dnsAddress: SocketAddress
@@ -36,7 +38,17 @@ package final class BeaconServer: Sendable {
         let registry = Registry(limits: config.limits, initialIndex: UInt64(Posix.wallClockSeconds() * 1_000_000))
         let clock: @Sendable () -> Instant = { Instant(nanoseconds: Posix.monotonicNanoseconds()) }
         let store: any RegistrationStore
-        if let dataDirectory = config.dataDirectory {
+        var etcd: EtcdStore? = nil
+        if !config.etcdEndpoints.isEmpty {
+            if let data = config.dataDirectory { notes.append("--store etcd: registrations live in etcd; \(data) is not used") }
+            do throws(SystemCallError) {
+                etcd = try EtcdStore(endpoints: config.etcdEndpoints, registry: registry, log: log, clock: clock)
+            } catch {
+                throw StartupError("--store: cannot start the etcd workers: \(error.errno)")
+            }
+            etcd!.start()
+            store = etcd!
+        } else if let dataDirectory = config.dataDirectory {
             do throws(JournalError) {
                 store = try JournalStore.open(
                     directory: dataDirectory, registry: registry, log: log, clock: clock,
@@ -72,6 +84,7 @@ package final class BeaconServer: Sendable {
                 }
             } catch {
                 (store as? JournalStore)?.close()
+                etcd?.stop()
                 throw StartupError("--upstream: \(error)")
             }
             notes.append("forwarding names outside the served zones to \(config.upstreams.map(\.description).joined(separator: ", "))")
@@ -83,6 +96,7 @@ package final class BeaconServer: Sendable {
             udp.stop()
             forwarder?.stop()
             (store as? JournalStore)?.close()
+            etcd?.stop()
         }
         let tcp: TCPServer
         do throws(SystemCallError) {
@@ -131,7 +145,8 @@ package final class BeaconServer: Sendable {
         log.info("http listening on \(httpAddress)")
         return BeaconServer(
             config: config, registry: registry, store: store, dnsCounters: counters, log: log, udp: udp, tcp: tcp,
-            http: http, sweeper: sweeper, forwarder: forwarder, dnsAddress: dnsAddress, httpAddress: httpAddress)
+            http: http, sweeper: sweeper, forwarder: forwarder, etcd: etcd, dnsAddress: dnsAddress,
+            httpAddress: httpAddress)
     }
 
     private static func loadTokens(_ path: String?) throws(StartupError) -> TokenTable? {
@@ -152,9 +167,10 @@ package final class BeaconServer: Sendable {
     private init(
         config: ServeConfig, registry: Registry, store: any RegistrationStore, dnsCounters: DNSCounters, log: Log,
         udp: UDPServer, tcp: TCPServer, http: HTTPServer, sweeper: ExpirySweeper, forwarder: Forwarder?,
-        dnsAddress: SocketAddress, httpAddress: SocketAddress
+        etcd: EtcdStore?, dnsAddress: SocketAddress, httpAddress: SocketAddress
     ) {
         self.forwarder = forwarder
+        self.etcd = etcd
         self.http = http
         self.httpAddress = httpAddress
         self.config = config
@@ -177,6 +193,7 @@ package final class BeaconServer: Sendable {
         tcp.stop()
         udp.stop()
         sweeper.stop()
+        etcd?.stop()
         log.info("stopped")
     }
 }

@@ -1,0 +1,237 @@
+// EtcdStore: the registration table kept in an etcd cluster shared by several Beacon nodes
+// (`beacon serve --store etcd://A,B,C`), through etcd's v3 JSON gateway, with our own HTTP client.
+// No Foundation: PosixIO, Clients and HTTPWire only.
+//
+// Design
+// - Each instance is the key `/beacon/v1/instances/<id>`, its value the spec as JSON, bound to an
+//   etcd lease of the instance's TTL. Register = grant + put (the old lease, from the put's
+//   `prev_kv`, is revoked); heartbeat = lease keep-alive; deregister = delete + revoke.
+// - Every node mirrors the prefix into its in-memory `Registry` (`Mirror`, `MirrorSync`): a full
+//   read, then one watch from the next revision. DNS answers only from that registry and never wait
+//   on etcd. A lost, cancelled or compacted watch, or a member that fails the liveness probe, leads
+//   to a full re-read that reconciles the mirror (`Reconcile`: pure) and a new watch, on the next
+//   member. Any node accepts writes; the lease id behind every id is in every node's mirror, so a
+//   heartbeat works through any node (one that has not seen the id yet reads its key from etcd).
+// - etcd calls are blocking and run on a few worker threads (`WorkerPool`); the HTTP loop passes a
+//   completion and gets its answer from the worker.
+//
+// Deadlines and the TTL rule
+// DNS TTLs come from local deadlines (`TTLPolicy`), so the rule "no cache serves an instance past
+// its lease" holds if every local deadline is no later than the real etcd lease. `LeaseClock` makes
+// each deadline from a monotonic time read *before* the request that reported the lease, plus etcd's
+// figure (whole seconds, rounded down by etcd): never later than the lease (which ends earlier only
+// when revoked, and a revocation reaches every node as a delete event). A keep-alive taken by
+// this node sets the deadline from its reply. Renewals taken by other nodes produce no watch event;
+// we chose to poll `/v3/lease/timetolive` (`LeaseRefresher`) for instances whose local deadline is
+// within 40% of their TTL (at least 2 s), rather than re-putting the key on every heartbeat:
+// - a re-put writes to the raft log and to the key's history on every heartbeat, which grows etcd's
+//   database until something compacts it, and wakes every node's watch;
+// - a keep-alive is what etcd leases are for (CONTRACT.md: "a heartbeat is a lease keep-alive"),
+//   and `timetolive` reads are served by the leader without a log write;
+// - the function index must not rise on heartbeats, which polling gives for free.
+// The cost is measured at 2.7 lookups per instance per TTL per node while clients heartbeat every
+// third of their TTL (Tests/Cluster/etcdfigures.py), and non-writing nodes see a renewal up to one
+// check late: their answers carry shorter TTLs, never longer.
+// When etcd is unreachable nothing extends a deadline, so answers drain out exactly as the leases
+// could; mutations complete with `.unavailable` (HTTP 503) and `unavailableReason` is set (healthz
+// 503) until the mirror follows a watch again.
+//
+// Consistency
+// etcd is the single source of truth and its revisions order everything. A node's own writes are
+// applied to its mirror when etcd acknowledges them (read-your-writes on that node) and the watch
+// brings every write to every node in revision order; `Mirror` uses revisions so the two paths never
+// undo each other, and a re-read after any gap restores exactly etcd's state. Nodes converge to etcd
+// within one watch delivery; DNS answers are as stale as the mirror, never staler than a lease.
+// `drain` is per node (from the `Instance` exposure on the node that handled the DELETE): answers
+// other nodes gave out are not counted.
+import Leases
+import PosixIO
+
+/// `RegistrationStore` backed by etcd; see the module comment for the design.
+package final class EtcdStore: RegistrationStore {
+    package let registry: Registry
+    package let mirror: Mirror
+    private let ring: EndpointRing
+    private let status = StoreStatus()
+    private let workers: WorkerPool
+    private let sync: MirrorSync
+    private let refresher: LeaseRefresher
+    private let clock: @Sendable () -> Instant
+    private let log: Log
+
+    package init(
+        endpoints: [SocketAddress], registry: Registry, log: Log, clock: @escaping @Sendable () -> Instant,
+        workers: Int = 4
+    ) throws(SystemCallError) {
+        self.registry = registry
+        self.clock = clock
+        self.log = log
+        ring = EndpointRing(endpoints)
+        mirror = Mirror(registry: registry, log: log)
+        self.workers = try WorkerPool(count: workers, ring: ring)
+        sync = MirrorSync(mirror: mirror, ring: ring, status: status, log: log, clock: clock)
+        refresher = LeaseRefresher(mirror: mirror, ring: ring, log: log, clock: clock)
+    }
+
+    /// Starts the threads and waits up to `waitMilliseconds` for the first full read, so that a node
+    /// joining a running cluster answers for everything from its first query when etcd is up.
+    /// - Returns: whether the first read finished in time (if not, the node serves and keeps trying).
+    @discardableResult
+    package func start(waitMilliseconds: Int = 3_000) -> Bool {
+        workers.start()
+        sync.start()
+        refresher.start()
+        var waited = 0
+        while sync.syncs == 0 && waited < waitMilliseconds {
+            Posix.sleep(milliseconds: 10)
+            waited += 10
+        }
+        if sync.syncs == 0 { log.warning("etcd: no member of \(ring.listing) answered yet; serving an empty mirror") }
+        return sync.syncs > 0
+    }
+
+    package func stop() {
+        sync.stop()
+        refresher.stop()
+        workers.stop()
+    }
+
+    package var unavailableReason: String? { status.current }
+
+    // MARK: - Mutations
+
+    package func register(_ spec: InstanceSpec, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
+        workers.submit(key: spec.id) { [self] etcd in
+            completion(Self.storeResult { () throws(StoreFailure) in try register(spec, etcd) })
+        }
+    }
+
+    package func renew(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
+        workers.submit(key: id) { [self] etcd in
+            completion(Self.storeResult { () throws(StoreFailure) in try renew(id, etcd) })
+        }
+    }
+
+    package func deregister(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
+        workers.submit(key: id) { [self] etcd in
+            completion(Self.storeResult { () throws(StoreFailure) in try deregister(id, etcd) })
+        }
+    }
+
+    /// Grant, put, revoke what the put replaced, then apply to the mirror before answering.
+    private func register(_ spec: InstanceSpec, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
+        let sentAt = clock()
+        let lease = try step { () throws(EtcdError) in
+            try EtcdReply.grant(try etcd.call("/v3/lease/grant", EtcdRequest.grant(ttl: spec.ttl)))
+        }
+        let put: (revision: Int64, previousLease: Int64)
+        do throws(EtcdError) {
+            let request = EtcdRequest.put(key: SpecCodec.key(id: spec.id), value: SpecCodec.encode(spec), lease: lease.id)
+            put = try EtcdReply.put(try etcd.call("/v3/kv/put", request))
+        } catch {
+            revokeQuietly(lease.id, etcd)
+            throw .etcd(error)
+        }
+        if put.previousLease != 0 && put.previousLease != lease.id { revokeQuietly(put.previousLease, etcd) }
+        let deadline = LeaseClock.deadline(sentAt: sentAt, renewedTTL: lease.ttl, specTTL: spec.ttl)
+        let now = clock()
+        do throws(LeaseError) {
+            let applied = try mirror.applyPut(
+                spec, lease: lease.id, revision: put.revision, deadline: deadline, origin: .local, now: now)
+            return applied ?? Instance(spec: spec, deadline: deadline, registeredAt: now)
+        } catch {
+            // The table refused it (instance limits): take it back out of etcd.
+            revokeQuietly(lease.id, etcd)
+            throw .lease(error)
+        }
+    }
+
+    /// Keep-alive of the lease behind `id`, through whichever node took the heartbeat. The mirror
+    /// knows the lease; when it does not know the id yet (a heartbeat sent through another node right
+    /// after the registration can overtake the watch), the key is read from etcd instead.
+    private func renew(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
+        var record = mirror.record(id: id)
+        if record?.spec == nil { record = try read(id, etcd) }
+        guard let record, let spec = record.spec else { throw .lease(.unknownInstance(id)) }
+        let sentAt = clock()
+        let ttl = try step { () throws(EtcdError) in
+            try EtcdReply.keepAlive(try etcd.call("/v3/lease/keepalive", EtcdRequest.lease(record.lease)))
+        }
+        guard ttl > 0 else { throw .lease(.unknownInstance(id)) }  // the lease ended; its delete is on the way
+        let deadline = LeaseClock.deadline(sentAt: sentAt, renewedTTL: ttl, specTTL: spec.ttl)
+        guard let instance = mirror.renewed(id: id, lease: record.lease, deadline: deadline, now: clock()) else {
+            throw .lease(.unknownInstance(id))  // replaced meanwhile under another lease
+        }
+        return instance
+    }
+
+    /// Reads one instance key and applies it to the mirror as a local write (skipped if the watch has
+    /// already passed it). Nil when etcd has no such key.
+    private func read(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> MirrorRecord? {
+        let range = try step { () throws(EtcdError) in
+            try EtcdReply.range(try etcd.call("/v3/kv/range", EtcdRequest.key(SpecCodec.key(id: id))))
+        }
+        guard let kv = range.kvs.first, kv.lease != 0, case .success(let spec) = SpecCodec.decode(kv.value, id: id)
+        else { return nil }
+        let deadline = try step { () throws(EtcdError) in
+            try MirrorSync.leaseDeadline(kv.lease, specTTL: spec.ttl, etcd, clock: clock)
+        }
+        _ = try? mirror.applyPut(
+            spec, lease: kv.lease, revision: kv.modRevision, deadline: deadline, origin: .local, now: clock())
+        return MirrorRecord(revision: kv.modRevision, lease: kv.lease, spec: spec)
+    }
+
+    /// Delete, then revoke the lease; the drain comes from this node's exposure of the instance.
+    /// The key is deleted whether or not the mirror knows the id yet: etcd says whether it existed.
+    private func deregister(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
+        // Taken before the delete: the stream may remove it from the table before our reply is read.
+        let instance = registry.read { $0.byID[id] }
+        let reply = try step { () throws(EtcdError) in
+            try EtcdReply.delete(try etcd.call("/v3/kv/deleterange", EtcdRequest.deleteKey(SpecCodec.key(id: id))))
+        }
+        mirror.applyDelete(id: id, revision: reply.revision, origin: .local, now: clock())
+        guard let deleted = reply.deleted else { throw .lease(.unknownInstance(id)) }
+        if deleted.lease != 0 { revokeQuietly(deleted.lease, etcd) }
+        if let instance { return instance }
+        // Not in this node's table (not mirrored yet, or swept): nothing went out from here, so no drain.
+        guard case .success(let spec) = SpecCodec.decode(deleted.value, id: id) else {
+            throw .lease(.unknownInstance(id))
+        }
+        let now = clock()
+        return Instance(spec: spec, deadline: now, registeredAt: now)
+    }
+
+    private func revokeQuietly(_ lease: Int64, _ etcd: EtcdConnection) {
+        do throws(EtcdError) {
+            _ = try etcd.call("/v3/lease/revoke", EtcdRequest.lease(lease))
+        } catch {
+            if !error.isLeaseNotFound { log.warning("etcd: revoking lease \(lease) failed (it will lapse): \(error)") }
+        }
+    }
+
+    private func step<T>(_ body: () throws(EtcdError) -> T) throws(StoreFailure) -> T {
+        do throws(EtcdError) {
+            return try body()
+        } catch {
+            throw .etcd(error)
+        }
+    }
+
+    private enum StoreFailure: Error {
+        case etcd(EtcdError)
+        case lease(LeaseError)
+    }
+
+    private static func storeResult(_ body: () throws(StoreFailure) -> Instance) -> Result<Instance, StoreError> {
+        do throws(StoreFailure) {
+            return .success(try body())
+        } catch {
+            switch error {
+            case .lease(let lease): return .failure(.lease(lease))
+            case .etcd(let etcd):
+                let text = etcd.description
+                return .failure(.unavailable(text.hasPrefix("etcd: ") ? text : "etcd: \(text)"))
+            }
+        }
+    }
+}

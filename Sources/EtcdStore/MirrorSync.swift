@@ -1,0 +1,205 @@
+import Locking
+import HTTPWire
+import Leases
+import PosixIO
+import Synchronization
+
+/// The thread that keeps a node's mirror in step with etcd: a full read of the prefix, then one
+/// watch from the revision after it; on any failure (member gone, watch cancelled or compacted,
+/// malformed data) the state goes unavailable and the cycle starts again on the next member.
+///
+/// A silent watch is indistinguishable from a dead one, so after `probeMilliseconds` without a message
+/// the thread sends a linearizable count-only range to the watch's own member: it needs a quorum, so
+/// a member cut off from its cluster fails it and the watch moves elsewhere.
+final class MirrorSync: Sendable {
+    private let mirror: Mirror
+    private let ring: EndpointRing
+    private let status: StoreStatus
+    private let log: Log
+    private let clock: @Sendable () -> Instant
+    private let stopping = Atomic<Bool>(false)
+    private let handle = Locked<ThreadHandle?>(nil)
+    /// Set after each successful full read, for `start` to wait on.
+    private let syncedCount = Atomic<Int>(0)
+
+    static let pageSize = 1000
+    static let probeMilliseconds: Int64 = 1_000
+    static let readSliceMilliseconds = 250
+
+    init(mirror: Mirror, ring: EndpointRing, status: StoreStatus, log: Log, clock: @escaping @Sendable () -> Instant) {
+        self.mirror = mirror
+        self.ring = ring
+        self.status = status
+        self.log = log
+        self.clock = clock
+    }
+
+    var syncs: Int { syncedCount.load(ordering: .acquiring) }
+
+    func start() {
+        let thread = Threads.start(name: "beacon-etcd-sync") { [self] in run() }
+        handle.withLock { $0 = thread }
+    }
+
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        handle.withLock { $0 }?.join()
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    private func run() {
+        // Short timeouts: a member without quorum holds a request for etcd's own 7 s before failing it.
+        let connection = EtcdConnection(ring: ring, timeoutMilliseconds: 2_000)
+        var backoff = 100
+        while !isStopping {
+            do throws(EtcdError) {
+                let revision = try resync(connection)
+                backoff = 100
+                try follow(connection, from: revision + 1)
+            } catch {
+                connection.disconnect()
+                if status.set("etcd: \(error)") {
+                    log.warning("etcd: mirror lost (\(error)); answering from the last copy, retrying")
+                }
+                var slept = 0
+                while slept < backoff && !isStopping {
+                    Posix.sleep(milliseconds: 50)
+                    slept += 50
+                }
+                backoff = min(backoff * 2, 1_000)
+            }
+        }
+    }
+
+    // MARK: - Full read
+
+    /// Reads the prefix page by page at one revision, looks up the leases of new keys, reconciles.
+    /// - Returns: the revision of the read.
+    private func resync(_ connection: EtcdConnection) throws(EtcdError) -> Int64 {
+        var snapshot: [EtcdKeyValue] = []
+        var revision: Int64 = 0
+        var from = Array(SpecCodec.prefix.utf8)
+        var prepared: [String: (spec: InstanceSpec?, deadline: Instant?)] = [:]
+        var planned = 0
+        while true {
+            let request = EtcdRequest.rangePage(
+                from: from, prefix: SpecCodec.prefix, limit: Self.pageSize, revision: revision)
+            let page = try EtcdReply.range(try connection.call("/v3/kv/range", request))
+            if revision == 0 { revision = page.revision }
+            snapshot += page.kvs
+            // Each page is looked up and applied before the next is read (see `Mirror.applyPartial`).
+            let newer = page.kvs.filter { kv in
+                guard let id = SpecCodec.id(key: kv.key) else { return false }
+                return (mirror.record(id: id)?.revision ?? 0) < kv.modRevision
+            }
+            for kv in newer {
+                if isStopping { throw .unreachable("stopping") }
+                prepared[kv.key] = try prepare(kv, connection)
+            }
+            planned += newer.count
+            mirror.applyPartial(newer, prepared: prepared, now: clock())
+            guard page.more, let last = page.kvs.last else { break }
+            from = Array(last.key.utf8) + [0]
+        }
+        let (_, removed) = mirror.reconcile(snapshot: snapshot, revision: revision, prepared: prepared, now: clock())
+        log.info("etcd: mirror read \(snapshot.count) instances at revision \(revision) (\(planned) new or changed, \(removed) removed)")
+        syncedCount.add(1, ordering: .releasing)
+        return revision
+    }
+
+    /// Decodes a key's spec and finds how long its lease has left.
+    private func prepare(_ kv: EtcdKeyValue, _ connection: EtcdConnection) throws(EtcdError)
+        -> (spec: InstanceSpec?, deadline: Instant?)
+    {
+        guard let id = SpecCodec.id(key: kv.key) else { return (nil, nil) }
+        let spec: InstanceSpec
+        switch SpecCodec.decode(kv.value, id: id) {
+        case .success(let decoded): spec = decoded
+        case .failure(let error):
+            log.warning("etcd: ignoring \(kv.key): \(error)")
+            return (nil, nil)
+        }
+        guard kv.lease != 0 else {
+            log.warning("etcd: ignoring \(kv.key): it has no lease")
+            return (nil, nil)
+        }
+        if let record = mirror.record(id: id), record.lease == kv.lease, record.spec == spec,
+            let instance = mirror.registry.read({ $0.byID[id] })
+        {
+            return (spec, instance.deadline)  // the same lease: its known deadline still holds
+        }
+        return (spec, try Self.leaseDeadline(kv.lease, specTTL: spec.ttl, connection, clock: clock))
+    }
+
+    /// The local deadline of `lease` per `/v3/lease/timetolive`; nil when etcd no longer has it.
+    static func leaseDeadline(
+        _ lease: Int64, specTTL: UInt32, _ connection: EtcdConnection, clock: @Sendable () -> Instant
+    ) throws(EtcdError) -> Instant? {
+        let sentAt = clock()
+        let reply = try EtcdReply.timeToLive(try connection.call("/v3/lease/timetolive", EtcdRequest.lease(lease)))
+        return LeaseClock.deadline(
+            sentAt: sentAt, remaining: reply.remaining, granted: reply.granted, specTTL: specTTL)
+    }
+
+    // MARK: - Watch
+
+    /// Follows the watch until it fails (throws) or the store stops (returns).
+    private func follow(_ connection: EtcdConnection, from startRevision: Int64) throws(EtcdError) {
+        let index = max(0, connection.currentIndex)
+        var watch = try WatchStream(
+            endpoint: ring.endpoints[index], prefix: SpecCodec.prefix, startRevision: startRevision,
+            timeoutMilliseconds: 3_000)
+        var created = false
+        var lastHeard = clock()
+        while !isStopping {
+            let messages = try watch.next(timeoutMilliseconds: Self.readSliceMilliseconds)
+            let now = clock()
+            if messages.isEmpty {
+                if now.seconds(since: lastHeard) * 1000 < Double(Self.probeMilliseconds) { continue }
+                guard created else { throw .unreachable("\(watch.endpoint): watch not confirmed") }
+                // On a fresh connection: `HTTPClient` retries a failed request once on a reused one,
+                // which would double the time a member without quorum takes to fail the probe.
+                connection.disconnect()
+                _ = try connection.call("/v3/kv/range", EtcdRequest.range(prefix: SpecCodec.prefix, countOnly: true), only: index)
+                lastHeard = clock()
+                continue
+            }
+            lastHeard = now
+            for message in messages {
+                if message.canceled || message.compactRevision != 0 {
+                    let why = message.compactRevision != 0
+                        ? "revision \(startRevision) compacted (now \(message.compactRevision))" : message.cancelReason
+                    throw .rejected(status: 200, message: "watch cancelled: \(why)")
+                }
+                if message.created && !created {
+                    created = true
+                    ring.markGood(index)
+                    if status.set(nil) { log.info("etcd: mirror following \(watch.endpoint) from revision \(startRevision)") }
+                }
+                for event in message.events { try apply(event, connection) }
+            }
+        }
+    }
+
+    private func apply(_ event: EtcdEvent, _ connection: EtcdConnection) throws(EtcdError) {
+        switch event {
+        case .delete(let key, let revision):
+            guard let id = SpecCodec.id(key: key) else { return }
+            mirror.applyDelete(id: id, revision: revision, origin: .stream, now: clock())
+        case .put(let kv):
+            guard let id = SpecCodec.id(key: kv.key) else { return }
+            if let record = mirror.record(id: id), record.revision >= kv.modRevision {
+                mirror.advanceWatermark(to: kv.modRevision)
+                return
+            }
+            let (spec, deadline) = try prepare(kv, connection)
+            guard let spec else {
+                mirror.applyDelete(id: id, revision: kv.modRevision, origin: .stream, now: clock())
+                return
+            }
+            _ = try? mirror.applyPut(
+                spec, lease: kv.lease, revision: kv.modRevision, deadline: deadline, origin: .stream, now: clock())
+        }
+    }
+}

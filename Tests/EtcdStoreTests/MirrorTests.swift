@@ -1,0 +1,155 @@
+import EtcdStore
+import Leases
+import PosixIO
+import Synchronization
+import Testing
+
+/// The two writers of a mirror (the watch stream and this node's acknowledged writes) in every order.
+@Suite struct MirrorTests {
+    let registry = Registry()
+    let mirror: Mirror
+    let now = Instant(nanoseconds: 1_000_000_000_000)
+
+    init() { mirror = Mirror(registry: registry, log: Log(level: .error) { _ in }) }
+
+    static func spec(_ id: String, port: UInt16 = 80) -> InstanceSpec {
+        InstanceSpec(service: "s", function: "f", id: id, address: IPAddressValue("10.0.0.1")!, port: port, ttl: 10)
+    }
+
+    var index: UInt64? { registry.entry(FunctionKey(service: "s", function: "f"))?.index }
+    func port(_ id: String) -> UInt16? { registry.instance(id: id, now: now)?.spec.port }
+    func later(_ seconds: Int64) -> Instant { now.adding(seconds: seconds) }
+
+    @Test func streamPutRegistersWithTheGivenDeadline() throws {
+        let instance = try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(7), origin: .stream, now: now)
+        #expect(instance?.deadline == later(7))
+        #expect(mirror.record(id: "a") == MirrorRecord(revision: 5, lease: 1, spec: Self.spec("a")))
+        #expect(mirror.watermark == 5)
+    }
+
+    @Test func theStreamDoesNotUndoANewerLocalWrite() throws {
+        try mirror.applyPut(Self.spec("a", port: 81), lease: 2, revision: 8, deadline: later(10), origin: .local, now: now)
+        // An older put of the same id arrives on the stream afterwards.
+        try mirror.applyPut(Self.spec("a", port: 80), lease: 1, revision: 6, deadline: later(10), origin: .stream, now: now)
+        #expect(port("a") == 81)
+        mirror.applyDelete(id: "a", revision: 7, origin: .stream, now: now)
+        #expect(port("a") == 81)
+    }
+
+    @Test func aLocalWriteTheStreamAlreadyPassedIsNotReapplied() throws {
+        try mirror.applyPut(Self.spec("a", port: 80), lease: 1, revision: 5, deadline: later(10), origin: .stream, now: now)
+        try mirror.applyPut(Self.spec("a", port: 82), lease: 3, revision: 9, deadline: later(10), origin: .stream, now: now)
+        // Our own write at 5 is acknowledged late: the stream is at 9, so it must not roll "a" back.
+        let instance = try mirror.applyPut(
+            Self.spec("a", port: 80), lease: 1, revision: 5, deadline: later(10), origin: .local, now: now)
+        #expect(port("a") == 82 && instance?.spec.port == 82)
+    }
+
+    @Test func aLocalDeleteIsNotRevivedByAnOlderPutStillOnTheStream() throws {
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(10), origin: .local, now: now)
+        mirror.applyDelete(id: "a", revision: 6, origin: .local, now: now)
+        #expect(registry.instance(id: "a", now: now) == nil)
+        #expect(mirror.record(id: "a")?.isTombstone == true)
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(10), origin: .stream, now: now)
+        #expect(registry.instance(id: "a", now: now) == nil)
+        // The delete's own event passes the tombstone, which is then forgotten.
+        mirror.applyDelete(id: "a", revision: 6, origin: .stream, now: now)
+        #expect(mirror.record(id: "a") == nil)
+    }
+
+    @Test func tombstonesOfOtherIDsAreForgottenWhenTheStreamPassesThem() throws {
+        mirror.applyDelete(id: "x", revision: 6, origin: .local, now: now)
+        try mirror.applyPut(Self.spec("b"), lease: 1, revision: 7, deadline: later(10), origin: .stream, now: now)
+        #expect(mirror.record(id: "x") == nil)
+    }
+
+    @Test func theSamePutAgainChangesNoIndexAndKeepsTheLongerDeadline() throws {
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(10), origin: .local, now: now)
+        let before = index
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 6, deadline: later(8), origin: .stream, now: now)
+        #expect(index == before)
+        #expect(registry.instance(id: "a", now: now)?.deadline == later(10))
+        // A new lease is a new registration (a client registered again): the index rises.
+        try mirror.applyPut(Self.spec("a"), lease: 2, revision: 7, deadline: later(10), origin: .stream, now: now)
+        #expect(index! > before!)
+    }
+
+    @Test func aPutWhoseLeaseIsGoneRemovesTheID() throws {
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(10), origin: .stream, now: now)
+        try mirror.applyPut(Self.spec("a"), lease: 2, revision: 6, deadline: nil, origin: .stream, now: now)
+        #expect(registry.instance(id: "a", now: now) == nil && mirror.record(id: "a") == nil)
+    }
+
+    @Test func renewalsExtendWithoutRaisingTheIndexAndNeverShorten() throws {
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(10), origin: .stream, now: now)
+        let before = index
+        #expect(mirror.renewed(id: "a", lease: 1, deadline: later(20), now: now)?.deadline == later(20))
+        #expect(mirror.renewed(id: "a", lease: 1, deadline: later(15), now: now)?.deadline == later(20))
+        #expect(index == before)
+        #expect(mirror.renewed(id: "a", lease: 9, deadline: later(30), now: now) == nil, "another lease")
+        #expect(mirror.renewed(id: "b", lease: 1, deadline: later(30), now: now) == nil, "unknown id")
+    }
+
+    @Test func aRenewalFoundAfterTheSweepBringsTheInstanceBack() throws {
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(10), origin: .stream, now: now)
+        registry.expire(now: later(11))
+        #expect(registry.count == 0)
+        let instance = mirror.renewed(id: "a", lease: 1, deadline: later(25), now: later(11))
+        #expect(instance?.deadline == later(25))
+        #expect(registry.instance(id: "a", now: later(12)) != nil)
+    }
+
+    @Test func reconcileAppliesRemovesAndKeeps() throws {
+        try mirror.applyPut(Self.spec("keep"), lease: 1, revision: 2, deadline: later(10), origin: .stream, now: now)
+        try mirror.applyPut(Self.spec("gone"), lease: 2, revision: 3, deadline: later(10), origin: .stream, now: now)
+        try mirror.applyPut(Self.spec("mine"), lease: 3, revision: 12, deadline: later(10), origin: .local, now: now)
+        let kvs = [
+            EtcdKeyValue(key: SpecCodec.key(id: "keep"), value: SpecCodec.encode(Self.spec("keep")), modRevision: 2, lease: 1),
+            EtcdKeyValue(key: SpecCodec.key(id: "new"), value: SpecCodec.encode(Self.spec("new")), modRevision: 7, lease: 4),
+            EtcdKeyValue(key: SpecCodec.key(id: "dead"), value: SpecCodec.encode(Self.spec("dead")), modRevision: 8, lease: 5),
+        ]
+        let prepared: [String: (spec: InstanceSpec?, deadline: Instant?)] = [
+            SpecCodec.key(id: "new"): (Self.spec("new"), later(6)), SpecCodec.key(id: "dead"): (Self.spec("dead"), nil),
+        ]
+        let result = mirror.reconcile(snapshot: kvs, revision: 10, prepared: prepared, now: now)
+        #expect(result.removed == 1)
+        #expect(registry.instance(id: "keep", now: now)?.deadline == later(10))
+        #expect(registry.instance(id: "new", now: now)?.deadline == later(6))
+        #expect(registry.instance(id: "gone", now: now) == nil && mirror.record(id: "gone") == nil)
+        #expect(registry.instance(id: "dead", now: now) == nil && mirror.record(id: "dead") == nil)
+        #expect(registry.instance(id: "mine", now: now) != nil, "written after the snapshot")
+        #expect(mirror.watermark == 10)
+    }
+
+    @Test func aLocalWriteTheTableRefusesIsReportedAndNotRecorded() throws {
+        let small = Registry(limits: LeaseLimits(maxInstances: 1, maxInstancesPerFunction: 1))
+        let mirror = Mirror(registry: small, log: Log(level: .error) { _ in })
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(10), origin: .local, now: now)
+        #expect(throws: LeaseError.tooManyInstances(limit: 1)) {
+            try mirror.applyPut(Self.spec("b"), lease: 2, revision: 6, deadline: later(10), origin: .local, now: now)
+        }
+        #expect(mirror.record(id: "b") == nil)
+    }
+}
+
+extension MirrorTests {
+    @Test func aPartialReadRegistersEarlyAndTheFinalReconcileOnlyRemoves() throws {
+        try mirror.applyPut(Self.spec("old"), lease: 9, revision: 2, deadline: later(10), origin: .stream, now: now)
+        let kv = EtcdKeyValue(key: SpecCodec.key(id: "a"), value: SpecCodec.encode(Self.spec("a")), modRevision: 5, lease: 1)
+        let bad = EtcdKeyValue(key: SpecCodec.key(id: "bad"), value: Array("{}".utf8), modRevision: 6, lease: 2)
+        let prepared: [String: (spec: InstanceSpec?, deadline: Instant?)] = [
+            kv.key: (Self.spec("a"), later(9)), bad.key: (nil, nil),
+        ]
+        mirror.applyPartial([kv, bad], prepared: prepared, now: now)
+        #expect(registry.instance(id: "a", now: now)?.deadline == later(9))
+        #expect(registry.instance(id: "old", now: now) != nil, "removals wait for the whole snapshot")
+        #expect(mirror.watermark == 2, "a partial read does not move the watermark")
+        let before = index
+        let result = mirror.reconcile(snapshot: [kv, bad], revision: 7, prepared: prepared, now: now)
+        #expect(result.removed == 1 && registry.instance(id: "old", now: now) == nil)
+        #expect(registry.instance(id: "a", now: now) != nil && mirror.record(id: "bad") == nil)
+        #expect(mirror.watermark == 7)
+        #expect(index! > before!, "the removal of old changed the function")
+        #expect(registry.counters.registrations.load(ordering: .relaxed) == 2, "a was not registered twice")
+    }
+}
