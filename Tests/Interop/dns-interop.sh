@@ -485,11 +485,9 @@ t "[dig] NOTIMP for opcode NOTIFY" notimp dig notify
 t "[dig] NOTIMP for opcode STATUS" notimp dig status
 t "[kdig] NOTIMP for opcode NOTIFY (kdig -t NOTIFY)" notimp kdig notify
 
-# Known Beacon bug "notimp-echo" (reported to the lead): the NOTIMP reply is a bare 12-byte
-# header. The contract says the reply echoes the question and that OPT is answered when present
-# (RFC 6891 section 7); dig then warns "EDNS query returned status NOTIMP - retry with
-# '+noedns'" and kdig "response doesn't have question section". When fixed, these pass and print
-# "# TODO ... passes now": turn t_bug into t.
+# The NOTIMP reply echoes the question and answers OPT when present (contract; RFC 6891 section 7).
+# Without them dig warns "EDNS query returned status NOTIMP - retry with '+noedns'" and kdig
+# "response doesn't have question section".
 notimp_has_opt() {
     query dig example.test SOA +opcode=notify || return 1
     [[ -n $(opt_line) ]] || fail_with "no OPT in the NOTIMP reply to an EDNS query ($(reply_size) bytes; dig: $(grep -o 'WARNING: EDNS query returned.*' <<<"$OUT" | head -1))"
@@ -498,9 +496,9 @@ notimp_echoes_question() {
     if [[ $1 == dig ]]; then query dig example.test SOA +opcode=notify || return 1; else query kdig example.test -t NOTIFY || return 1; fi
     [[ $(question) == example.test.* ]] || fail_with "no question in the NOTIMP reply ($(reply_size) bytes, header: $(grep -m1 -iE '^;; flags' <<<"$REPLY"))"
 }
-t_bug notimp-echo "[dig] NOTIMP reply carries an OPT when the query had one (contract: OPT answered when present)" notimp_has_opt
-t_bug notimp-echo "[dig] NOTIMP reply echoes the question (contract: the reply echoes the question bytes)" notimp_echoes_question dig
-t_bug notimp-echo "[kdig] NOTIMP reply echoes the question" notimp_echoes_question kdig
+t "[dig] NOTIMP reply carries an OPT when the query had one (contract: OPT answered when present)" notimp_has_opt
+t "[dig] NOTIMP reply echoes the question (contract: the reply echoes the question bytes)" notimp_echoes_question dig
+t "[kdig] NOTIMP reply echoes the question" notimp_echoes_question kdig
 
 # ---------------------------------------------------------------------------------------------
 # Answer TTL versus the remaining lease
