@@ -19,8 +19,12 @@ export SWIFT_BACKTRACE=enable=no
 status=0
 for target in "${targets[@]}"; do
     echo "== $target: build"
+    # swiftc keeps only its last -sanitize= flag, and SwiftPM writes its two in no fixed order: with
+    # `-sanitize=fuzzer -sanitize=address` the code gets ASan but no coverage, and libFuzzer fuzzes
+    # blind. The combined flag, appended after SwiftPM's, gives both; --sanitize still links the runtimes.
     if ! timeout 1200 swift build -c release --product "$target" --sanitize=fuzzer --sanitize=address \
-        -Xswiftc -parse-as-library -Xswiftc -DFUZZING --scratch-path .build-fuzz 2>&1 | tail -3; then
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+        --scratch-path .build-fuzz 2>&1 | tail -3; then
         echo "not ok - $target did not build"; status=1; continue
     fi
     scratch=$(mktemp -d "/tmp/beacon-fuzz-$target.XXXXXX")
@@ -33,7 +37,7 @@ for target in "${targets[@]}"; do
         >"$log" 2>&1
     code=$?
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
-    if grep -q "Is the code instrumented for coverage" "$log"; then
+    if grep -q "Is the code instrumented for coverage" "$log" || ! grep -q "inline 8-bit counters" "$log"; then
         echo "not ok - $target records no coverage (build it with -parse-as-library)"; status=1
     elif [ $code -ne 0 ]; then
         echo "not ok - $target failed (exit $code) after $runs runs; input saved in $artifacts/"
