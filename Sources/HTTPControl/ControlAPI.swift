@@ -118,6 +118,51 @@ package final class ControlAPI: Sendable {
         }
     }
 
+    // MARK: - The heartbeat path
+
+    /// Answers `POST /v1/instances/{id}/heartbeat` straight into `buffer`, when the store renews at
+    /// once and no token is needed: no closures, no intermediate body. The endpoint a whole fleet
+    /// calls every few seconds. Writes nothing and returns false otherwise (the general path answers).
+    package func answerHeartbeat(
+        _ request: HTTPRequest, jitter: Double, counts: HTTPStatusCounts, into buffer: inout [UInt8]
+    ) -> Bool {
+        guard tokens == nil, request.method == .post, let id = Self.heartbeatID(request.path),
+            let result = store.renewImmediately(id: id)
+        else { return false }
+        switch result {
+        case .success(let instance):
+            let next = TTLPolicy.nextHeartbeat(ttl: instance.spec.ttl, jitter: jitter)
+            HTTPResponse.writeJSON(status: 200, close: !request.keepAlive, into: &buffer) { writer in
+                writer.object {
+                    $0.field("id", instance.id)
+                    $0.field("ttl", Int(instance.spec.ttl))
+                    $0.field("next_heartbeat_in", next)
+                }
+            }
+            counts.count(status: 200)
+        case .failure(let error):
+            var response = storeError(error)
+            response.close = !request.keepAlive
+            response.write(into: &buffer)
+            counts.count(status: response.status)
+        }
+        return true
+    }
+
+    /// The lower-case id in `/v1/instances/{id}/heartbeat`, or nil for any other path.
+    static func heartbeatID(_ path: String) -> String? {
+        let prefix = "/v1/instances/"
+        let suffix = "/heartbeat"
+        let utf8 = path.utf8
+        guard utf8.count > prefix.utf8.count + suffix.utf8.count, path.hasPrefix(prefix), path.hasSuffix(suffix) else {
+            return nil
+        }
+        let start = utf8.index(utf8.startIndex, offsetBy: prefix.utf8.count)
+        let end = utf8.index(utf8.endIndex, offsetBy: -suffix.utf8.count)
+        guard let id = String(utf8[start..<end]) else { return nil }
+        return LabelRules.normalize(id)
+    }
+
     // MARK: - Mutations
 
     private func register(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {

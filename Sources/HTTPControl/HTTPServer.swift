@@ -42,10 +42,12 @@ package final class HTTPServer: @unchecked Sendable {
             if index == 0 { bound = try Posix.localAddress(socket.rawValue) }
             let hub = WatchHub(loop: loop, api: api)
             let limits = options.limits
+            let counts = api.counters.shard(index)
             let listener = StreamListener(
                 descriptor: socket, loop: loop, maximumConnections: perLoop, idleMilliseconds: options.idleMilliseconds
             ) { [api] connection in
-                HTTPSession(connection: connection, api: api, hub: hub, limits: limits, timeouts: timeouts)
+                HTTPSession(
+                    connection: connection, api: api, hub: hub, counts: counts, limits: limits, timeouts: timeouts)
             }
             listener.onRejected = { [api] in api.counters.connectionsRejected.add(1, ordering: .relaxed) }
             listener.onTimedOut = { [api] in api.counters.connectionsTimedOut.add(1, ordering: .relaxed) }

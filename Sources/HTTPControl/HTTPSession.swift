@@ -13,6 +13,9 @@ final class HTTPSession: StreamSession {
 
     private let api: ControlAPI
     private let hub: WatchHub
+    private let counts: HTTPStatusCounts
+    /// xorshift state for heartbeat jitter: per connection, so no lock.
+    private var jitterState: UInt64
     private let timeouts: Timeouts
     private var parser: HTTPRequestParser
     private weak var connection: StreamConnection?
@@ -25,10 +28,15 @@ final class HTTPSession: StreamSession {
     /// Whether the bytes buffered belong to a request whose deadline is already set.
     private var requestDeadlineSet = false
 
-    init(connection: StreamConnection, api: ControlAPI, hub: WatchHub, limits: HTTPRequestParser.Limits, timeouts: Timeouts) {
+    init(
+        connection: StreamConnection, api: ControlAPI, hub: WatchHub, counts: HTTPStatusCounts,
+        limits: HTTPRequestParser.Limits, timeouts: Timeouts
+    ) {
         self.connection = connection
         self.api = api
         self.hub = hub
+        self.counts = counts
+        jitterState = UInt64(bitPattern: Posix.monotonicNanoseconds()) | 1
         self.timeouts = timeouts
         parser = HTTPRequestParser(limits: limits)
     }
@@ -52,7 +60,7 @@ final class HTTPSession: StreamSession {
             do throws(HTTPParseError) {
                 request = try parser.next()
             } catch {
-                api.counters.count(status: error.status)
+                counts.count(status: error.status)
                 let response = HTTPResponse.error(error)
                 connection.send(building: { response.write(into: &$0) })
                 connection.closeAfterWriting()
@@ -66,6 +74,15 @@ final class HTTPSession: StreamSession {
     }
 
     private func dispatch(_ request: HTTPRequest) {
+        if request.method == .post, let connection {
+            var answered = false
+            let jitter = nextJitter()
+            connection.send(building: { answered = api.answerHeartbeat(request, jitter: jitter, counts: counts, into: &$0) })
+            if answered {
+                if !request.keepAlive { connection.closeAfterWriting() }
+                return
+            }
+        }
         inFlight = true
         inFlightKeepAlive = request.keepAlive
         inFlightIsHead = request.method == .head
@@ -88,7 +105,7 @@ final class HTTPSession: StreamSession {
     func finish(_ response: HTTPResponse) {
         guard inFlight, let connection, connection.isOpen else { return }
         inFlight = false
-        api.counters.count(status: response.status)
+        counts.count(status: response.status)
         var response = response
         let keepAlive = inFlightKeepAlive
         response.close = !keepAlive
@@ -98,6 +115,14 @@ final class HTTPSession: StreamSession {
             return
         }
         if !processing { process() }
+    }
+
+    /// A value in 0..<1 for `next_heartbeat_in`'s jitter (xorshift64).
+    private func nextJitter() -> Double {
+        jitterState ^= jitterState << 13
+        jitterState ^= jitterState >> 7
+        jitterState ^= jitterState << 17
+        return Double(jitterState >> 11) / Double(1 << 53)
     }
 
     private func updateDeadline() {

@@ -142,11 +142,11 @@ package final class JournalStore: RegistrationStore {
 
     /// Not journaled: recovery grants every instance a full TTL, so a renewal on disk would change nothing.
     package func renew(id: String, completion: @escaping Completion) {
-        if let instance = registry.renew(id: id, now: clock()) {
-            completion(.success(instance))
-        } else {
-            completion(.failure(.lease(.unknownInstance(id))))
-        }
+        completion(renewImmediately(id: id)!)
+    }
+
+    package func renewImmediately(id: String) -> Result<Instance, StoreError>? {
+        registry.renew(id: id, now: clock()).map { .success($0) } ?? .failure(.lease(.unknownInstance(id)))
     }
 
     package func deregister(id: String, completion: @escaping Completion) {

@@ -3,22 +3,20 @@
 package enum LabelRules {
     /// Returns the lower-cased label, or nil when `text` breaks the rule.
     package static func normalize(_ text: String) -> String? {
-        let bytes = Array(text.utf8)
+        let bytes = text.utf8
         guard !bytes.isEmpty, bytes.count <= 63, bytes.first != UInt8(ascii: "-"), bytes.last != UInt8(ascii: "-")
         else { return nil }
-        var lowered: [UInt8] = []
-        lowered.reserveCapacity(bytes.count)
+        var hasUpper = false
         for byte in bytes {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
-                lowered.append(byte)
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
-                lowered.append(byte | 0x20)
-            default:
-                return nil
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"): continue
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): hasUpper = true
+            default: return nil
             }
         }
-        return String(decoding: lowered, as: UTF8.self)
+        // Already lower-case, the usual case: the same string, no copy.
+        guard hasUpper else { return text }
+        return String(decoding: bytes.map { $0 &- UInt8(ascii: "A") < 26 ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     /// A label that passed `normalize`, from wire bytes (lower-casing on the way), or nil.

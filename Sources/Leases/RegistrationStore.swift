@@ -11,6 +11,14 @@ package protocol RegistrationStore: Sendable {
     func deregister(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void)
     /// Nil when the store can take writes; otherwise why not (shown by `/healthz`).
     var unavailableReason: String? { get }
+    /// Renews at once when the store needs no round trip to do it (heartbeats are not journaled);
+    /// nil when the caller must use `renew(id:completion:)`. The HTTP heartbeat path uses it to
+    /// answer without closures.
+    func renewImmediately(id: String) -> Result<Instance, StoreError>?
+}
+
+extension RegistrationStore {
+    package func renewImmediately(id: String) -> Result<Instance, StoreError>? { nil }
 }
 
 /// Why a store did not apply a mutation.
@@ -40,11 +48,7 @@ package final class MemoryStore: RegistrationStore {
     }
 
     package func renew(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
-        if let instance = registry.renew(id: id, now: clock()) {
-            completion(.success(instance))
-        } else {
-            completion(.failure(.lease(.unknownInstance(id))))
-        }
+        completion(renewImmediately(id: id)!)
     }
 
     package func deregister(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
@@ -56,4 +60,8 @@ package final class MemoryStore: RegistrationStore {
     }
 
     package var unavailableReason: String? { nil }
+
+    package func renewImmediately(id: String) -> Result<Instance, StoreError>? {
+        registry.renew(id: id, now: clock()).map { .success($0) } ?? .failure(.lease(.unknownInstance(id)))
+    }
 }
