@@ -22,32 +22,32 @@ let package = Package(
         .systemLibrary(name: "CGlue", path: "Sources/CGlue"),
 
         // Pure layers: stdlib (and Synchronization) only.
-        .target(name: "Locking", swiftSettings: strict),
+        .target(name: "Primitives", swiftSettings: strict),
         .target(name: "DNSWire", swiftSettings: strict),
         .target(name: "ZoneFile", dependencies: ["DNSWire"], swiftSettings: strict),
-        .target(name: "Leases", dependencies: ["DNSWire", "Locking"], swiftSettings: strict),
+        .target(name: "Leases", dependencies: ["DNSWire", "Primitives"], swiftSettings: strict),
         .target(name: "Authority", dependencies: ["DNSWire", "ZoneFile", "Leases"], swiftSettings: strict),
         .target(name: "HTTPWire", swiftSettings: strict),
 
         // The one syscall layer.
-        .target(name: "PosixIO", dependencies: ["CGlue", "Locking"], swiftSettings: strict),
+        .target(name: "PosixIO", dependencies: ["CGlue", "Primitives"], swiftSettings: strict),
 
         // I/O layers.
-        .target(name: "DNSServer", dependencies: ["DNSWire", "Authority", "Leases", "PosixIO", "Locking"], swiftSettings: strict),
-        .target(name: "Journal", dependencies: ["Leases", "PosixIO", "Locking"], swiftSettings: strict),
+        .target(name: "DNSServer", dependencies: ["DNSWire", "Authority", "Leases", "PosixIO", "Primitives"], swiftSettings: strict),
+        .target(name: "Journal", dependencies: ["Leases", "PosixIO", "Primitives"], swiftSettings: strict),
         .target(
-            name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO", "Locking"], swiftSettings: strict),
+            name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO", "Primitives"], swiftSettings: strict),
         .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO"], swiftSettings: strict),
         .target(
-            name: "EtcdStore", dependencies: ["Leases", "Clients", "HTTPWire", "PosixIO", "Locking"], swiftSettings: strict),
+            name: "EtcdStore", dependencies: ["Leases", "Clients", "HTTPWire", "PosixIO", "Primitives"], swiftSettings: strict),
         .target(
             name: "BeaconRuntime",
             dependencies: ["DNSWire", "ZoneFile", "Leases", "Authority", "PosixIO", "DNSServer", "HTTPWire",
-                "HTTPControl", "Journal", "EtcdStore", "Locking"],
+                "HTTPControl", "Journal", "EtcdStore", "Primitives"],
             swiftSettings: strict),
         .target(
             name: "BeaconCLI",
-            dependencies: ["BeaconRuntime", "Clients", "DNSWire", "HTTPWire", "Leases", "PosixIO"],
+            dependencies: ["BeaconRuntime", "Clients", "DNSWire", "HTTPWire", "Leases", "PosixIO", "Primitives"],
             swiftSettings: strict),
         .executableTarget(name: "beacon", dependencies: ["BeaconCLI"], swiftSettings: strict),
 
@@ -62,14 +62,15 @@ let package = Package(
 
         // Test-only helpers. The allocation counter interposes malloc, so only test binaries link it.
         .target(name: "CAllocationCounter"),
-        .target(name: "TestSupport", dependencies: ["DNSWire", "Leases", "PosixIO", "Locking"], swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["DNSWire", "Leases", "PosixIO", "Primitives"], swiftSettings: strict),
 
         .testTarget(
-            name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"], exclude: ["Corpus"], swiftSettings: strict),
+            name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport", "Primitives"], exclude: ["Corpus"], swiftSettings: strict),
         .testTarget(
-            name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire", "TestSupport"], swiftSettings: strict),
+            name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire", "TestSupport", "Primitives"],
+            swiftSettings: strict),
         .testTarget(
-            name: "LeasesTests", dependencies: ["Leases", "DNSWire", "TestSupport", "Locking"], swiftSettings: strict),
+            name: "LeasesTests", dependencies: ["Leases", "DNSWire", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(
             name: "AuthorityTests",
             dependencies: ["Authority", "ZoneFile", "Leases", "DNSWire", "TestSupport", "CAllocationCounter"],
@@ -77,14 +78,14 @@ let package = Package(
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "EtcdStoreTests",
-            dependencies: ["EtcdStore", "Leases", "HTTPWire", "PosixIO", "TestSupport", "Locking"],
+            dependencies: ["EtcdStore", "Leases", "HTTPWire", "PosixIO", "TestSupport", "Primitives"],
             swiftSettings: strict),
         .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "JournalTests", dependencies: ["Journal", "Leases", "PosixIO", "TestSupport", "Locking"], swiftSettings: strict),
+            name: "JournalTests", dependencies: ["Journal", "Leases", "PosixIO", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire", "Locking",
+            dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire", "Primitives",
                 "HTTPWire", "Leases", "PosixIO", "TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strict),

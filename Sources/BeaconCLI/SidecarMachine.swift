@@ -1,3 +1,4 @@
+import Primitives
 import PosixIO
 
 /// Every decision `beacon sidecar` makes, as a value with no I/O: events in, actions out.
@@ -359,16 +360,3 @@ extension SidecarMachine.CallOutcome {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so the backoff jitter is
-/// reproducible in tests and still different for each sidecar in production.
-struct SplitMix64: Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,4 +1,4 @@
-import Locking
+import Primitives
 import Synchronization
 
 /// Whether the store can take writes, as `/healthz` reports it: nil while the mirror follows etcd.

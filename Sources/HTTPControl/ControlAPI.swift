@@ -1,4 +1,4 @@
-import Locking
+import Primitives
 import HTTPWire
 import Leases
 import Synchronization
@@ -40,7 +40,7 @@ package final class ControlAPI: Sendable {
     package let counters: HTTPCounters
     private let clock: @Sendable () -> Instant
     private let metrics: @Sendable () -> String
-    private let random = Locked(SplitMix(seed: 0x5EED))
+    private let random = Locked(SplitMix64(seed: 0x5EED))
     /// The status page with this server's domain and DNS address filled in, built once.
     private let statusPage: [UInt8]
 
@@ -470,19 +470,3 @@ extension Substring {
     }
 }
 
-/// A small deterministic PRNG for heartbeat jitter (SplitMix64).
-struct SplitMix: Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in 0..<1.
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}

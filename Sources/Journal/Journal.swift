@@ -46,7 +46,7 @@
 // A failed step leaves the files exactly as a crash there would, so the tests inject a failure
 // at each step and recover. A failed write or fsync of the journal refuses that whole batch
 // (503) and truncates the file back to its last good size before the next attempt.
-import Locking
+import Primitives
 import Leases
 import PosixIO
 import Synchronization

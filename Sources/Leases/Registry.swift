@@ -1,4 +1,4 @@
-import Locking
+import Primitives
 import Synchronization
 
 /// The lease table shared between threads: one mutex, short critical sections, and change listeners.

@@ -43,29 +43,18 @@ extension Posix {
     }
 
     /// Writes a line to standard error without buffering (logs, start-up failures).
-    package static func writeStandardError(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
-                if written <= 0 {
-                    if written == -1, errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
-        bytes.removeAll()
-    }
+    package static func writeStandardError(_ text: String) { writeUnbuffered(2, text) }
 
     /// Writes to standard output without buffering.
-    package static func writeStandardOutput(_ text: String) {
-        let bytes = Array(text.utf8)
-        bytes.withUnsafeBytes { raw in
+    package static func writeStandardOutput(_ text: String) { writeUnbuffered(1, text) }
+
+    /// Writes all of `text` to `fd`, retrying partial writes and EINTR; gives up on other errors
+    /// (there is nowhere left to report them).
+    private static func writeUnbuffered(_ fd: CInt, _ text: String) {
+        Array(text.utf8).withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let written = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if written <= 0 {
                     if written == -1, errno == EINTR { continue }
                     return

@@ -1,4 +1,4 @@
-import Locking
+import Primitives
 import CGlue
 import Glibc
 import Synchronization
@@ -148,27 +148,16 @@ package struct TimerID: Hashable, Sendable {
     package static let none = TimerID(value: 0)
 }
 
-/// A min-heap of deadlines; cancelled timers are skipped when they come up.
+/// Timers by deadline; cancelled ones are skipped when they come up.
 struct TimerQueue {
-    private struct Entry {
-        var deadline: Int64
-        var id: UInt64
-    }
-    private var heap: [Entry] = []
+    private var heap = DeadlineHeap<UInt64>()
     private var actions: [UInt64: () -> Void] = [:]
     private var nextID: UInt64 = 0
 
     mutating func add(deadline: Int64, _ action: @escaping () -> Void) -> TimerID {
         nextID += 1
         actions[nextID] = action
-        heap.append(Entry(deadline: deadline, id: nextID))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].deadline < heap[parent].deadline else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
+        heap.push(deadline: deadline, nextID)
         return TimerID(value: nextID)
     }
 
@@ -176,7 +165,7 @@ struct TimerQueue {
 
     /// The epoll timeout: -1 (wait for events) when no timer is pending.
     mutating func millisecondsUntilNext(now: Int64) -> CInt {
-        while let top = heap.first, actions[top.id] == nil { _ = popFirst() }
+        while let top = heap.first, actions[top.payload] == nil { _ = heap.popFirst() }
         guard let top = heap.first else { return -1 }
         let delta = top.deadline - now
         return delta <= 0 ? 0 : CInt(min((delta + 999_999) / 1_000_000, 60_000))
@@ -185,28 +174,10 @@ struct TimerQueue {
     /// The next action whose deadline has passed, removed from the queue.
     mutating func popDue(now: Int64) -> (() -> Void)? {
         while let top = heap.first, top.deadline <= now {
-            _ = popFirst()
-            if let action = actions.removeValue(forKey: top.id) { return action }
+            _ = heap.popFirst()
+            if let action = actions.removeValue(forKey: top.payload) { return action }
         }
         return nil
-    }
-
-    private mutating func popFirst() -> Entry? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let top = heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < heap.count, heap[left].deadline < heap[smallest].deadline { smallest = left }
-            if right < heap.count, heap[right].deadline < heap[smallest].deadline { smallest = right }
-            guard smallest != parent else { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return top
     }
 }
 

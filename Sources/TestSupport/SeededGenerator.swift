@@ -1,3 +1,5 @@
+import Primitives
+
 /// A reproducible random number generator for fuzz loops and randomized tests.
 ///
 /// xoshiro256** (Blackman and Vigna, https://prng.di.unimi.it/xoshiro256starstar.c) seeded through
@@ -59,21 +61,6 @@ package struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 }
 
-/// SplitMix64 (Steele, Lea and Flood; https://prng.di.unimi.it/splitmix64.c): fast, with a 64-bit
-/// state, used to expand one seed into xoshiro's 256-bit state.
-package struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    package init(seed: UInt64) { state = seed }
-
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @inline(__always)
 private func rotateLeft(_ value: UInt64, _ count: UInt64) -> UInt64 {

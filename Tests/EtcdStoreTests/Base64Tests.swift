@@ -1,3 +1,4 @@
+import Primitives
 import EtcdStore
 import Testing
 import TestSupport

@@ -1,4 +1,4 @@
-import Locking
+import Primitives
 import Journal
 import Leases
 import PosixIO

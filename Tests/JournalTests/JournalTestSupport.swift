@@ -1,4 +1,4 @@
-import Locking
+import Primitives
 import Journal
 import Leases
 import PosixIO
@@ -170,18 +170,6 @@ func openStore(
         options: JournalOptions(compactionThreshold: threshold, fileSystem: fileSystem))
 }
 
-/// SplitMix64: a seeded generator, so a failing fuzz iteration can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// What differs between two tables, by id, short enough to read in a failure message.
 func differences(_ actual: [String: InstanceSpec], _ expected: [String: InstanceSpec]) -> [String] {
@@ -196,3 +184,6 @@ func differences(_ actual: [String: InstanceSpec], _ expected: [String: Instance
     for id in actual.keys.sorted() where expected[id] == nil { result.append("\(id) unexpected") }
     return result
 }
+
+/// SplitMix64: a seeded generator, so a failing fuzz iteration can be replayed.
+typealias SeededGenerator = SplitMix64

@@ -1,4 +1,4 @@
-import Locking
+import Primitives
 import DNSWire
 import Leases
 import Synchronization
@@ -39,20 +39,6 @@ extension LeaseTable {
     func index(_ service: String, _ function: String) -> UInt64? { entry(service: service, function: function)?.index }
 }
 
-/// SplitMix64: a tiny seeded generator, so the randomized tests replay exactly.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in `0..<bound` (bound > 0); the modulo bias is irrelevant at these sizes.
-    mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
-}
 
 /// Records every change a `Registry` publishes, from any thread.
 final class ChangeRecorder: Sendable {
@@ -65,4 +51,12 @@ final class ChangeRecorder: Sendable {
     var all: [RegistryChange] { changes.withLock { $0 } }
     var functionLists: [[FunctionKey]] { all.map(\.functions) }
     var count: Int { changes.withLock { $0.count } }
+}
+
+/// The seeded generator of these tests.
+typealias SplitMix = SplitMix64
+
+extension SplitMix64 {
+    /// Uniform in `0..<bound` (bound > 0); the modulo bias is irrelevant at these sizes.
+    mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
 }

@@ -1,3 +1,4 @@
+import Primitives
 import Leases
 import TestSupport
 import Testing

@@ -1,4 +1,4 @@
-import Locking
+import Primitives
 import BeaconRuntime
 import Clients
 import DNSWire

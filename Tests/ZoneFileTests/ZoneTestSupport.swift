@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 import Foundation
 import ZoneFile
@@ -72,16 +73,5 @@ func parseFile(_ url: URL) throws -> ZoneData {
 
 // MARK: - A seeded generator
 
-/// SplitMix64: a small, fast generator whose sequence is fixed by its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// SplitMix64: a seeded generator, so a failing fuzz iteration can be replayed.
+typealias SeededGenerator = SplitMix64

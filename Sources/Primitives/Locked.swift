@@ -1,4 +1,4 @@
-// Locking: the one lock type Beacon uses, for every module (stdlib and Synchronization only).
+// Primitives: small building blocks every module shares: a lock, a seeded generator, a deadline heap (stdlib and Synchronization only).
 import Synchronization
 
 /// A value behind a `Mutex`, whose critical sections ThreadSanitizer can see.
