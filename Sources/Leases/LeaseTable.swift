@@ -18,9 +18,6 @@ package struct LeaseTable {
     /// service → function → entry. Entries stay when they empty, so a function's index never goes back.
     package private(set) var services: [String: [String: FunctionEntry]] = [:]
     private var heap = ExpiryHeap()
-    /// Version slots per function and per service, for answer caches (see `VersionSlot`).
-    private var functionSlots: [FunctionKey: VersionSlot] = [:]
-    private var serviceSlots: [String: VersionSlot] = [:]
     /// The last index handed to a function entry; one counter for the table, as Consul's is.
     package private(set) var lastIndex: UInt64 = 0
     package var limits: LeaseLimits
@@ -219,23 +216,7 @@ package struct LeaseTable {
         setEntry(key, instances: instances)
     }
 
-    /// The slot that changes with function `key`, if the function was ever registered.
-    package func versionSlot(for key: FunctionKey) -> VersionSlot? { functionSlots[key] }
-
-    /// The slot that changes whenever any function of `service` changes, if it was ever registered.
-    package func versionSlot(forService service: String) -> VersionSlot? { serviceSlots[service] }
-
     private mutating func setEntry(_ key: FunctionKey, instances: [Instance]) {
-        if let slot = functionSlots[key] {
-            slot.bump()
-        } else {
-            functionSlots[key] = VersionSlot()
-        }
-        if let slot = serviceSlots[key.service] {
-            slot.bump()
-        } else {
-            serviceSlots[key.service] = VersionSlot()
-        }
         lastIndex += 1
         services[key.service, default: [:]][key.function] = FunctionEntry(
             service: key.service, function: key.function, index: lastIndex, instances: instances)
