@@ -146,14 +146,19 @@ package struct LeaseTable {
             examined += 1
             _ = heap.popFirst()
             let instance = top.instance
-            guard byID[instance.id] === instance else { continue }  // replaced or removed since
             let deadline = instance.deadline
             if deadline > now {
-                heap.push(.init(deadline: deadline, instance: instance))  // renewed since queued
+                // Renewed since queued (or replaced: the stale entry is skipped when it comes up again).
+                if byID[instance.id] === instance { heap.push(.init(deadline: deadline, instance: instance)) }
+                continue
+            }
+            // One hash for the common case: remove, and put back in the rare case it was replaced.
+            guard let current = byID.removeValue(forKey: instance.id) else { continue }
+            guard current === instance else {
+                byID[instance.id] = current
                 continue
             }
             let key = FunctionKey(service: instance.spec.service, function: instance.spec.function)
-            byID[instance.id] = nil
             if ended[key] == nil { changed.append(key) }
             ended[key, default: []].insert(ObjectIdentifier(instance))
             expired.append(instance)
