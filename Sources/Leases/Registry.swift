@@ -80,7 +80,7 @@ package final class Registry: Sendable {
     /// Holds the lock for at most `slice` heap entries at a time, so a wave of 100,000 expirations
     /// does not stall DNS readers for its whole length.
     @discardableResult
-    package func expire(now: Instant, slice: Int = 1_000) -> [Instance] {
+    package func expire(now: Instant, slice: Int = 128) -> [Instance] {
         var expired: [Instance] = []
         var changed = Set<FunctionKey>()
         var index: UInt64 = 0

@@ -1,4 +1,3 @@
-import CGlue
 import Glibc
 
 /// A started thread that can be joined.
