@@ -23,4 +23,6 @@ struct beacon_mmsghdr {
 extern int recvmmsg(int fd, struct beacon_mmsghdr *messages, unsigned int count, int flags, struct timespec *timeout);
 extern int sendmmsg(int fd, struct beacon_mmsghdr *messages, unsigned int count, int flags);
 extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+/// malloc_trim (malloc.h, which the Glibc module leaves out): returns freed heap memory to the system.
+extern int malloc_trim(size_t pad);
 #endif

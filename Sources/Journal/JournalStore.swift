@@ -52,6 +52,8 @@ package final class JournalStore: RegistrationStore {
             throw JournalError("\(error)")
         }
         let report = outcome.report
+        // Recovery's temporary tables are gone: return their memory rather than keep it resident.
+        Posix.releaseFreeMemory()
         let wakeup: Wakeup
         do throws(SystemCallError) {
             wakeup = try Wakeup()

@@ -80,6 +80,10 @@ extension Posix {
         return result
     }
 
+    /// Gives memory freed by a burst of work (recovery's temporary tables) back to the system.
+    /// The corresponding C function is `malloc_trim`.
+    package static func releaseFreeMemory() { _ = CGlue.malloc_trim(0) }
+
     /// Ends the process. The corresponding C function is `exit`.
     package static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
 }
