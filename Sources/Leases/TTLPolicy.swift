@@ -25,6 +25,6 @@ package enum TTLPolicy {
     package static func nextHeartbeat(ttl: UInt32, jitter: Double) -> Double {
         let base = Double(ttl) / 3
         let spread = base * 0.2 * (min(max(jitter, 0), 1) - 0.5)
-        return max(0.2, (base + spread) * 1000).rounded() / 1000
+        return (max(0.2, base + spread) * 1000).rounded() / 1000
     }
 }
