@@ -43,22 +43,24 @@ enum ServeCommand {
           --zones DIR              load every *.zone file in DIR [$BEACON_ZONES, default ./zones]
           --data DIR               journal and snapshots [$BEACON_DATA, default ./data]
           --in-memory              keep nothing on disk [$BEACON_IN_MEMORY=1]
-          --journal-compact-bytes N  snapshot the table and restart the journal past N bytes [default 67108864]
+          --journal-compact-bytes N  snapshot the table and restart the journal past N bytes
+                                   [$BEACON_JOURNAL_COMPACT_BYTES, default 67108864]
           --max-ttl SECONDS        upper bound on any dynamic answer's TTL [$BEACON_MAX_TTL, default 30]
           --upstream HOST:PORT,... forward names outside the served zones [$BEACON_UPSTREAM, default: REFUSED]
           --token-file FILE        require a bearer token for register, heartbeat, deregister [$BEACON_TOKEN_FILE]
           --store URL              etcd://HOST:PORT[,HOST:PORT...] shares the table between nodes [$BEACON_STORE]
-          --udp-threads N          UDP sockets and threads on the DNS port [default: one per CPU]
-          --http-threads N         HTTP event loops on the HTTP port [default: one per CPU]
-          --max-instances N        instances in the table [default 2000000]
-          --max-instances-per-function N   [default 10000]
-          --max-tcp-connections N  open DNS TCP connections [default 4096]
-          --max-http-connections N open HTTP connections [default 4096]
+          --udp-threads N          UDP sockets and threads on the DNS port [$BEACON_UDP_THREADS, default: one per CPU]
+          --http-threads N         HTTP event loops on the HTTP port [$BEACON_HTTP_THREADS, default: one per CPU]
+          --max-instances N        instances in the table, 429 past it [$BEACON_MAX_INSTANCES, default 2000000]
+          --max-instances-per-function N   429 past it [$BEACON_MAX_INSTANCES_PER_FUNCTION, default 10000]
+          --max-tcp-connections N  open DNS TCP connections [$BEACON_MAX_TCP_CONNECTIONS, default 4096]
+          --max-http-connections N open HTTP connections [$BEACON_MAX_HTTP_CONNECTIONS, default 4096]
           --rrl N                  UDP responses per second per /24 (IPv4) or /56 (IPv6) source; past it
-                                   responses are dropped and every second one is sent truncated; off by default
-          --tcp-idle-timeout SECONDS      close idle DNS TCP connections [default 10]
-          --http-idle-timeout SECONDS     close idle HTTP keep-alive connections [default 60]
-          --http-request-timeout SECONDS  a request must arrive in full this long after its first byte [default 10]
+                                   responses are dropped and every second one is sent truncated [$BEACON_RRL, default off]
+          --tcp-idle-timeout SECONDS      close idle DNS TCP connections [$BEACON_TCP_IDLE_TIMEOUT, default 10]
+          --http-idle-timeout SECONDS     close idle HTTP keep-alive connections [$BEACON_HTTP_IDLE_TIMEOUT, default 60]
+          --http-request-timeout SECONDS  a request must arrive in full this long after its first byte
+                                          [$BEACON_HTTP_REQUEST_TIMEOUT, default 10]
           --log-level LEVEL        debug, info, warning or error [$BEACON_LOG_LEVEL, default info]
 
         SIGINT or SIGTERM stops it cleanly (listeners closed, journal flushed, exit 0).
