@@ -70,9 +70,7 @@ package final class Forwarder: @unchecked Sendable {
         outgoing[0] = UInt8(request.id >> 8)
         outgoing[1] = UInt8(truncatingIfNeeded: request.id)
         do throws(SystemCallError) {
-            let socket = try Sockets.udp(bind: upstream.wildcard)
-            try Posix.setNonBlocking(socket.rawValue)
-            _ = try Posix.connect(socket.rawValue, to: upstream)
+            let socket = try Sockets.udpClient(connectedTo: upstream)
             _ = try outgoing.withUnsafeBytes { raw in
                 catching { () throws(SystemCallError) in try Posix.send(socket.rawValue, from: raw) }
             }.get()

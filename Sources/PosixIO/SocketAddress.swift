@@ -92,14 +92,6 @@ package enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The any-address of the same family with port 0 (for a client socket's local end).
-    package var wildcard: SocketAddress {
-        switch self {
-        case .v4: .v4(host: 0, port: 0)
-        case .v6: .v6(host: [UInt8](repeating: 0, count: 16), port: 0, scope: 0)
-        }
-    }
-
     /// Whether the host is 0.0.0.0 or ::.
     package var isUnspecified: Bool {
         switch self {

@@ -22,6 +22,15 @@ package enum Sockets {
         return fd
     }
 
+    /// A non-blocking UDP socket connected to `peer`, on a port the kernel picks at random: the kernel
+    /// then delivers only the peer's datagrams and reports an ICMP refusal on the next read.
+    package static func udpClient(connectedTo peer: SocketAddress) throws(SystemCallError) -> FileDescriptor {
+        let type = CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue)
+        let fd = FileDescriptor(taking: try Posix.socket(domain: peer.family, type: type))
+        _ = try Posix.connect(fd.rawValue, to: peer)
+        return fd
+    }
+
     /// A non-blocking TCP listening socket.
     package static func tcpListener(bind address: SocketAddress, reusePort: Bool = false, backlog: CInt = 1024)
         throws(SystemCallError) -> FileDescriptor
