@@ -1,5 +1,4 @@
 import DNSWire
-import Glibc
 import PosixIO
 
 /// A stub resolver for one server: UDP first, TCP when the answer comes back truncated.
@@ -37,15 +36,15 @@ package struct DNSClient: Sendable {
         let socket = try openUDPSocket()
         var buffer = [UInt8](repeating: 0, count: 65_535)
         for _ in 0..<max(1, attempts) {
-            _ = bytes.withUnsafeBytes { try? Posix.send(socket.rawValue, from: $0, to: server) }
+            _ = bytes.withUnsafeBytes { try? Posix.send(socket.rawValue, from: $0) }
             let deadline = Posix.monotonicNanoseconds() + Int64(timeoutMilliseconds) * 1_000_000
             while true {
                 let remaining = Int((deadline - Posix.monotonicNanoseconds()) / 1_000_000)
                 guard remaining > 0,
-                    (try? Posix.poll(socket.rawValue, events: Int16(POLLIN), timeoutMilliseconds: remaining)) == true
+                    (try? Posix.waitReadable(socket.rawValue, timeoutMilliseconds: remaining)) == true
                 else { break }
-                let received = buffer.withUnsafeMutableBytes { try? Posix.receive(socket.rawValue, into: $0) }
-                guard case .processed(let (count, _))? = received else { continue }
+                let received = buffer.withUnsafeMutableBytes { try? Posix.read(socket.rawValue, into: $0) }
+                guard case .processed(let count)? = received else { continue }
                 guard let reply = try? Message.decode(Array(buffer[0..<count])), reply.header.id == id else { continue }
                 return reply
             }
@@ -53,12 +52,10 @@ package struct DNSClient: Sendable {
         throw .connection("no reply from \(server) over UDP")
     }
 
+    /// Connected to the server, so only its datagrams arrive.
     private func openUDPSocket() throws(ClientError) -> FileDescriptor {
-        let wildcard = server.family == AF_INET ? "0.0.0.0:0" : "[::]:0"
         do throws(SystemCallError) {
-            let socket = try Sockets.udp(bind: SocketAddress(parsing: wildcard)!)
-            try Posix.setNonBlocking(socket.rawValue)
-            return socket
+            return try Sockets.udpClient(connectedTo: server)
         } catch {
             throw .connection("udp socket: \(error)")
         }

@@ -71,6 +71,11 @@ package enum Sockets {
 }
 
 extension Posix {
+    /// Waits until `fd` has something to read (or an error); false on timeout.
+    package static func waitReadable(_ fd: CInt, timeoutMilliseconds: Int) throws(SystemCallError) -> Bool {
+        try poll(fd, events: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds)
+    }
+
     /// Waits until `fd` is ready for `events`; false on timeout. The corresponding C function is `poll`.
     package static func poll(_ fd: CInt, events: Int16, timeoutMilliseconds: Int) throws(SystemCallError) -> Bool {
         var entry = pollfd(fd: fd, events: events, revents: 0)
