@@ -63,7 +63,7 @@ struct PosixIOTests {
         let batch = UDPBatch(capacity: 4)
         #expect(try batch.receive(on: server.rawValue) == 1)
         #expect(Array(try #require(batch.datagram(0))) == Array("ping".utf8))
-        batch.queueReply(to: 0, UnsafeRawBufferPointer(start: "pong", count: 4))
+        Array("pong".utf8).withUnsafeBytes { batch.queueReply(to: 0, $0) }
         batch.sendPending(on: server.rawValue)
         var buffer = [UInt8](repeating: 0, count: 16)
         let received = buffer.withUnsafeMutableBytes { raw in
