@@ -53,5 +53,4 @@ package final class DNSCounters: Sendable {
         Self.rcodeNames.enumerated().map { ($1, byRCode[$0].load(ordering: .relaxed)) }
     }
 
-    package var totalResponses: UInt64 { (0..<16).reduce(0) { $0 + byRCode[$1].load(ordering: .relaxed) } }
 }

@@ -116,14 +116,6 @@ package struct DomainName: Hashable, Sendable, CustomStringConvertible {
     /// Whether the names are equal byte for byte, case included.
     package func isIdentical(to other: DomainName) -> Bool { wire == other.wire }
 
-    /// Canonical DNS ordering (RFC 4034 §6.1): by labels from the right, case-insensitively.
-    package static func canonicalLess(_ lhs: DomainName, _ rhs: DomainName) -> Bool {
-        let left = lhs.labels.reversed().map { Array($0.map(asciiLower)) }
-        let right = rhs.labels.reversed().map { Array($0.map(asciiLower)) }
-        for (a, b) in zip(left, right) where a != b { return a.lexicographicallyPrecedes(b) }
-        return left.count < right.count
-    }
-
     // MARK: - Presentation format
 
     package var description: String {

@@ -37,11 +37,6 @@ package final class Instance: Sendable {
         }
     }
 
-    /// Sets the deadline outright, for a mirror that follows another store's clock.
-    package func setDeadline(_ deadline: Instant) {
-        deadlineNanoseconds.store(deadline.nanoseconds, ordering: .releasing)
-    }
-
     /// Until when an answer that held this instance may still sit in a cache that honours TTLs.
     package var exposedUntil: Instant { Instant(nanoseconds: exposedUntilNanoseconds.load(ordering: .acquiring)) }
 

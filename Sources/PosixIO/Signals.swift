@@ -18,14 +18,6 @@ package enum Signals {
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
-    /// Unblocks `signals` in the calling thread.
-    package static func unblock(_ signals: [CInt]) {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in signals { sigaddset(&set, signal) }
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
-
     /// Waits until one of `signals` (blocked beforehand) arrives and returns it.
     /// The corresponding C function is `sigwait`.
     package static func wait(for signals: [CInt]) -> CInt {

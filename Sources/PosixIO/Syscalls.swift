@@ -267,11 +267,6 @@ package enum Posix {
         _ = try retrying("ftruncate") { Glibc.ftruncate(fd, off_t(length)) }
     }
 
-    /// The corresponding C function is `lseek`.
-    package static func seek(_ fd: CInt, to offset: Int, whence: CInt = SEEK_SET) throws(SystemCallError) -> Int {
-        Int(try retrying("lseek") { Glibc.lseek(fd, off_t(offset), whence) })
-    }
-
     /// The corresponding C function is `rename`.
     package static func rename(_ from: String, to: String) throws(SystemCallError) {
         _ = try retrying("rename \(from)") { Glibc.rename(from, to) }
