@@ -70,9 +70,14 @@ package struct DynamicNames: Sendable {
     /// Whether the name exists through registrations at `now`.
     package func exists(_ kind: Kind, leases: some LeaseLookup, now: Instant) -> Bool {
         switch kind {
-        case .service(let service), .serviceProtocol(let service):
-            return leases.serviceHasLive(service, now: now)
-        case .function(let key), .srvAlias(let key):
+        case .service(let service):
+            return leases.serviceHasLive(service, now: now, includingDraining: true)
+        case .serviceProtocol(let service):
+            return leases.serviceHasLive(service, now: now, includingDraining: false)
+        case .function(let key):
+            // A draining instance's name lies below `F.S`, which then exists with no data of its own.
+            return leases.functionEntry(service: key.service, function: key.function)?.exists(at: now) ?? false
+        case .srvAlias(let key):
             return leases.functionEntry(service: key.service, function: key.function)?.hasLive(at: now) ?? false
         case .instance(let id, let key):
             return instance(id: id, key: key, leases: leases, now: now) != nil
@@ -122,11 +127,9 @@ package struct DynamicNames: Sendable {
 
     // MARK: - Helpers
 
+    /// The live instance `id` of `key`, or the draining one whose drain has not ended.
     private func instance(id: String, key: FunctionKey, leases: some LeaseLookup, now: Instant) -> Instance? {
-        guard let instance = leases.liveInstance(id: id, now: now), instance.spec.service == key.service,
-            instance.spec.function == key.function
-        else { return nil }
-        return instance
+        leases.functionEntry(service: key.service, function: key.function)?.named(id, at: now)
     }
 
     private func liveInstances(_ key: FunctionKey, leases: some LeaseLookup, now: Instant) -> [Instance] {

@@ -115,7 +115,8 @@ package struct FastResponder: Sendable {
         guard !serviceLabel.isEmpty, !functionLabel.isEmpty else { return 0 }
         let key = FunctionKey(
             service: String(decoding: serviceLabel, as: UTF8.self), function: String(decoding: functionLabel, as: UTF8.self))
-        let instances = leases.entry(key)?.instances ?? []
+        let entry = leases.entry(key)
+        let instances = entry?.instances ?? []
         guard instances.count <= Self.maximumInstances else { return 0 }
         var matching: Instance? = nil
         var anyLive = false
@@ -130,7 +131,27 @@ package struct FastResponder: Sendable {
                 break
             }
         }
-        guard anyLive else { return writeNegative(query: query, scratch: scratch, rcode: 3, out: &out, output: output) }
+        // A deregistered instance's own name answers until its drain ends; above it, `F.S` exists
+        // with no data of its own.
+        var drainingBelow = false
+        if !anyLive, let draining = entry?.draining {
+            for ghost in draining where ghost.isLive(at: now) {
+                guard let instanceID else {
+                    drainingBelow = true
+                    break
+                }
+                if Self.equals(ghost.spec.id, instanceID) {
+                    matching = ghost
+                    anyLive = true
+                    break
+                }
+            }
+        }
+        guard anyLive else {
+            let emptyNonTerminal = drainingBelow && !srvAlias
+            return writeNegative(
+                query: query, scratch: scratch, rcode: emptyNonTerminal ? 0 : 3, out: &out, output: output)
+        }
 
         writeHeader(&out, scratch: scratch, flags: 0x0400, answers: 0, authorities: 0, additionals: 0)
         out.write(UnsafeRawBufferPointer(rebasing: query[12..<scratch.questionEnd]))

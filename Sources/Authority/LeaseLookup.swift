@@ -4,23 +4,21 @@ import Leases
 /// so the resolver runs against a locked shared table in the server and a plain value in tests.
 package protocol LeaseLookup {
     func functionEntry(service: String, function: String) -> FunctionEntry?
-    func serviceHasLive(_ service: String, now: Instant) -> Bool
-    func liveInstance(id: String, now: Instant) -> Instance?
+    /// With `includingDraining`, a draining instance counts too (its name lies below `S`).
+    func serviceHasLive(_ service: String, now: Instant, includingDraining: Bool) -> Bool
 }
 
 extension LeaseTable: LeaseLookup {
     package func functionEntry(service: String, function: String) -> FunctionEntry? {
         entry(service: service, function: function)
     }
-    package func liveInstance(id: String, now: Instant) -> Instance? { instance(id: id, now: now) }
 }
 
 extension Registry: LeaseLookup {
     package func functionEntry(service: String, function: String) -> FunctionEntry? {
         entry(FunctionKey(service: service, function: function))
     }
-    package func serviceHasLive(_ service: String, now: Instant) -> Bool {
-        read { $0.serviceHasLive(service, now: now) }
+    package func serviceHasLive(_ service: String, now: Instant, includingDraining: Bool) -> Bool {
+        read { $0.serviceHasLive(service, now: now, includingDraining: includingDraining) }
     }
-    package func liveInstance(id: String, now: Instant) -> Instance? { instance(id: id, now: now) }
 }

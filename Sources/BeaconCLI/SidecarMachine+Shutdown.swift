@@ -80,7 +80,7 @@ extension SidecarMachine {
         switch phase {
         case .draining, .stopping, .done:
             phase = .done
-            return [line, .exit(termination.shellStatus)]
+            return [line, .exit(fatalStatus ?? termination.shellStatus)]
         case .awaitingHealth, .registering, .live, .unhealthy:
             shutdown = .childExited(termination)
             guard let id = registeredID else {
@@ -92,7 +92,7 @@ extension SidecarMachine {
     }
 
     /// 0 without a child; the child's status (128 + signal if a signal ended it) with one.
-    var exitStatus: Int32 { childStatus?.shellStatus ?? 0 }
+    var exitStatus: Int32 { fatalStatus ?? childStatus?.shellStatus ?? 0 }
 
     static func signalName(_ signal: CInt) -> String {
         switch signal {

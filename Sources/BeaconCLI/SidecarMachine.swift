@@ -150,6 +150,8 @@ package struct SidecarMachine: Sendable {
     var shutdown: Shutdown?
     var childRunning: Bool
     var childStatus: ChildProcess.Termination?
+    /// Set when the sidecar gives up (a 403): the exit status, whatever the child's.
+    var fatalStatus: Int32?
     private var checkState = CheckState.unknown
     /// Consecutive failed calls, for the backoff.
     package private(set) var failures = 0
@@ -299,6 +301,8 @@ package struct SidecarMachine: Sendable {
             let first = Duration.seconds(lease.ttl) / 3
             return [.log("registered \(lease.id) (ttl \(lease.ttl) s)")]
                 + sleep(until: now + heartbeatDelay(suggested: Double(Self.milliseconds(first)) / 1000), now: now)
+        case .rejected(403, _):
+            return refusedForGood("register", outcome.problem, now: now)
         case .notFound, .rejected, .unreachable:
             return failed("register", outcome.problem, now: now)
         }
@@ -321,9 +325,26 @@ package struct SidecarMachine: Sendable {
                 .log("\(lease.id) is unknown to the server (lease ended or Beacon restarted); registering again"),
                 .register,
             ]
+        case .rejected(403, _):
+            return refusedForGood("heartbeat", outcome.problem, now: now)
         case .rejected, .unreachable:
             return failed("heartbeat", outcome.problem, now: now)
         }
+    }
+
+    /// A 403: the token may not write this service or id, and no retry can change that. Stop the
+    /// child (if any) and exit 1, rather than retry for ever with the instance out of DNS.
+    private mutating func refusedForGood(_ call: String, _ problem: String, now: Instant) -> [Action] {
+        fatalStatus = 1
+        shutdown = .signal(Signals.terminate)
+        registeredID = nil
+        let line = Action.log("\(call) refused: \(problem); giving up (check --service, --id and the token's services)")
+        guard childRunning else {
+            phase = .done
+            return [line, .exit(1)]
+        }
+        phase = .stopping
+        return [line, .log("passing SIGTERM to the child"), .signalChild(Signals.terminate)] + tick(now: now)
     }
 
     /// Logs a failed call once per distinct problem and schedules the retry.

@@ -34,8 +34,10 @@ package final class BeaconServer: Sendable {
         // Logged once everything is bound, so that a failed start prints exactly one line.
         var notes = zones.zones.map { "serving zone \($0.origin)" }
         let tokens = try loadTokens(config.tokenFile)
-        // Indexes continue from the wall clock (microseconds), so they rise across restarts.
-        let registry = Registry(limits: config.limits, initialIndex: UInt64(Posix.wallClockSeconds() * 1_000_000))
+        // Indexes start from the wall clock (microseconds; a clock before 1970 starts them at 1). With
+        // a data directory, recovery then raises them past every index recorded before the restart.
+        let registry = Registry(
+            limits: config.limits, initialIndex: UInt64(max(1, (Posix.wallClockSeconds() * 1_000_000).rounded(.down))))
         let clock: @Sendable () -> Instant = { Instant(nanoseconds: Posix.monotonicNanoseconds()) }
         let store: any RegistrationStore
         var etcd: EtcdStore? = nil
@@ -124,7 +126,7 @@ package final class BeaconServer: Sendable {
                 domain: config.domain.description, maxTTL: config.maxTTL, negativeTTL: negativeTTL,
                 dnsAddress: dnsAddress.description),
             counters: httpCounters, clock: clock,
-            metrics: { MetricsText.render(dns: counters, registry: registry, http: httpCounters, extra: []) })
+            metrics: { MetricsText.render(dns: counters, registry: registry, http: httpCounters, extra: []) }, log: log)
         var options = HTTPServer.Options()
         options.threads = config.httpThreads
         options.maximumConnections = config.httpMaxConnections

@@ -25,4 +25,9 @@ extern int sendmmsg(int fd, struct beacon_mmsghdr *messages, unsigned int count,
 extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 /// malloc_trim (malloc.h, which the Glibc module leaves out): returns freed heap memory to the system.
 extern int malloc_trim(size_t pad);
+/// flock (sys/file.h): in Swift, Glibc's `flock` names the fcntl lock struct, so the call is
+/// declared again under another name bound to the same symbol.
+extern int beacon_flock(int fd, int operation) __asm__("flock");
+#define BEACON_LOCK_EX 2
+#define BEACON_LOCK_NB 4
 #endif

@@ -100,8 +100,20 @@ package final class EtcdStore: RegistrationStore {
 
     // MARK: - Mutations
 
-    package func register(_ spec: InstanceSpec, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
+    /// The owner check runs against this node's mirror, on the worker that serialises writes to
+    /// this id: it holds for writes through one node; between nodes a replacement racing within
+    /// one watch delivery is not caught (etcd keeps no owner to compare with).
+    package func register(
+        _ spec: InstanceSpec, allowedServices: Set<String>?,
+        completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void
+    ) {
         workers.submit(key: spec.id) { [self] etcd in
+            if let allowedServices, let owner = registry.instance(id: spec.id, now: clock()),
+                !allowedServices.contains(owner.spec.service)
+            {
+                completion(.failure(.lease(.ownedByAnotherService(id: spec.id, service: owner.spec.service))))
+                return
+            }
             completion(Self.storeResult { () throws(StoreFailure) in try register(spec, etcd) })
         }
     }

@@ -1,6 +1,7 @@
 import Primitives
 import HTTPWire
 import Leases
+import PosixIO
 import Synchronization
 
 /// The `/v1` API, `/healthz`, `/metrics` and the status page: requests in, responses out.
@@ -40,6 +41,7 @@ package final class ControlAPI: Sendable {
     package let counters: HTTPCounters
     private let clock: @Sendable () -> Instant
     private let metrics: @Sendable () -> String
+    private let log: Log?
     private let random = Locked(SplitMix64(seed: 0x5EED))
     /// The status page with this server's domain and DNS address filled in, built once.
     private let statusPage: [UInt8]
@@ -50,8 +52,9 @@ package final class ControlAPI: Sendable {
 
     package init(
         store: any RegistrationStore, tokens: TokenTable?, settings: Settings, counters: HTTPCounters,
-        clock: @escaping @Sendable () -> Instant, metrics: @escaping @Sendable () -> String
+        clock: @escaping @Sendable () -> Instant, metrics: @escaping @Sendable () -> String, log: Log? = nil
     ) {
+        self.log = log
         self.store = store
         self.tokens = tokens
         self.settings = settings
@@ -185,7 +188,11 @@ package final class ControlAPI: Sendable {
         if let services = grant?.services, !services.contains(spec.service) {
             return .respond(forbidden(spec.service))
         }
-        store.register(spec) { [self] result in
+        if grant?.services == nil, let owner = registry.instance(id: spec.id, now: clock()), owner.spec.service != spec.service {
+            // Allowed without a scope, but an id moving between services is worth a line in the log.
+            log?.warning("register: id \(spec.id) moves from service \(owner.spec.service) to \(spec.service)")
+        }
+        store.register(spec, allowedServices: grant?.services) { [self] result in
             switch result {
             case .success(let instance):
                 reply(json(200) { $0.field("id", instance.id); $0.field("ttl", Int(instance.spec.ttl)) })
@@ -274,13 +281,18 @@ package final class ControlAPI: Sendable {
             }
             wait = parsed
         }
-        if currentIndex(key) > index || wait == 0 { return .respond(watchResponse(key)) }
+        // An index above the table's own was handed out before a reset (a restart without a data
+        // directory): answer at once, so the watcher starts over from the index it gets now.
+        let (current, highest) = registry.read {
+            (key == .allServices ? $0.lastIndex : $0.index(of: key), $0.lastIndex)
+        }
+        if current > index || index > highest || wait == 0 { return .respond(watchResponse(key)) }
         return .watch(key: key, afterIndex: index, waitMilliseconds: wait)
     }
 
     /// The index a watch on `key` compares with: the function's, or the table's for `.allServices`.
     package func currentIndex(_ key: FunctionKey) -> UInt64 {
-        key == .allServices ? registry.read { $0.lastIndex } : registry.entry(key)?.index ?? 0
+        key == .allServices ? registry.read { $0.lastIndex } : registry.read { $0.index(of: key) }
     }
 
     /// What a watch on `key` answers with.
@@ -291,7 +303,7 @@ package final class ControlAPI: Sendable {
     /// The live instances of a function, as `GET /v1/services/{service}/{function}` answers.
     package func functionResponse(_ key: FunctionKey) -> HTTPResponse {
         let now = clock()
-        let entry = registry.entry(key)
+        let (entry, index) = registry.entryAndIndex(key)
         let live = entry?.live(at: now) ?? []
         let ttl =
             live.map(\.deadline).min().map {
@@ -300,7 +312,7 @@ package final class ControlAPI: Sendable {
         return json(200) { writer in
             writer.field("service", key.service)
             writer.field("function", key.function)
-            writer.field("index", Int(clamping: entry?.index ?? 0))
+            writer.field("index", Int(clamping: index))
             writer.field("ttl", Int(ttl))
             writer.field("instances") { array in
                 array.array { array in
@@ -312,7 +324,10 @@ package final class ControlAPI: Sendable {
 
     private func servicesResponse() -> HTTPResponse {
         let now = clock()
-        let (summary, index) = registry.read { ($0.summary(now: now), $0.lastIndex) }
+        // Entries are copied out under the lock (one pointer per function) and counted outside it:
+        // the DNS threads share that lock.
+        let (entries, index) = registry.functionEntries()
+        let summary = LeaseSummary.of(entries, now: now)
         return json(200) { writer in
             writer.field("index", Int(clamping: index))
             writer.field("services") { array in
@@ -436,6 +451,7 @@ package final class ControlAPI: Sendable {
         case .invalidField, .missingField: HTTPResponse.error(status: 400, message: error.description)
         case .tooManyInstances, .tooManyInstancesInFunction: HTTPResponse.error(status: 429, message: error.description)
         case .unknownInstance: HTTPResponse.error(status: 404, message: error.description)
+        case .ownedByAnotherService: HTTPResponse.error(status: 403, message: error.description)
         }
     }
 

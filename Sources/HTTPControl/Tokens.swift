@@ -14,15 +14,15 @@ package struct TokenTable: Sendable {
 
     package private(set) var entries: [Entry]
 
-    /// Parses the file's text. Blank lines and `#` comments are ignored.
+    /// Parses the file's text. Blank lines and comments are ignored: `#` starts a comment at the
+    /// start of a line or after whitespace, so a token may contain `#` (`ci-token#2026`).
     /// - Throws: a message naming the line, for a start-up error.
     package init(parsing text: String, fileName: String) throws(TokenFileError) {
         entries = []
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            var line = Substring(rawLine)
-            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            let line = Self.withoutComment(Substring(rawLine))
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             guard let token = fields.first else { continue }
             guard fields.count <= 2 else {
@@ -46,6 +46,17 @@ package struct TokenTable: Sendable {
             entries.append(Entry(token: Array(token.utf8), services: services))
         }
         guard !entries.isEmpty else { throw TokenFileError(message: "\(fileName): holds no token") }
+    }
+
+    /// `line` up to its comment, if any.
+    static func withoutComment(_ line: Substring) -> Substring {
+        var previous: Character? = nil
+        for index in line.indices {
+            let character = line[index]
+            if character == "#", previous == nil || previous == " " || previous == "\t" { return line[..<index] }
+            previous = character
+        }
+        return line
     }
 
     /// The entry whose token equals `presented`, compared in constant time against every entry so the

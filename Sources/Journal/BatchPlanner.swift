@@ -2,7 +2,8 @@ import Leases
 
 /// A register or deregister waiting for the writer thread.
 enum PendingOperation: Sendable {
-    case register(InstanceSpec, JournalStore.Completion)
+    /// With the services the caller may write (nil: any).
+    case register(InstanceSpec, allowedServices: Set<String>?, JournalStore.Completion)
     case deregister(String, JournalStore.Completion)
 }
 
@@ -28,6 +29,13 @@ enum BatchPlanner {
         /// Its function, or nil when the id is absent from the table.
         var key: FunctionKey?
         var live: Bool
+        /// The instance holding the id (for its service and function), when live.
+        var owner: Instance?
+    }
+
+    /// An instance standing for a registration earlier in the batch, for the owner and limit checks.
+    private static func ownerStandIn(_ spec: InstanceSpec) -> Instance {
+        Instance(spec: spec, deadline: Instant(nanoseconds: .max), registeredAt: .zero)
     }
 
     /// One decision per operation, in order. Runs under the registry's lock: per operation it costs
@@ -40,27 +48,25 @@ enum BatchPlanner {
         decisions.reserveCapacity(operations.count)
         for operation in operations {
             switch operation {
-            case .register(let spec, _):
+            case .register(let spec, let allowedServices, _):
                 let key = FunctionKey(service: spec.service, function: spec.function)
                 let previous = slot(spec.id, overlay: overlay, table: table, now: now)
-                if previous.key == nil, table.count + addedInstances >= table.limits.maxInstances {
-                    decisions.append(.refuse(.lease(.tooManyInstances(limit: table.limits.maxInstances))))
+                let owner = previous.live ? previous.owner : nil
+                do throws(LeaseError) {
+                    try Admission.check(
+                        spec, previous: owner, allowedServices: allowedServices, limits: table.limits,
+                        tableCount: table.count + addedInstances, hasID: previous.key != nil,
+                        liveInFunction: { table.liveCount(key, now: now) + addedPerFunction[key, default: 0] })
+                } catch {
+                    decisions.append(.refuse(.lease(error)))
                     continue
                 }
-                let sameFunction = previous.key == key
-                let inFunction = (table.entry(key)?.instances.count ?? 0) + addedPerFunction[key, default: 0]
-                if !sameFunction, inFunction >= table.limits.maxInstancesPerFunction {
-                    decisions.append(
-                        .refuse(.lease(.tooManyInstancesInFunction(limit: table.limits.maxInstancesPerFunction))))
-                    continue
-                }
-                if let old = previous.key {
-                    if !sameFunction { addedPerFunction[old, default: 0] -= 1 }
-                } else {
-                    addedInstances += 1
-                }
-                if !sameFunction { addedPerFunction[key, default: 0] += 1 }
-                overlay[spec.id] = Slot(key: key, live: true)
+                // Counts of live instances: the table's plus what the batch added so far.
+                let replacesLiveHere = previous.live && previous.key == key
+                if previous.live, let old = previous.key, old != key { addedPerFunction[old, default: 0] -= 1 }
+                if previous.key == nil { addedInstances += 1 }
+                if !replacesLiveHere { addedPerFunction[key, default: 0] += 1 }
+                overlay[spec.id] = Slot(key: key, live: true, owner: ownerStandIn(spec))
                 decisions.append(.write(.register(spec), found: nil))
             case .deregister(let id, _):
                 let previous = slot(id, overlay: overlay, table: table, now: now)
@@ -72,7 +78,7 @@ enum BatchPlanner {
                 let found = overlay[id] == nil ? table.instance(id: id, now: now) : nil
                 addedInstances -= 1
                 addedPerFunction[old, default: 0] -= 1
-                overlay[id] = Slot(key: nil, live: false)
+                overlay[id] = Slot(key: nil, live: false, owner: nil)
                 decisions.append(.write(.deregister(id: id), found: found))
             }
         }
@@ -81,8 +87,10 @@ enum BatchPlanner {
 
     private static func slot(_ id: String, overlay: [String: Slot], table: borrowing LeaseTable, now: Instant) -> Slot {
         if let slot = overlay[id] { return slot }
-        guard let instance = table.byID[id] else { return Slot(key: nil, live: false) }
+        guard let instance = table.byID[id] else { return Slot(key: nil, live: false, owner: nil) }
+        let live = instance.isLive(at: now)
         return Slot(
-            key: FunctionKey(service: instance.spec.service, function: instance.spec.function), live: instance.isLive(at: now))
+            key: FunctionKey(service: instance.spec.service, function: instance.spec.function), live: live,
+            owner: live ? instance : nil)
     }
 }

@@ -2,105 +2,138 @@ import PosixIO
 
 /// What reading one journal or snapshot file front to back found.
 struct FileScan: Sendable {
-    /// Where the intact prefix ends; the file's size when the whole file is good.
+    /// Where the last intact frame ends: the file's size when nothing was cut off.
     var goodEnd: Int
     var fileSize: Int
-    /// Nil when every byte belongs to an intact frame.
-    var damage: Damage?
+    /// Damaged stretches with intact frames after them, skipped, in file order.
+    var skipped: [Skipped] = []
+    /// Damage with no intact frame after it: an interrupted append, to be cut off at `goodEnd`.
+    var tornTail: String?
 
-    struct Damage: Sendable, Equatable {
-        /// The offset of the first byte that is not part of an intact frame.
-        var offset: Int
+    struct Skipped: Sendable, Equatable {
+        /// The bytes `[start, end)` belong to no intact frame; `end` is where the next one starts.
+        var start: Int
+        var end: Int
         var reason: String
-        /// Where the next intact frame after the damage starts, or nil when none does: the damage is
-        /// then a torn tail (an interrupted append), not corruption in the middle.
-        var nextFrame: Int?
-
-        var isTail: Bool { nextFrame == nil }
     }
+
+    /// Whether anything other than a torn tail was wrong.
+    var hasDamageInTheMiddle: Bool { !skipped.isEmpty }
 }
 
 /// Reads framed files in chunks, so recovering a large snapshot never holds the whole file in memory.
+///
+/// Frames are self-delimiting and checksummed, so damage costs only the frames it touches: the
+/// scanner skips to the next intact frame and carries on (salvage), and tells the caller where, so
+/// that recovery can allow for what the skipped bytes may have held.
 enum FileScanner {
     /// Chunk size: several maximal frames, so that a refill is needed only once per chunk.
     static let chunkSize = 1 << 20
 
-    /// Calls `visit` with each intact entry and its offset, in file order, until the file ends or
-    /// the first damaged frame. `visit` returns false to stop at an entry that is intact but out of
-    /// place (a snapshot structure error): that entry then counts as the damage.
-    ///
-    /// After damage it looks for any intact frame further on, to tell a torn tail (nothing
-    /// follows: an append was interrupted) from corruption in the middle (good frames follow).
-    static func scan(path: String, visit: (JournalEntry, Int) -> Bool) throws(SystemCallError) -> FileScan {
+    /// What `visit` sees, in file order.
+    enum Event {
+        case entry(JournalEntry, offset: Int)
+        /// Bytes that are no intact frame (or an intact frame out of place), followed by intact frames.
+        case skipped(FileScan.Skipped)
+    }
+
+    /// Calls `visit` with each intact entry and each skipped stretch, in file order, to the end of
+    /// the file. `visit` returns false for an entry that is intact but out of place (a snapshot
+    /// structure error): that frame then counts as damage.
+    static func scan(path: String, visit: (Event) -> Bool) throws(SystemCallError) -> FileScan {
         let descriptor = FileDescriptor(taking: try Posix.openForReading(path))
         return try descriptor.withUnsafeDescriptor { (fd) throws(SystemCallError) -> FileScan in
-            var size = try Posix.fileSize(fd)
-            var buffer = [UInt8](repeating: 0, count: chunkSize)
-            var base = 0  // the file offset of buffer[0]
-            var filled = 0
-            var position = 0
-            while true {
-                let check = buffer.withUnsafeBytes { Frame.check(UnsafeRawBufferPointer(rebasing: $0[position..<filled])) }
-                switch check {
+            let size = try Posix.fileSize(fd)
+            var result = FileScan(goodEnd: 0, fileSize: size)
+            var reader = ChunkReader(fd: fd, size: size)
+            // Damage found at `damageStart` (nil while reading intact frames), and why.
+            var damage: (start: Int, reason: String)? = nil
+            var offset = 0
+            while offset < size {
+                switch try reader.check(at: offset) {
                 case .frame(let entry, let length):
-                    guard visit(entry, base + position) else {
-                        return try damaged(fd, size: size, at: base + position, reason: "unexpected \(entry.kindName)")
+                    if visit(.entry(entry, offset: offset)) {
+                        offset += length
+                        result.goodEnd = offset
+                    } else {
+                        damage = (offset, "unexpected \(entry.kindName)")
                     }
-                    position += length
                 case .damaged(let reason):
-                    return try damaged(fd, size: size, at: base + position, reason: reason)
+                    damage = (offset, reason)
                 case .incomplete:
-                    if base + filled >= size {
-                        if position == filled { return FileScan(goodEnd: size, fileSize: size, damage: nil) }
-                        return try damaged(fd, size: size, at: base + position, reason: "incomplete record")
-                    }
-                    let kept = filled - position
-                    for index in 0..<kept { buffer[index] = buffer[position + index] }
-                    base += position
-                    position = 0
-                    filled = kept
-                    let count = try buffer.withUnsafeMutableBytes { raw in
-                        catching { () throws(SystemCallError) in
-                            try Posix.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[kept...]), offset: base + kept)
-                        }
-                    }.get()
-                    if count == 0 { size = base + filled }  // shrank while we read: stop at what we have
-                    filled += count
+                    damage = (offset, "incomplete record")
                 }
+                guard let found = damage else { continue }
+                damage = nil
+                guard let next = try reader.nextFrame(after: found.start) else {
+                    result.tornTail = "\(found.reason) at byte \(found.start)"
+                    return result
+                }
+                let skipped = FileScan.Skipped(start: found.start, end: next, reason: found.reason)
+                result.skipped.append(skipped)
+                _ = visit(.skipped(skipped))
+                offset = next
             }
+            return result
         }
     }
+}
 
-    /// Builds the result for damage at `offset`, looking past it for an intact frame.
-    private static func damaged(_ fd: CInt, size: Int, at offset: Int, reason: String) throws(SystemCallError)
-        -> FileScan
-    {
-        let rest = try readRange(fd, from: offset + 1, to: size)
-        let next: Int? = rest.withUnsafeBytes { raw in
-            for start in 0..<raw.count {
-                if case .frame = Frame.check(UnsafeRawBufferPointer(rebasing: raw[start...])) { return offset + 1 + start }
-            }
-            return nil
-        }
-        return FileScan(goodEnd: offset, fileSize: size, damage: .init(offset: offset, reason: reason, nextFrame: next))
+/// A window onto a file read with `pread`, refilled as the scan moves on.
+private struct ChunkReader {
+    let fd: CInt
+    let size: Int
+    private var buffer: [UInt8] = []
+    /// The file offset of `buffer[0]`.
+    private var base = 0
+
+    init(fd: CInt, size: Int) {
+        self.fd = fd
+        self.size = size
     }
 
-    /// The bytes of `[from, to)`; only on the damage path, which is rare and usually short.
-    private static func readRange(_ fd: CInt, from: Int, to: Int) throws(SystemCallError) -> [UInt8] {
-        guard to > from else { return [] }
-        var bytes = [UInt8](repeating: 0, count: to - from)
+    /// Examines the frame at `offset`, reading more of the file when the window does not hold it.
+    mutating func check(at offset: Int) throws(SystemCallError) -> Frame.Check {
+        let needed = Frame.headerSize + Frame.maximumPayload
+        if offset < base || offset + min(needed, size - offset) > base + buffer.count {
+            try fill(from: offset, count: FileScanner.chunkSize + needed)
+        }
+        return buffer.withUnsafeBytes { Frame.check(UnsafeRawBufferPointer(rebasing: $0[(offset - base)...])) }
+    }
+
+    /// Where the first intact frame after `offset` starts, or nil when none does.
+    mutating func nextFrame(after offset: Int) throws(SystemCallError) -> Int? {
+        var candidate = offset + 1
+        while candidate < size {
+            let windowEnd = min(size, candidate + FileScanner.chunkSize)
+            try fill(from: candidate, count: FileScanner.chunkSize + Frame.headerSize + Frame.maximumPayload)
+            let found: Int? = buffer.withUnsafeBytes { raw in
+                for start in (candidate - base)..<(windowEnd - base) {
+                    if case .frame = Frame.check(UnsafeRawBufferPointer(rebasing: raw[start...])) { return base + start }
+                }
+                return nil
+            }
+            if let found { return found }
+            candidate = windowEnd
+        }
+        return nil
+    }
+
+    private mutating func fill(from offset: Int, count: Int) throws(SystemCallError) {
+        let wanted = max(0, min(count, size - offset))
+        buffer = [UInt8](repeating: 0, count: wanted)
+        base = offset
         var done = 0
-        while done < bytes.count {
-            let count = try bytes.withUnsafeMutableBytes { raw in
+        while done < wanted {
+            let read = try buffer.withUnsafeMutableBytes { raw in
                 catching { () throws(SystemCallError) in
-                    try Posix.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), offset: from + done)
+                    try Posix.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), offset: offset + done)
                 }
             }.get()
-            if count == 0 { break }
-            done += count
+            if read == 0 { break }  // shrank while we read: stop at what we have
+            done += read
         }
-        bytes.removeSubrange(done...)
-        return bytes
+        buffer.removeSubrange(done...)
     }
 }
 
@@ -109,7 +142,10 @@ extension JournalEntry {
     var kindName: String {
         switch self {
         case .register: "register record"
+        case .renew: "renew record"
         case .deregister: "deregister record"
+        case .mark: "mark"
+        case .epoch: "epoch"
         case .snapshotHeader: "snapshot header"
         case .snapshotEnd: "snapshot end"
         }

@@ -14,6 +14,8 @@ struct JournalDirectory: Sendable {
     private static let journalSuffix = ".log"
 
     var snapshotPath: String { "\(path)/\(Self.snapshotName)" }
+    /// Locked by the running server (`FileLock`): one server per data directory.
+    var lockPath: String { "\(path)/lock" }
     var temporarySnapshotPath: String { "\(path)/\(Self.temporarySnapshotName)" }
 
     func journalPath(_ generation: UInt64) -> String { "\(path)/\(Self.journalName(generation))" }

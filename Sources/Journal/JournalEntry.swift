@@ -2,17 +2,47 @@ import Leases
 
 /// One record of the journal or the snapshot: the payload of one frame.
 ///
-/// The journal holds `register` and `deregister` in commit order. A snapshot is a
-/// `snapshotHeader`, one `register` per live instance, and a `snapshotEnd` whose count proves the
-/// file was written to the end.
+/// The journal holds registrations, renewals, deregistrations, marks and epochs in commit order.
+/// A snapshot is a `snapshotHeader`, a `mark`, one `register` per live instance, and a
+/// `snapshotEnd` whose count proves the file was written to the end.
+///
+/// Times (`deadline`, `Mark.time`) are milliseconds on the writing run's timeline: its wall clock
+/// read once at start, advanced by the monotonic clock. Within a run they only move forward,
+/// whatever happens to the wall clock; each run starts with an `epoch` that rebases what it
+/// recovered onto its own timeline, so recovery never compares times from two runs.
 package enum JournalEntry: Equatable, Sendable {
-    /// The whole registration, so that replaying it needs nothing else.
-    case register(InstanceSpec)
+    /// The whole registration, so that replaying it needs nothing else, and its lease's end as it
+    /// was written (nil in records from before deadlines were journaled).
+    case register(InstanceSpec, deadline: Int64? = nil)
+    /// A lease moved to `deadline` by heartbeats. Written lazily, before the previously written
+    /// deadline comes near, not per heartbeat (see `Journal.swift`).
+    case renew(id: String, deadline: Int64)
     case deregister(id: String)
+    /// The server was running at `time`, with every renewal due until shortly after it written.
+    case mark(Mark)
+    /// A run started at `time`: every instance recovered at that point got a lease of its TTL from
+    /// `time`. `index` is the first watch index of the run.
+    case epoch(time: Int64, index: UInt64)
     /// Opens a snapshot: it holds the table as of the start of journal `generation`.
     case snapshotHeader(generation: UInt64)
-    /// Closes a snapshot of `count` instances.
-    case snapshotEnd(count: UInt64)
+    /// Closes a snapshot of `count` instances; the generation again (nil in older snapshots), so a
+    /// damaged header does not leave the snapshot's place in the sequence unknown.
+    case snapshotEnd(count: UInt64, generation: UInt64? = nil)
+
+    /// A liveness mark.
+    package struct Mark: Equatable, Sendable {
+        package var time: Int64
+        /// The highest watch index handed out so far.
+        package var index: UInt64
+        /// Written by a clean stop, after the last renewals: recovery can then be exact.
+        package var finalStop: Bool
+
+        package init(time: Int64, index: UInt64, finalStop: Bool) {
+            self.time = time
+            self.index = index
+            self.finalStop = finalStop
+        }
+    }
 
     /// The first byte of every payload. A reader refuses any other value rather than guess.
     package static let version: UInt8 = 1
@@ -21,8 +51,13 @@ package enum JournalEntry: Equatable, Sendable {
     enum Kind: UInt8 {
         case register = 1
         case deregister = 2
+        case registerWithDeadline = 3
+        case renew = 4
+        case mark = 5
+        case epoch = 6
         case snapshotHeader = 0x10
         case snapshotEnd = 0x11
+        case snapshotEndWithGeneration = 0x12
     }
 
     // MARK: - Encoding
@@ -30,46 +65,69 @@ package enum JournalEntry: Equatable, Sendable {
     /// Appends the payload (not the frame) to `buffer`.
     ///
     /// Layout, integers little-endian, `label` = u8 length + bytes:
-    /// - register: version, kind 1, label service, label function, label id, u8 family (4 or 6) +
-    ///   4 or 16 address bytes (network order), u16 port, u32 ttl, u16 priority, u16 weight, u8 meta
-    ///   count, then per entry u8 key length + key, u8 value length + value.
-    /// - deregister: version, kind 2, label id.
-    /// - snapshot header: version, kind 0x10, u64 generation. Snapshot end: version, kind 0x11, u64 count.
+    /// - register: version, kind 1 (no deadline) or 3, label service, label function, label id, u8
+    ///   family (4 or 6) + 4 or 16 address bytes (network order), u16 port, u32 ttl, u16 priority,
+    ///   u16 weight, u8 meta count, then per entry u8 key length + key, u8 value length + value;
+    ///   kind 3 ends with i64 deadline.
+    /// - renew: version, kind 4, label id, i64 deadline. deregister: version, kind 2, label id.
+    /// - mark: version, kind 5, i64 time, u64 index, u8 flags (1: final stop).
+    /// - epoch: version, kind 6, i64 time, u64 index.
+    /// - snapshot header: version, kind 0x10, u64 generation. Snapshot end: version, kind 0x11,
+    ///   u64 count, or kind 0x12, u64 count, u64 generation.
     package func encode(into buffer: inout [UInt8]) {
         buffer.append(Self.version)
         switch self {
-        case .register(let spec):
-            buffer.append(Kind.register.rawValue)
-            Self.appendShortString(spec.service, to: &buffer)
-            Self.appendShortString(spec.function, to: &buffer)
-            Self.appendShortString(spec.id, to: &buffer)
-            switch spec.address {
-            case .v4(let value):
-                buffer.append(4)
-                Self.appendInteger(value.byteSwapped, to: &buffer)  // network order, as written in a packet
-            case .v6(let high, let low):
-                buffer.append(6)
-                Self.appendInteger(high.byteSwapped, to: &buffer)
-                Self.appendInteger(low.byteSwapped, to: &buffer)
-            }
-            Self.appendInteger(spec.port, to: &buffer)
-            Self.appendInteger(spec.ttl, to: &buffer)
-            Self.appendInteger(spec.priority, to: &buffer)
-            Self.appendInteger(spec.weight, to: &buffer)
-            buffer.append(UInt8(spec.meta.count))
-            for entry in spec.meta {
-                Self.appendShortString(entry.key, to: &buffer)
-                Self.appendShortString(entry.value, to: &buffer)
-            }
+        case .register(let spec, let deadline):
+            buffer.append(deadline == nil ? Kind.register.rawValue : Kind.registerWithDeadline.rawValue)
+            Self.appendSpec(spec, to: &buffer)
+            if let deadline { Self.appendInteger(deadline, to: &buffer) }
+        case .renew(let id, let deadline):
+            buffer.append(Kind.renew.rawValue)
+            Self.appendShortString(id, to: &buffer)
+            Self.appendInteger(deadline, to: &buffer)
         case .deregister(let id):
             buffer.append(Kind.deregister.rawValue)
             Self.appendShortString(id, to: &buffer)
+        case .mark(let mark):
+            buffer.append(Kind.mark.rawValue)
+            Self.appendInteger(mark.time, to: &buffer)
+            Self.appendInteger(mark.index, to: &buffer)
+            buffer.append(mark.finalStop ? 1 : 0)
+        case .epoch(let time, let index):
+            buffer.append(Kind.epoch.rawValue)
+            Self.appendInteger(time, to: &buffer)
+            Self.appendInteger(index, to: &buffer)
         case .snapshotHeader(let generation):
             buffer.append(Kind.snapshotHeader.rawValue)
             Self.appendInteger(generation, to: &buffer)
-        case .snapshotEnd(let count):
-            buffer.append(Kind.snapshotEnd.rawValue)
+        case .snapshotEnd(let count, let generation):
+            buffer.append(generation == nil ? Kind.snapshotEnd.rawValue : Kind.snapshotEndWithGeneration.rawValue)
             Self.appendInteger(count, to: &buffer)
+            if let generation { Self.appendInteger(generation, to: &buffer) }
+        }
+    }
+
+    private static func appendSpec(_ spec: InstanceSpec, to buffer: inout [UInt8]) {
+        appendShortString(spec.service, to: &buffer)
+        appendShortString(spec.function, to: &buffer)
+        appendShortString(spec.id, to: &buffer)
+        switch spec.address {
+        case .v4(let value):
+            buffer.append(4)
+            appendInteger(value.byteSwapped, to: &buffer)  // network order, as written in a packet
+        case .v6(let high, let low):
+            buffer.append(6)
+            appendInteger(high.byteSwapped, to: &buffer)
+            appendInteger(low.byteSwapped, to: &buffer)
+        }
+        appendInteger(spec.port, to: &buffer)
+        appendInteger(spec.ttl, to: &buffer)
+        appendInteger(spec.priority, to: &buffer)
+        appendInteger(spec.weight, to: &buffer)
+        buffer.append(UInt8(spec.meta.count))
+        for entry in spec.meta {
+            appendShortString(entry.key, to: &buffer)
+            appendShortString(entry.value, to: &buffer)
         }
     }
 
@@ -101,15 +159,34 @@ package enum JournalEntry: Equatable, Sendable {
         case .register:
             guard let spec = decodeSpec(&cursor) else { return nil }
             entry = .register(spec)
+        case .registerWithDeadline:
+            guard let spec = decodeSpec(&cursor), let deadline = cursor.readInteger(Int64.self) else { return nil }
+            entry = .register(spec, deadline: deadline)
+        case .renew:
+            guard let id = cursor.readLabel(), let deadline = cursor.readInteger(Int64.self) else { return nil }
+            entry = .renew(id: id, deadline: deadline)
         case .deregister:
             guard let id = cursor.readLabel() else { return nil }
             entry = .deregister(id: id)
+        case .mark:
+            guard let time = cursor.readInteger(Int64.self), let index = cursor.readInteger(UInt64.self),
+                let flags = cursor.readByte(), flags <= 1
+            else { return nil }
+            entry = .mark(Mark(time: time, index: index, finalStop: flags == 1))
+        case .epoch:
+            guard let time = cursor.readInteger(Int64.self), let index = cursor.readInteger(UInt64.self) else { return nil }
+            entry = .epoch(time: time, index: index)
         case .snapshotHeader:
             guard let generation = cursor.readInteger(UInt64.self) else { return nil }
             entry = .snapshotHeader(generation: generation)
         case .snapshotEnd:
             guard let count = cursor.readInteger(UInt64.self) else { return nil }
             entry = .snapshotEnd(count: count)
+        case .snapshotEndWithGeneration:
+            guard let count = cursor.readInteger(UInt64.self), let generation = cursor.readInteger(UInt64.self) else {
+                return nil
+            }
+            entry = .snapshotEnd(count: count, generation: generation)
         }
         return cursor.isAtEnd ? entry : nil
     }

@@ -23,6 +23,8 @@ package final class JournalStore: RegistrationStore {
     fileprivate let queue = Locked(Queue())
     private let wakeup: Wakeup
     private let writerThread = Locked<ThreadHandle?>(nil)
+    /// Held while the store is open: one server per data directory.
+    private let directoryLock: Locked<FileLock?>
 
     /// Operations waiting for the writer.
     fileprivate struct Queue {
@@ -45,9 +47,28 @@ package final class JournalStore: RegistrationStore {
         let counters = JournalCounters()
         let shared = JournalShared()
         let outcome: Recovery.Outcome
+        let lock: FileLock
+        let recoveredAt = clock()
+        let timeline = Timeline.current(monotonic: recoveredAt)
         do throws(SystemCallError) {
             try Files.makeDirectories(path)
-            outcome = try Recovery.run(directory: directory, registry: registry, now: clock(), log: log)
+        } catch {
+            throw JournalError("\(error)")
+        }
+        do throws(FileLock.Failure) {
+            lock = try FileLock(path: directory.lockPath)
+        } catch {
+            switch error {
+            case .held(let pid):
+                throw JournalError(
+                    "the data directory \(path) is in use by another beacon (pid \(pid.map(String.init) ?? "unknown"), "
+                        + "holding \(directory.lockPath)); one server per data directory")
+            case .system(let failure):
+                throw JournalError("cannot lock \(directory.lockPath): \(failure)")
+            }
+        }
+        do throws(SystemCallError) {
+            outcome = try Recovery.run(directory: directory, registry: registry, now: recoveredAt, log: log)
         } catch {
             throw JournalError("\(error)")
         }
@@ -64,14 +85,21 @@ package final class JournalStore: RegistrationStore {
             "journal: recovered \(report.instances) instances from \(path) in "
                 + "\((Double(report.nanoseconds) / 1e6).formatted2) ms (snapshot: \(report.snapshotInstances) instances; "
                 + "\(report.journalRecords) journal records replayed from \(report.journalFiles) files; "
+                + "\(report.endedBeforeStop) left out whose lease had ended by the stop; "
                 + "\(report.tornTails.count) torn tails cut, \(report.corruptFiles.count) damaged files moved aside)")
         let store = JournalStore(
-            registry: registry, recovery: report, counters: counters, clock: clock, shared: shared, wakeup: wakeup)
+            registry: registry, recovery: report, counters: counters, clock: clock, shared: shared, wakeup: wakeup,
+            lock: lock)
         do throws(SystemCallError) {
-            store.startWriter(
-                try prepareWriter(
-                    directory: directory, outcome: outcome, registry: registry, log: log, clock: clock,
-                    options: options, counters: counters, shared: shared))
+            var writer = try prepareWriter(
+                directory: directory, outcome: outcome, registry: registry, log: log, clock: clock,
+                options: options, counters: counters, shared: shared, timeline: timeline)
+            if let failure = writer.startRun(
+                recoveredAt: recoveredAt, epochIndex: registry.read { $0.lastIndex }, refusedIDs: outcome.refusedIDs)
+            {
+                throw SystemCallError(call: "journal: cannot start a run: \(failure)", errno: .ioError)
+            }
+            store.startWriter(writer)
         } catch where Self.meansReadOnly(error.errno) {
             // The table was read: serve it (DNS answers, reads work) and refuse writes with 503
             // rather than refuse to start, as a disk that went read-only or full at runtime does.
@@ -94,7 +122,7 @@ package final class JournalStore: RegistrationStore {
     private static func prepareWriter(
         directory: JournalDirectory, outcome: Recovery.Outcome, registry: Registry, log: Log,
         clock: @escaping @Sendable () -> Instant, options: JournalOptions, counters: JournalCounters,
-        shared: JournalShared
+        shared: JournalShared, timeline: Timeline
     ) throws(SystemCallError) -> JournalWriter {
         let fileSystem = options.fileSystem
         let generation: UInt64
@@ -112,7 +140,8 @@ package final class JournalStore: RegistrationStore {
             let compaction = Compaction(
                 directory: directory, fileSystem: fileSystem, log: log, counters: counters, shared: shared)
             let written = try Recovery.repair(
-                outcome, generation: generation, registry: registry, now: clock(), compaction: compaction)
+                outcome, generation: generation, registry: registry, now: clock(), timeline: timeline,
+                compaction: compaction)
             bytesSinceSnapshot = 0
             log.info(
                 "journal: wrote a fresh snapshot of the recovered table (\(written.instances) instances) and "
@@ -121,13 +150,14 @@ package final class JournalStore: RegistrationStore {
         return JournalWriter(
             directory: directory, options: options, registry: registry, log: log, clock: clock,
             counters: counters, shared: shared, file: file, generation: generation, size: try file.size(),
-            bytesSinceSnapshot: bytesSinceSnapshot)
+            bytesSinceSnapshot: bytesSinceSnapshot, timeline: timeline)
     }
 
     private init(
         registry: Registry, recovery: RecoveryReport, counters: JournalCounters, clock: @escaping @Sendable () -> Instant,
-        shared: JournalShared, wakeup: Wakeup
+        shared: JournalShared, wakeup: Wakeup, lock: FileLock
     ) {
+        directoryLock = Locked(lock)
         self.registry = registry
         self.recovery = recovery
         self.counters = counters
@@ -138,11 +168,12 @@ package final class JournalStore: RegistrationStore {
 
     // MARK: - RegistrationStore
 
-    package func register(_ spec: InstanceSpec, completion: @escaping Completion) {
-        enqueue(.register(spec, completion))
+    package func register(_ spec: InstanceSpec, allowedServices: Set<String>?, completion: @escaping Completion) {
+        enqueue(.register(spec, allowedServices: allowedServices, completion))
     }
 
-    /// Not journaled: recovery grants every instance a full TTL, so a renewal on disk would change nothing.
+    /// Not journaled here: the writer journals renewals lazily, before a lease's written deadline
+    /// comes near (`LeaseMarks.swift`), so heartbeats cost no disk write of their own.
     package func renew(id: String, completion: @escaping Completion) {
         completion(renewImmediately(id: id)!)
     }
@@ -173,6 +204,7 @@ package final class JournalStore: RegistrationStore {
             return thread
         }?.join()
         shared.joinCompaction()
+        directoryLock.withLock { $0 = nil }
     }
 
     /// Whether a compaction is writing a snapshot now (tests wait for it to end).
@@ -216,9 +248,23 @@ package final class JournalStore: RegistrationStore {
                 swap(&queue.operations, &batch)
                 return true
             }
-            guard let haveWork = state else { return }
+            guard let haveWork = state else {
+                // A clean stop: the last renewals and a final mark, so the next start is exact.
+                if writer.lastMark != nil { writer.writeMark(finalStop: true) }
+                return
+            }
             guard haveWork else {
-                wakeup.wait()
+                let now = clock()
+                if let due = writer.nextMarkDue(now: now) {
+                    if due <= now {
+                        writer.writeMark(finalStop: false)
+                        queue.withLock { $0.writerAsleep = false }
+                    } else {
+                        wakeup.wait(milliseconds: Int((due.nanoseconds - now.nanoseconds) / 1_000_000) + 1)
+                    }
+                } else {
+                    wakeup.wait()
+                }
                 continue
             }
             let finished = writer.commit(batch)

@@ -28,13 +28,22 @@ struct JournalWriter: Sendable {
     /// A failed append could not be cut back: nothing may be appended until it is.
     var needsRepair = false
     /// Reused for every batch, so a steady load allocates nothing here.
-    private var buffer: [UInt8] = []
+    var buffer: [UInt8] = []
+    /// This run's timeline: what deadlines and marks are written in.
+    let timeline: Timeline
+    /// Every journaled instance by the deadline last written for it (entries go stale when an
+    /// instance is replaced or removed, and are skipped as they come up). See `LeaseMarks.swift`.
+    var writtenDeadlines = DeadlineHeap<Instance>()
+    /// When the last mark was written, and the index it recorded.
+    var lastMark: Instant?
+    var lastMarkedIndex: UInt64 = 0
 
     init(
         directory: JournalDirectory, options: JournalOptions, registry: Registry, log: Log,
         clock: @escaping @Sendable () -> Instant, counters: JournalCounters, shared: JournalShared,
-        file: any JournalFile, generation: UInt64, size: Int, bytesSinceSnapshot: Int
+        file: any JournalFile, generation: UInt64, size: Int, bytesSinceSnapshot: Int, timeline: Timeline
     ) {
+        self.timeline = timeline
         self.directory = directory
         fileSystem = options.fileSystem
         compactionThreshold = options.compactionThreshold
@@ -57,16 +66,21 @@ struct JournalWriter: Sendable {
     /// Refused operations (limits, unknown ids) never reach the file. If the write or the sync
     /// fails, every operation written in this batch fails with `.unavailable` and none is applied.
     mutating func commit(_ operations: [PendingOperation]) -> [Finished] {
-        let decisions = registry.read { BatchPlanner.plan(operations, table: $0, now: clock()) }
         buffer.removeAll(keepingCapacity: true)
+        // A mark that is due goes first, in the same write and fsync as the batch.
+        if isMarkDue(now: clock()) { appendRenewalsAndMark(now: clock(), finalStop: false) }
+        let decisions = registry.read { BatchPlanner.plan(operations, table: $0, now: clock()) }
         var written = 0
+        // Read before the write: the lease starts when the registration is applied, after the
+        // fsync, so a written deadline is never later than the real one.
+        let stampedAt = clock()
         for decision in decisions {
             if case .write(let entry, _) = decision {
-                Frame.append(entry, to: &buffer)
+                Frame.append(stamped(entry, at: stampedAt), to: &buffer)
                 written += 1
             }
         }
-        let failure = written == 0 ? nil : appendAndSync()
+        let failure = buffer.isEmpty ? nil : appendAndSync()
         let now = clock()
         var finished: [Finished] = []
         finished.reserveCapacity(operations.count)
@@ -77,8 +91,8 @@ struct JournalWriter: Sendable {
                 result = .failure(error)
             case .write where failure != nil:
                 result = .failure(.unavailable(failure!))
-            case .write(.register(let spec), _):
-                result = apply(spec, now: now)
+            case .write(.register(let spec, _), _):
+                result = apply(spec, now: now, written: stampedAt.adding(seconds: Int64(spec.ttl)))
             case .write(.deregister(let id), let found):
                 if let instance = registry.deregister(id: id, now: now) ?? found {
                     result = .success(instance)
@@ -94,9 +108,19 @@ struct JournalWriter: Sendable {
         return finished
     }
 
-    private func apply(_ spec: InstanceSpec, now: Instant) -> Result<Instance, StoreError> {
+    /// A registration as journaled: with its lease's end as of `now`.
+    private func stamped(_ entry: JournalEntry, at now: Instant) -> JournalEntry {
+        guard case .register(let spec, _) = entry else { return entry }
+        return .register(spec, deadline: timeline.milliseconds(now.adding(seconds: Int64(spec.ttl))))
+    }
+
+    private mutating func apply(_ spec: InstanceSpec, now: Instant, written deadline: Instant)
+        -> Result<Instance, StoreError>
+    {
         do throws(LeaseError) {
-            return .success(try registry.register(spec, now: now).instance)
+            let instance = try registry.register(spec, now: now).instance
+            writtenDeadlines.push(deadline: deadline.nanoseconds, instance)
+            return .success(instance)
         } catch {
             // The planner checked the same limits; reaching this means the table changed behind it.
             log.error("journal: the table refused journaled registration \(spec.id) after the planner accepted it: \(error)")
@@ -105,7 +129,7 @@ struct JournalWriter: Sendable {
     }
 
     /// Appends the buffer and syncs it. Returns nil, or the reason the batch is refused.
-    private mutating func appendAndSync() -> String? {
+    mutating func appendAndSync() -> String? {
         if needsRepair {
             do throws(SystemCallError) {
                 try file.truncate(to: size)
@@ -161,7 +185,7 @@ struct JournalWriter: Sendable {
 extension PendingOperation {
     var completion: JournalStore.Completion {
         switch self {
-        case .register(_, let completion), .deregister(_, let completion): completion
+        case .register(_, _, let completion), .deregister(_, let completion): completion
         }
     }
 }

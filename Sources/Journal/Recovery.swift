@@ -13,6 +13,12 @@ package struct RecoveryReport: Sendable, Equatable {
     package var journalFiles = 0
     /// Registrations the table refused on replay (its limits were lowered since they were written).
     package var refused = 0
+    /// Registrations left out because their lease had ended (or may have) when the server stopped.
+    package var endedBeforeStop = 0
+    /// Registrations left out because damage after them may have held their deregistration.
+    package var unconfirmedAfterDamage = 0
+    /// Damaged stretches skipped, keeping the intact frames after them.
+    package var skippedRanges: [SkippedRange] = []
     package var tornTails: [TornTail] = []
     package var corruptFiles: [CorruptFile] = []
     /// Leftovers of an interrupted compaction: `snapshot.tmp`, journals the snapshot already holds.
@@ -25,6 +31,13 @@ package struct RecoveryReport: Sendable, Equatable {
         package var offset: Int
         package var droppedBytes: Int
         package var reason: String
+    }
+
+    /// Bytes `[start, end)` of `file` that held no intact frame.
+    package struct SkippedRange: Sendable, Equatable {
+        package var file: String
+        package var start: Int
+        package var end: Int
     }
 
     /// A file with damage followed by intact data, moved aside after its prefix was replayed.
@@ -49,13 +62,19 @@ enum Recovery {
         var journalBytes: Int
         /// Damaged files, to be moved aside once a fresh snapshot holds what was read from them.
         var damagedFiles: [RecoveryReport.CorruptFile] = []
+        /// The highest watch index the files recorded.
+        var indexHighWater: UInt64 = 0
+        /// Recovered registrations the table's limits refused: the new run journals their removal,
+        /// so a later restart does not bring back what this one never served.
+        var refusedIDs: [String] = []
 
         /// What was read from damaged files lives only in memory until a new snapshot holds it.
         var needsSnapshot: Bool { !damagedFiles.isEmpty }
     }
 
-    /// Loads the snapshot, then replays every journal at or after its generation in order,
-    /// registering each instance at `now` (a full TTL of grace, as the contract promises).
+    /// Loads the snapshot, then replays every journal at or after its generation in order (see
+    /// `Replay` for what comes back), and loads the survivors with a lease of their TTL from `now`,
+    /// the most recently registered first where limits cannot hold them all.
     static func run(directory: JournalDirectory, registry: Registry, now: Instant, log: Log) throws(SystemCallError)
         -> Outcome
     {
@@ -64,14 +83,7 @@ enum Recovery {
         var report = RecoveryReport()
         var outcome = Outcome(
             report: report, activeJournal: nil, highestGeneration: listing.journals.last ?? 0, journalBytes: 0)
-        // The table's final state is what counts: gather it (last write per id wins, a deregister
-        // removes) and load it in one pass at the end, instead of a registration per record.
-        var order: [String] = []
-        var latest: [String: InstanceSpec] = [:]
-        let apply = { (spec: InstanceSpec) in
-            if latest.updateValue(spec, forKey: spec.id) == nil { order.append(spec.id) }
-        }
-        let remove = { (id: String) in latest[id] = nil }
+        var replay = Replay()
         if listing.hasTemporarySnapshot {
             try Posix.unlink(directory.temporarySnapshotPath)
             report.removedFiles.append(directory.temporarySnapshotPath)
@@ -79,17 +91,20 @@ enum Recovery {
         }
         var firstGeneration: UInt64 = 0
         if listing.hasSnapshot {
-            let loaded = try SnapshotFile.read(directory.snapshotPath, apply: apply)
+            let loaded = try SnapshotFile.read(directory.snapshotPath, into: &replay)
             report.snapshotInstances = loaded.instances
             report.snapshotGeneration = loaded.generation
-            firstGeneration = loaded.generation ?? 0
+            report.skippedRanges += loaded.skipped.map { .init(file: directory.snapshotPath, start: $0.start, end: $0.end) }
+            // With neither header nor end readable, replay every journal there is: journals older
+            // than the snapshot only remain after a crash mid-compaction, and replaying them is safe.
+            firstGeneration = loaded.generation ?? (listing.journals.first ?? 0)
             outcome.highestGeneration = max(outcome.highestGeneration, firstGeneration)
             if let problem = loaded.problem {
                 let moved = directory.corruptPath(for: directory.snapshotPath)
                 outcome.damagedFiles.append(.init(file: directory.snapshotPath, offset: 0, reason: problem, movedTo: moved))
                 log.error(
                     "journal: \(directory.snapshotPath) is damaged (\(problem)); kept the \(loaded.instances) "
-                        + "instances before the damage; the file goes to \(moved)")
+                        + "intact instances around the damage; the file goes to \(moved)")
             }
         }
         for generation in listing.journals {
@@ -101,37 +116,56 @@ enum Recovery {
                 continue
             }
             var records = 0
-            let scan = try FileScanner.scan(path: path) { entry, _ in
-                switch entry {
-                case .register(let spec): apply(spec)
-                case .deregister(let id): remove(id)
-                case .snapshotHeader, .snapshotEnd: return false
+            let scan = try FileScanner.scan(path: path) { event in
+                switch event {
+                case .entry(.snapshotHeader, _), .entry(.snapshotEnd, _):
+                    return false
+                case .entry(let entry, _):
+                    replay.apply(entry)
+                    records += 1
+                case .skipped:
+                    replay.damaged()
                 }
-                records += 1
                 return true
             }
             report.journalFiles += 1
             report.journalRecords += records
             outcome.journalBytes += scan.goodEnd
             outcome.activeJournal = (generation, scan.goodEnd)
-            guard let damage = scan.damage else { continue }
-            if damage.isTail {
-                try truncate(path, to: damage.offset)
-                let dropped = scan.fileSize - damage.offset
-                report.tornTails.append(.init(file: path, offset: damage.offset, droppedBytes: dropped, reason: damage.reason))
-                log.warning(
-                    "journal: cut a torn tail off \(path) at byte \(damage.offset) (\(dropped) bytes: \(damage.reason))")
-            } else {
-                let moved = directory.corruptPath(for: path)
-                outcome.damagedFiles.append(.init(file: path, offset: damage.offset, reason: damage.reason, movedTo: moved))
-                log.error(
-                    "journal: \(path) is damaged at byte \(damage.offset) (\(damage.reason)) with intact records "
-                        + "from byte \(damage.nextFrame!); kept the \(records) records before it; the file goes to \(moved)")
+            if let tail = scan.tornTail {
+                try truncate(path, to: scan.goodEnd)
+                let dropped = scan.fileSize - scan.goodEnd
+                report.tornTails.append(.init(file: path, offset: scan.goodEnd, droppedBytes: dropped, reason: tail))
+                log.warning("journal: cut a torn tail off \(path) at byte \(scan.goodEnd) (\(dropped) bytes: \(tail))")
             }
+            guard let first = scan.skipped.first else { continue }
+            report.skippedRanges += scan.skipped.map { .init(file: path, start: $0.start, end: $0.end) }
+            let moved = directory.corruptPath(for: path)
+            outcome.damagedFiles.append(.init(file: path, offset: first.start, reason: first.reason, movedTo: moved))
+            let ranges = scan.skipped.map { "\($0.start)-\($0.end) (\($0.reason))" }.joined(separator: ", ")
+            log.error(
+                "journal: \(path) is damaged: skipped bytes \(ranges) and kept the \(records) intact records around "
+                    + "them; the file goes to \(moved)")
         }
-        report.refused += registry.load(order.compactMap { latest[$0] }, now: now)
+        let survivors = replay.survivors()
+        report.endedBeforeStop = replay.ended
+        report.unconfirmedAfterDamage = replay.unconfirmed
+        outcome.indexHighWater = replay.indexHighWater
+        if replay.unconfirmed > 0 {
+            log.warning(
+                "journal: left out \(replay.unconfirmed) instances registered before damaged bytes: the damage may "
+                    + "have held their deregistration (they register again on their next heartbeat's 404)")
+        }
+        // Past every index handed out before the stop: marks record the index at most a mark
+        // interval before it, and no server hands out a billion indexes in that time.
+        if replay.indexHighWater > 0 { registry.raiseIndex(atLeast: replay.indexHighWater + Self.indexGap) }
+        outcome.refusedIDs = registry.load(
+            survivors.map { LeaseTable.Recovered(spec: $0, deadline: now.adding(seconds: Int64($0.ttl))) }, now: now)
+        report.refused = outcome.refusedIDs.count
         if report.refused > 0 {
-            log.warning("journal: the table refused \(report.refused) recovered registrations (instance limits)")
+            log.warning(
+                "journal: the table refused \(report.refused) recovered registrations (instance limits); the oldest "
+                    + "registrations gave way")
         }
         report.corruptFiles = outcome.damagedFiles
         report.instances = registry.count
@@ -139,6 +173,9 @@ enum Recovery {
         outcome.report = report
         return outcome
     }
+
+    /// How far past the last recorded watch index a restarted server starts.
+    static let indexGap: UInt64 = 1_000_000_000
 
     /// Cuts `path` back to `length` bytes, durably.
     private static func truncate(_ path: String, to length: Int) throws(SystemCallError) {
@@ -158,14 +195,18 @@ enum Recovery {
     /// their prefix: a crash before that finds them again; a crash after the snapshot but before
     /// the move removes them as older than the snapshot (the forensic copy is lost, no data is).
     static func repair(
-        _ outcome: Outcome, generation: UInt64, registry: Registry, now: Instant, compaction: Compaction
+        _ outcome: Outcome, generation: UInt64, registry: Registry, now: Instant, timeline: Timeline,
+        compaction: Compaction
     ) throws(SystemCallError) -> SnapshotFile.Written {
         let directory = compaction.directory
         for damaged in outcome.damagedFiles where damaged.file == directory.snapshotPath {
             try Files.writeAtomically(damaged.movedTo, try Files.read(damaged.file))
         }
+        let (entries, index) = registry.functionEntries()
         let written = try SnapshotFile.write(
-            registry.functionEntries(), generation: generation, liveAt: now, directory: directory, fileSystem: compaction.fileSystem)
+            entries, generation: generation, liveAt: now,
+            mark: JournalEntry.Mark(time: timeline.milliseconds(now), index: index, finalStop: false), timeline: timeline,
+            directory: directory, fileSystem: compaction.fileSystem)
         for damaged in outcome.damagedFiles where damaged.file != directory.snapshotPath {
             try Posix.rename(damaged.file, to: damaged.movedTo)
         }

@@ -10,6 +10,8 @@ package enum LeaseError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManyInstancesInFunction(limit: Int)
     /// No live instance has this id.
     case unknownInstance(String)
+    /// The id is live in `service`, which the caller's token may not write (403).
+    case ownedByAnotherService(id: String, service: String)
 
     package var description: String {
         switch self {
@@ -19,6 +21,8 @@ package enum LeaseError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooManyInstancesInFunction(let limit):
             "instance limit per function reached (\(limit) instances, --max-instances-per-function)"
         case .unknownInstance(let id): "no live instance with id \(id)"
+        case .ownedByAnotherService(let id, let service):
+            "id \(id) belongs to service \(service), which this token may not write"
         }
     }
 }

@@ -5,7 +5,12 @@
 /// applies accepted mutations to the same `Registry`, which DNS answers from.
 package protocol RegistrationStore: Sendable {
     var registry: Registry { get }
-    func register(_ spec: InstanceSpec, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void)
+    /// Registers `spec`. `allowedServices` is the caller's token scope (nil: any service): a live id
+    /// of a service outside it is not replaced (`LeaseError.ownedByAnotherService`, a 403), checked
+    /// atomically with the write.
+    func register(
+        _ spec: InstanceSpec, allowedServices: Set<String>?,
+        completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void)
     func renew(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void)
     /// Completes with the removed instance, from which the caller reads its drain.
     func deregister(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void)
@@ -19,6 +24,11 @@ package protocol RegistrationStore: Sendable {
 
 extension RegistrationStore {
     package func renewImmediately(id: String) -> Result<Instance, StoreError>? { nil }
+
+    /// Registers with no token scope.
+    package func register(_ spec: InstanceSpec, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
+        register(spec, allowedServices: nil, completion: completion)
+    }
 }
 
 /// Why a store did not apply a mutation.
@@ -39,9 +49,12 @@ package final class MemoryStore: RegistrationStore {
         self.clock = clock
     }
 
-    package func register(_ spec: InstanceSpec, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
+    package func register(
+        _ spec: InstanceSpec, allowedServices: Set<String>?,
+        completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void
+    ) {
         do throws(LeaseError) {
-            completion(.success(try registry.register(spec, now: clock()).instance))
+            completion(.success(try registry.register(spec, now: clock(), allowedServices: allowedServices).instance))
         } catch {
             completion(.failure(.lease(error)))
         }

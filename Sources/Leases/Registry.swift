@@ -26,16 +26,19 @@ package final class Registry: Sendable {
 
     // MARK: - Mutations
 
-    package func register(_ spec: InstanceSpec, now: Instant) throws(LeaseError) -> LeaseTable.Registration {
-        try register(spec, deadline: now.adding(seconds: Int64(spec.ttl)), now: now)
-    }
-
-    package func register(_ spec: InstanceSpec, deadline: Instant, now: Instant) throws(LeaseError)
+    package func register(_ spec: InstanceSpec, now: Instant, allowedServices: Set<String>? = nil) throws(LeaseError)
         -> LeaseTable.Registration
     {
+        try register(spec, deadline: now.adding(seconds: Int64(spec.ttl)), now: now, allowedServices: allowedServices)
+    }
+
+    package func register(
+        _ spec: InstanceSpec, deadline: Instant, now: Instant, allowedServices: Set<String>? = nil
+    ) throws(LeaseError) -> LeaseTable.Registration {
         let result: Result<(LeaseTable.Registration, UInt64), LeaseError> = table.withLock { table in
             do throws(LeaseError) {
-                let registration = try table.register(spec, deadline: deadline, now: now)
+                let registration = try table.register(
+                    spec, deadline: deadline, now: now, allowedServices: allowedServices)
                 return .success((registration, table.lastIndex))
             } catch {
                 return .failure(error)
@@ -44,18 +47,32 @@ package final class Registry: Sendable {
         if case .failure(.tooManyInstances) = result { counters.limitRejections.add(1, ordering: .relaxed) }
         if case .failure(.tooManyInstancesInFunction) = result { counters.limitRejections.add(1, ordering: .relaxed) }
         let (registration, index) = try result.get()
-        counters.registrations.add(1, ordering: .relaxed)
+        if registration.replaced == nil {
+            counters.registrations.add(1, ordering: .relaxed)
+        } else {
+            counters.replacements.add(1, ordering: .relaxed)
+        }
         publish(RegistryChange(functions: registration.changed, index: index))
         return registration
     }
 
-    /// Fills an empty table with `specs` in one pass (recovery). Each gets a full TTL from `now`.
-    /// - Returns: how many the limits refused.
-    package func load(_ specs: [InstanceSpec], now: Instant) -> Int {
-        let (refused, index) = table.withLock { table in (table.load(specs, now: now), table.lastIndex) }
-        counters.registrations.add(UInt64(specs.count - refused), ordering: .relaxed)
+    /// Fills an empty table with `records` in one pass (recovery), in priority order: where the
+    /// limits cannot hold them all, the first ones win.
+    /// - Returns: the ids the limits refused.
+    package func load(_ records: [LeaseTable.Recovered], now: Instant) -> [String] {
+        let (refused, index, count) = table.withLock { table in (table.load(records, now: now), table.lastIndex, table.count) }
+        counters.recovered.add(UInt64(count), ordering: .relaxed)
         publish(RegistryChange(functions: [], index: index))
         return refused
+    }
+
+    /// Moves the table's index up to at least `index`, so watches never see it fall across a restart.
+    package func raiseIndex(atLeast index: UInt64) {
+        let raised = table.withLock { table in
+            table.raiseIndex(atLeast: index)
+            return table.lastIndex
+        }
+        publish(RegistryChange(functions: [], index: raised))
     }
 
     package func renew(id: String, now: Instant) -> Instance? {
@@ -109,6 +126,17 @@ package final class Registry: Sendable {
 
     package func entry(_ key: FunctionKey) -> FunctionEntry? { table.withLock { $0.entry(key) } }
 
+    /// The entry of `key` (nil when none) and the index a watch on it compares with, read together.
+    package func entryAndIndex(_ key: FunctionKey) -> (FunctionEntry?, UInt64) {
+        table.withLock { ($0.entry(key), $0.index(of: key)) }
+    }
+
+    /// Every function entry and the table's index, copied under the lock in time proportional to
+    /// the number of functions; entries are immutable, so the caller walks them outside it.
+    package func functionEntries() -> (entries: [FunctionEntry], index: UInt64) {
+        table.withLock { ($0.functionEntries, $0.lastIndex) }
+    }
+
     package func instance(id: String, now: Instant) -> Instance? { table.withLock { $0.instance(id: id, now: now) } }
 
     package var nextSweep: Instant? { table.withLock { $0.nextSweep } }
@@ -130,7 +158,11 @@ package struct RegistryChange: Sendable {
 
 /// Totals for `/metrics`.
 package final class RegistryCounters: Sendable {
+    /// New ids only: replacements and recovered instances are counted apart.
     package let registrations = Atomic<UInt64>(0)
+    package let replacements = Atomic<UInt64>(0)
+    /// Instances loaded from the data directory at start.
+    package let recovered = Atomic<UInt64>(0)
     package let deregistrations = Atomic<UInt64>(0)
     package let heartbeats = Atomic<UInt64>(0)
     package let expirations = Atomic<UInt64>(0)

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Wakes one sleeping thread: an eventfd that one thread blocks on and others signal.
 ///
 /// A Linux eventfd keeps a counter, so a `signal()` that comes before the `wait()` is not lost: the
@@ -28,5 +30,17 @@ package final class Wakeup: Sendable {
                 try Posix.read(fd, into: bytes)
             }
         }
+    }
+
+    /// Sleeps until `signal()` has been called since the last wait returned, or `milliseconds` pass.
+    /// - Returns: whether it was signalled.
+    @discardableResult
+    package func wait(milliseconds: Int) -> Bool {
+        let ready = descriptor.withUnsafeDescriptor { fd in
+            (try? Posix.poll(fd, events: Int16(POLLIN), timeoutMilliseconds: max(0, milliseconds))) ?? false
+        }
+        guard ready else { return false }
+        wait()
+        return true
     }
 }

@@ -75,7 +75,7 @@ import Testing
         let damagedFrame = 5
         let before: [String] = offsets[1..<damagedFrame].map { offset in
             let check = Array(bytes[offset...]).withUnsafeBytes { Frame.check($0) }
-            guard case .frame(.register(let spec), _) = check else { return "?" }
+            guard case .frame(.register(let spec, _), _) = check else { return "?" }
             return spec.id
         }
         var damaged = bytes

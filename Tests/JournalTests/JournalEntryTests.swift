@@ -139,7 +139,7 @@ import Testing
             decodedCount += 1
             // Whatever decodes must be valid, so encoding it gives back exactly the same bytes.
             #expect(Self.encoded(entry) == bytes, "iteration \(iteration): decode→encode is not a fixed point")
-            if case .register(let spec) = entry {
+            if case .register(let spec, _) = entry {
                 #expect(LabelRules.normalize(spec.id) == spec.id)
                 #expect(spec.port >= 1 && spec.ttl >= 1 && spec.ttl <= InstanceSpec.maximumTTL)
             }

@@ -13,7 +13,7 @@ struct BulkLoadTests {
         let now = Instant(nanoseconds: 5_000_000_000)
         let specs = (0..<5_000).map { Self.spec($0, function: $0 % 300) }
         var loaded = LeaseTable()
-        #expect(loaded.load(specs, now: now) == 0)
+        #expect(loaded.load(Self.recovered(specs, now: now), now: now).isEmpty)
         var registered = LeaseTable()
         for spec in specs { _ = try registered.register(spec, now: now) }
         #expect(loaded.count == registered.count)
@@ -30,8 +30,14 @@ struct BulkLoadTests {
     @Test func loadingKeepsTheLimitsAndCountsWhatItRefused() {
         var table = LeaseTable(limits: LeaseLimits(maxInstances: 100, maxInstancesPerFunction: 30))
         let specs = (0..<200).map { Self.spec($0, function: $0 % 2) }
-        let refused = table.load(specs, now: .zero)
+        let refused = table.load(Self.recovered(specs, now: .zero), now: .zero)
         #expect(table.count == 60)
-        #expect(refused == 140)
+        #expect(refused.count == 140)
+        // Records come in priority order: the first ones win, the rest are named.
+        #expect(refused == specs[60...].map(\.id))
+    }
+
+    static func recovered(_ specs: [InstanceSpec], now: Instant) -> [LeaseTable.Recovered] {
+        specs.map { LeaseTable.Recovered(spec: $0, deadline: now.adding(seconds: Int64($0.ttl))) }
     }
 }
