@@ -138,6 +138,15 @@ private struct ChunkReader {
 }
 
 extension JournalEntry {
+    /// A register, renew or deregister (what the report counts as journal records), not a mark,
+    /// an epoch or snapshot framing.
+    var isTableRecord: Bool {
+        switch self {
+        case .register, .renew, .deregister: true
+        case .mark, .epoch, .snapshotHeader, .snapshotEnd: false
+        }
+    }
+
     /// For log lines.
     var kindName: String {
         switch self {

@@ -57,10 +57,16 @@ package struct JournalOptions: Sendable {
     package var compactionThreshold: Int
     /// Where the running store's writes go. Tests pass one that fails on cue.
     package var fileSystem: any JournalFileSystem
+    /// The wall clock in milliseconds, read once at start for the run's timeline. Tests step it.
+    package var wallClockMilliseconds: @Sendable () -> Int64
 
-    package init(compactionThreshold: Int = 64 << 20, fileSystem: any JournalFileSystem = PosixFileSystem()) {
+    package init(
+        compactionThreshold: Int = 64 << 20, fileSystem: any JournalFileSystem = PosixFileSystem(),
+        wallClockMilliseconds: @escaping @Sendable () -> Int64 = Timeline.wallClockMilliseconds
+    ) {
         self.compactionThreshold = compactionThreshold
         self.fileSystem = fileSystem
+        self.wallClockMilliseconds = wallClockMilliseconds
     }
 }
 
@@ -75,6 +81,8 @@ package struct JournalError: Error, Sendable, CustomStringConvertible {
 package final class JournalCounters: Sendable {
     /// Batches written; each is one `write` and one `fdatasync`.
     package let batches = Atomic<UInt64>(0)
+    /// Marks written on their own, when no batch carried them (`LeaseMarks.swift`).
+    package let marks = Atomic<UInt64>(0)
     package let syncs = Atomic<UInt64>(0)
     /// Registers and deregisters journaled (not refused ones, not heartbeats).
     package let records = Atomic<UInt64>(0)

@@ -32,6 +32,8 @@ package final class JournalStore: RegistrationStore {
         /// The writer found nothing to do and sleeps on `wakeup`: the next enqueue must signal it.
         var writerAsleep = false
         var closed = false
+        /// A mark is wanted now, whether due or not (`writeMarkNow`).
+        var markRequested = false
     }
 
     /// Opens (creating it if missing) the data directory, recovers the table into `registry`, and
@@ -49,7 +51,7 @@ package final class JournalStore: RegistrationStore {
         let outcome: Recovery.Outcome
         let lock: FileLock
         let recoveredAt = clock()
-        let timeline = Timeline.current(monotonic: recoveredAt)
+        let timeline = Timeline(wallMilliseconds: options.wallClockMilliseconds(), monotonic: recoveredAt)
         do throws(SystemCallError) {
             try Files.makeDirectories(path)
         } catch {
@@ -235,25 +237,46 @@ package final class JournalStore: RegistrationStore {
 
     /// Takes everything queued, commits it, calls the completions outside every lock, repeats;
     /// sleeps when the queue is empty; ends once closed and drained.
+    /// Makes the writer write its renewals and a mark now (tests use it to take a crash image at a
+    /// known point).
+    package func writeMarkNow() {
+        let wake = queue.withLock { queue in
+            queue.markRequested = true
+            defer { queue.writerAsleep = false }
+            return queue.writerAsleep
+        }
+        if wake { wakeup.signal() }
+    }
+
+    private enum Next {
+        case commit, mark, idle, stop
+    }
+
     private func run(_ writer: inout JournalWriter) {
         var batch: [PendingOperation] = []
         while true {
             writer.compactIfDue()
-            let state: Bool? = queue.withLock { queue in
+            let next: Next = queue.withLock { queue in
+                if queue.markRequested {
+                    queue.markRequested = false
+                    return .mark
+                }
                 if queue.operations.isEmpty {
-                    if queue.closed { return nil }
+                    if queue.closed { return .stop }
                     queue.writerAsleep = true
-                    return false
+                    return .idle
                 }
                 swap(&queue.operations, &batch)
-                return true
+                return .commit
             }
-            guard let haveWork = state else {
+            switch next {
+            case .stop:
                 // A clean stop: the last renewals and a final mark, so the next start is exact.
                 if writer.lastMark != nil { writer.writeMark(finalStop: true) }
                 return
-            }
-            guard haveWork else {
+            case .mark:
+                writer.writeMark(finalStop: false)
+            case .idle:
                 let now = clock()
                 if let due = writer.nextMarkDue(now: now) {
                     if due <= now {
@@ -265,11 +288,11 @@ package final class JournalStore: RegistrationStore {
                 } else {
                     wakeup.wait()
                 }
-                continue
+            case .commit:
+                let finished = writer.commit(batch)
+                batch.removeAll(keepingCapacity: true)
+                for (completion, result) in finished { completion(result) }
             }
-            let finished = writer.commit(batch)
-            batch.removeAll(keepingCapacity: true)
-            for (completion, result) in finished { completion(result) }
         }
     }
 }

@@ -129,7 +129,8 @@ struct JournalWriter: Sendable {
     }
 
     /// Appends the buffer and syncs it. Returns nil, or the reason the batch is refused.
-    mutating func appendAndSync() -> String? {
+    /// - Parameter isBatch: false for marks written on their own (counted apart from batches).
+    mutating func appendAndSync(isBatch: Bool = true) -> String? {
         if needsRepair {
             do throws(SystemCallError) {
                 try file.truncate(to: size)
@@ -157,7 +158,7 @@ struct JournalWriter: Sendable {
         }
         size += buffer.count
         bytesSinceSnapshot += buffer.count
-        counters.batches.add(1, ordering: .relaxed)
+        if isBatch { counters.batches.add(1, ordering: .relaxed) } else { counters.marks.add(1, ordering: .relaxed) }
         counters.syncs.add(1, ordering: .relaxed)
         counters.bytes.add(UInt64(buffer.count), ordering: .relaxed)
         let previous = shared.unavailable.withLock { reason in

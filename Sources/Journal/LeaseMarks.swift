@@ -39,7 +39,7 @@ extension JournalWriter {
     mutating func writeMark(finalStop: Bool) {
         buffer.removeAll(keepingCapacity: true)
         appendRenewalsAndMark(now: clock(), finalStop: finalStop)
-        _ = appendAndSync()
+        _ = appendAndSync(isBatch: false)
     }
 
     /// Appends the renewals that are due and a mark to `buffer`, and moves the written deadlines on.
@@ -89,6 +89,6 @@ extension JournalWriter {
             writtenDeadlines.push(deadline: instance.deadline.nanoseconds, instance)
         }
         appendRenewalsAndMark(now: clock(), finalStop: false)
-        return appendAndSync()
+        return appendAndSync(isBatch: false)
     }
 }

@@ -38,6 +38,12 @@ package struct RecoveryReport: Sendable, Equatable {
         package var file: String
         package var start: Int
         package var end: Int
+
+        package init(file: String, start: Int, end: Int) {
+            self.file = file
+            self.start = start
+            self.end = end
+        }
     }
 
     /// A file with damage followed by intact data, moved aside after its prefix was replayed.
@@ -122,7 +128,7 @@ enum Recovery {
                     return false
                 case .entry(let entry, _):
                     replay.apply(entry)
-                    records += 1
+                    if entry.isTableRecord { records += 1 }
                 case .skipped:
                     replay.damaged()
                 }

@@ -13,12 +13,12 @@ import Leases
 ///   survivors a lease of their TTL from the epoch's time, as that run did;
 /// - damage may have held a `deregister` of anything registered before it: such an instance comes
 ///   back only if a later record (a `register` or `renew`) shows it was still there.
-struct Replay {
+package struct Replay {
     /// How late after the last mark a crash can have happened: the tick interval with room for a
     /// slow fsync. Milliseconds.
-    static let crashSlackMilliseconds: Int64 = 1_000
+    package static let crashSlackMilliseconds: Int64 = 1_000
 
-    struct Record: Equatable {
+    package struct Record: Equatable {
         var spec: InstanceSpec
         /// When its lease ends on the writing run's timeline; nil when the record predates deadlines.
         var deadline: Int64?
@@ -28,17 +28,19 @@ struct Replay {
         var confirmed = true
     }
 
-    private(set) var records: [String: Record] = [:]
+    package private(set) var records: [String: Record] = [:]
     private var nextSequence = 0
-    private(set) var lastMark: JournalEntry.Mark?
-    /// The highest watch index any mark, epoch or snapshot recorded.
-    private(set) var indexHighWater: UInt64 = 0
-    /// Instances left out because their lease had ended (or may have) when the server stopped.
-    private(set) var ended = 0
-    /// Instances left out because damage may have held their deregistration.
-    private(set) var unconfirmed = 0
 
-    mutating func apply(_ entry: JournalEntry) {
+    package init() {}
+    package private(set) var lastMark: JournalEntry.Mark?
+    /// The highest watch index any mark, epoch or snapshot recorded.
+    package private(set) var indexHighWater: UInt64 = 0
+    /// Instances left out because their lease had ended (or may have) when the server stopped.
+    package private(set) var ended = 0
+    /// Instances left out because damage may have held their deregistration.
+    package private(set) var unconfirmed = 0
+
+    package mutating func apply(_ entry: JournalEntry) {
         switch entry {
         case .register(let spec, let deadline):
             records[spec.id] = Record(spec: spec, deadline: deadline, sequence: nextSequence)
@@ -67,7 +69,7 @@ struct Replay {
     }
 
     /// Bytes that held no intact frame: whatever is registered so far may have been deregistered there.
-    mutating func damaged() {
+    package mutating func damaged() {
         for (id, var record) in records where record.confirmed {
             record.confirmed = false
             records[id] = record
@@ -75,7 +77,7 @@ struct Replay {
     }
 
     /// The instances to bring back, most recently registered first.
-    mutating func survivors() -> [InstanceSpec] {
+    package mutating func survivors() -> [InstanceSpec] {
         dropEnded()
         return records.values.sorted { $0.sequence > $1.sequence }.map(\.spec)
     }

@@ -114,9 +114,9 @@ package struct Timeline: Sendable {
         self.monotonic = monotonic
     }
 
-    /// Now, as this process sees it.
-    package static func current(monotonic: Instant) -> Timeline {
-        Timeline(wallMilliseconds: Int64((Posix.wallClockSeconds() * 1000).rounded(.down)), monotonic: monotonic)
+    /// The system's wall clock in milliseconds since 1970 (negative before it).
+    package static let wallClockMilliseconds: @Sendable () -> Int64 = {
+        Int64((Posix.wallClockSeconds() * 1000).rounded(.down))
     }
 
     /// `instant` on this timeline. Deadlines round down: a written deadline is never later than the lease.

@@ -41,8 +41,17 @@ struct FastPathParityTests {
             RegistrationRequest(service: "orders", function: "create", id: "v6", address: "2001:db8::7", port: 83),
             RegistrationRequest(service: "orders", function: "list", id: "b1", address: "10.1.0.1", port: 80, ttl: 3),
             RegistrationRequest(service: "pay", function: "charge", id: "gone", address: "10.2.0.1", port: 80, ttl: 1),
+            RegistrationRequest(service: "pay", function: "refund", id: "d1", address: "10.3.0.1", port: 80, ttl: 30,
+                meta: [("k", "v")]),
+            RegistrationRequest(service: "ship", function: "send", id: "d2", address: "10.4.0.1", port: 80, ttl: 30),
+            RegistrationRequest(service: "ship", function: "send", id: "s1", address: "10.4.0.2", port: 80, ttl: 30),
         ]
         for request in specs { _ = try registry.register(try request.validated(), now: now) }
+        // Deregistered with answers out: their own names answer through the drain.
+        for id in ["d1", "d2"] {
+            registry.instance(id: id, now: now)!.noteExposure(until: now.adding(seconds: 10))
+            _ = registry.deregister(id: id, now: now)
+        }
     }
 
     static let names = [
@@ -51,6 +60,8 @@ struct FastPathParityTests {
         "list.orders.local.", "missing.orders.local.", "charge.pay.local.", "gone.charge.pay.local.",
         "orders.local.", "_tcp.orders.local.", "local.", "ns.local.", "www.local.", "mail.local.", "alias.local.",
         "txt.local.", "srv._tcp.local.", "nothing.local.", "deep.a1.create.orders.local.", "example.com.",
+        "refund.pay.local.", "d1.refund.pay.local.", "_refund._tcp.pay.local.", "pay.local.", "send.ship.local.",
+        "d2.send.ship.local.", "s1.send.ship.local.", "_send._tcp.ship.local.",
     ]
     static let types: [RRType] = [.a, .aaaa, .srv, .txt, .mx, .ns, .soa, .cname]
 

@@ -31,7 +31,7 @@ import Testing
         for handle in handles { handle.join() }
         while done.load(ordering: .acquiring) < threads * perThread { finished.wait() }
         let operations = threads * perThread
-        let syncs = Int(store.counters.syncs.load(ordering: .relaxed))
+        let syncs = Int(store.counters.batches.load(ordering: .relaxed))
         #expect(failures.load(ordering: .relaxed) == 0)
         #expect(registry.count == operations)
         #expect(Int(store.counters.records.load(ordering: .relaxed)) == operations)
@@ -59,7 +59,7 @@ import Testing
         }
         for handle in handles { handle.join() }
         #expect(failures.load(ordering: .relaxed) == 0)
-        let syncs = Int(store.counters.syncs.load(ordering: .relaxed))
+        let syncs = Int(store.counters.batches.load(ordering: .relaxed))
         #expect(store.registry.count == threads * perThread)
         #expect(syncs * 2 <= threads * perThread, "\(syncs) fsyncs for \(threads * perThread) acknowledged registrations")
         store.close()
@@ -135,7 +135,7 @@ import Testing
         #expect(outcome["z"]?.succeeded == true)
         #expect(outcome["one too many"]?.failure == .lease(.tooManyInstances(limit: 3)))
         #expect(outcome["unknown"]?.failure == .lease(.unknownInstance("nobody")))
-        #expect(store.counters.syncs.load(ordering: .relaxed) == 2, "the queued operations form one batch")
+        #expect(store.counters.batches.load(ordering: .relaxed) == 2, "the queued operations form one batch")
         #expect(store.counters.records.load(ordering: .relaxed) == 5, "refused operations are not journaled")
         #expect(Set(tableContents(registry).keys) == ["i0", "i2", "i3"])
         store.close()

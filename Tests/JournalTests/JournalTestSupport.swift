@@ -59,6 +59,26 @@ func frameOffsets(_ bytes: [UInt8]) -> [Int] {
     return offsets
 }
 
+/// The entries of a framed file, in order (stopping at the first damaged frame).
+func entries(of bytes: [UInt8]) -> [JournalEntry] {
+    var result: [JournalEntry] = []
+    var offset = 0
+    while offset < bytes.count {
+        guard case .frame(let entry, let length) = Array(bytes[offset...]).withUnsafeBytes({ Frame.check($0) }) else { break }
+        result.append(entry)
+        offset += length
+    }
+    return result
+}
+
+/// The offsets of the frames of `bytes` that hold registrations.
+func registrationOffsets(_ bytes: [UInt8]) -> [Int] {
+    frameOffsets(bytes).filter { offset in
+        guard case .frame(.register, _) = Array(bytes[offset...]).withUnsafeBytes({ Frame.check($0) }) else { return false }
+        return true
+    }
+}
+
 /// Frames `entries` as the journal writes them.
 func framed(_ entries: [JournalEntry]) -> [UInt8] {
     var bytes: [UInt8] = []

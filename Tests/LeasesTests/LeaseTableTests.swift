@@ -215,14 +215,34 @@ import Testing
         #expect(table.index("orders", "other") == other)
     }
 
-    @Test func anEmptiedFunctionKeepsItsEntrySoItsIndexNeverGoesBack() throws {
+    @Test func anEmptiedFunctionIsFreedButItsIndexNeverGoesBack() throws {
         var table = LeaseTable()
         table.add(spec("a"), now: t0)
+        let live = try #require(table.index("orders", "create"))
         _ = table.deregister(id: "a", now: t0)
-        let emptied = try #require(table.entry(key("orders", "create")))
-        #expect(emptied.instances.isEmpty)
+        #expect(table.entry(key("orders", "create")) == nil, "nothing lives or drains there: the entry is freed")
+        #expect(table.services["orders"] == nil)
+        let emptied = try #require(table.index("orders", "create"))
+        #expect(emptied > live, "the deregistration is a change a watcher sees")
         table.add(spec("b"), now: t0)
-        #expect(try #require(table.index("orders", "create")) > emptied.index)
+        #expect(try #require(table.index("orders", "create")) > emptied)
+    }
+
+    @Test func freedEntriesAndStaleHeapEntriesFollowTheLiveTable() {
+        var table = LeaseTable()
+        // Many names, each registered and deregistered: no entry and no heap entry stays behind.
+        for round in 0..<5_000 {
+            table.add(spec("a\(round)", function: "f\(round)", ttl: 86_400), now: t0)
+            _ = table.deregister(id: "a\(round)", now: t0)
+        }
+        #expect(table.services.isEmpty)
+        #expect(table.heapCount <= 2_048, "stale heap entries are dropped once they outnumber the live ones")
+        // One id replaced many times with a day-long lease keeps one live instance and a bounded heap.
+        for round in 0..<5_000 {
+            table.add(spec("same", ttl: 86_400, meta: [MetaEntry(key: "round", value: "\(round)")]), now: t0)
+        }
+        #expect(table.count == 1)
+        #expect(table.heapCount <= 2_048)
     }
 
     @Test func entriesListInstancesSortedById() {
@@ -281,5 +301,57 @@ import Testing
         #expect(summary[0].functions.map(\.function) == ["read"])
         #expect(summary[0].functions.map(\.instances) == [2])
         #expect(summary[1].functions.map(\.instances) == [1])
+    }
+
+    // MARK: - Owners and drains
+
+    @Test func aLiveIdBelongsToItsService() throws {
+        var table = LeaseTable()
+        table.add(spec("pay-1", service: "payments"), now: t0)
+        #expect(throws: LeaseError.ownedByAnotherService(id: "pay-1", service: "payments")) {
+            try table.register(spec("pay-1", service: "orders"), now: t0, allowedServices: ["orders"])
+        }
+        #expect(table.byID["pay-1"]?.spec.service == "payments")
+        // Its own service's scope may replace it; no scope may move it (the server logs that).
+        _ = try table.register(spec("pay-1", service: "payments", port: 9), now: t0, allowedServices: ["payments"])
+        _ = try table.register(spec("pay-1", service: "orders"), now: t0)
+        #expect(table.byID["pay-1"]?.spec.service == "orders")
+        // An ended lease belongs to nobody.
+        _ = try table.register(spec("old", service: "payments", ttl: 1), now: t0)
+        _ = try table.register(spec("old", service: "orders"), now: t0.adding(seconds: 2), allowedServices: ["orders"])
+    }
+
+    @Test func aDeregisteredInstanceAnswersUnderItsOwnNameUntilItsDrainEnds() throws {
+        var table = LeaseTable()
+        table.add(spec("a", ttl: 30), now: t0)
+        table.add(spec("b", ttl: 30), now: t0)
+        let a = try #require(table.byID["a"])
+        a.noteExposure(until: t0.adding(seconds: 20))  // an answer holding it may be cached until t0+20
+        let removed = table.deregister(id: "a", now: t0.adding(seconds: 1))
+        #expect(removed?.instance === a)
+        let entry = try #require(table.entry(key("orders", "create")))
+        #expect(entry.instances.map(\.id) == ["b"], "the function's answers drop it at once")
+        let named = try #require(entry.named("a", at: t0.adding(seconds: 5)))
+        #expect(named.deadline == t0.adding(seconds: 20), "its name answers until the drain ends")
+        #expect(table.instance(id: "a", now: t0.adding(seconds: 5)) == nil, "the API no longer knows it")
+        #expect(entry.named("a", at: t0.adding(seconds: 20)) == nil)
+        // The sweep ends the drain and frees what is left.
+        _ = table.deregister(id: "b", now: t0.adding(seconds: 2))
+        #expect(table.entry(key("orders", "create"))?.exists(at: t0.adding(seconds: 10)) == true)
+        _ = table.expire(now: t0.adding(seconds: 20))
+        #expect(table.entry(key("orders", "create")) == nil)
+        #expect(table.draining.isEmpty)
+    }
+
+    @Test func registeringADrainingIdAgainEndsItsDrain() throws {
+        var table = LeaseTable()
+        table.add(spec("a", port: 1), now: t0)
+        table.byID["a"]!.noteExposure(until: t0.adding(seconds: 20))
+        _ = table.deregister(id: "a", now: t0)
+        table.add(spec("a", port: 2), now: t0.adding(seconds: 1))
+        let entry = try #require(table.entry(key("orders", "create")))
+        #expect(entry.draining.isEmpty)
+        #expect(entry.named("a", at: t0.adding(seconds: 2))?.spec.port == 2)
+        #expect(table.draining.isEmpty)
     }
 }

@@ -36,7 +36,10 @@ extension LeaseTable {
         entry(service: service, function: function)?.instances.map(\.id) ?? []
     }
 
-    func index(_ service: String, _ function: String) -> UInt64? { entry(service: service, function: function)?.index }
+    /// The index a watch on the function compares with (its entry's, or the freed-entry floor).
+    func index(_ service: String, _ function: String) -> UInt64? {
+        index(of: FunctionKey(service: service, function: function))
+    }
 }
 
 

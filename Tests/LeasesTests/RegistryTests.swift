@@ -26,7 +26,7 @@ import Testing
         #expect(lists[4] == [key("orders", "create")])
         let indexes = recorder.all.map(\.index)
         #expect(indexes == indexes.sorted() && Set(indexes).count == indexes.count)
-        #expect(registry.entry(key("orders", "create"))?.index == indexes.last)
+        #expect(registry.read { $0.index(of: key("orders", "create")) } == indexes.last)
     }
 
     @Test func theGenerationRisesOnRegisterDeregisterAndExpiryButNotOnRenewal() throws {

@@ -74,7 +74,36 @@ struct EndToEndDNSTests {
         // Sent just now with TTL t: cacheable for t seconds plus the last whole second.
         #expect(drain <= Double(ttl) + 1.0)
         #expect(drain > Double(ttl) + 0.5)
-        #expect(try beacon.query("f.s.local.", .a).rcode == .nxDomain)
+        // The function's answers drop it at once; its own name answers through the drain, so `f.s`
+        // is an empty non-terminal above it (NOERROR, no data).
+        let function = try beacon.query("f.s.local.", .a)
+        #expect(function.rcode == .noError && function.answers.isEmpty)
+        #expect(try beacon.query("f.s.local.", .srv).answers.isEmpty)
+        #expect(try beacon.query("_f._tcp.s.local.", .srv).rcode == .nxDomain)
+        let own = try beacon.query("\(id).f.s.local.", .a)
+        #expect(own.rcode == .noError && own.answers.count == 1)
+        // Its TTL ends within the drain: whole seconds to the drain's end, minus one.
+        let ownTTL = try #require(own.answers.first?.ttl)
+        #expect(Double(ownTTL) + 1 <= drain)
+        var client2 = beacon.http()
+        #expect(try client2.json("GET", "/v1/instances/\(id)").status == 404, "deregistered: the API says gone")
+        #expect(try client2.json("POST", "/v1/instances/\(id)/heartbeat").status == 404)
+    }
+
+    @Test func theInstanceNameAnswersUntilTheDrainEndsThenIsNXDomain() throws {
+        let beacon = try RunningBeacon()
+        let id = try beacon.register(["service": "s", "function": "d", "address": "10.0.0.9", "port": 1, "ttl": 3])
+        _ = try beacon.query("_d._tcp.s.local.", .srv)  // an SRV answer with a TTL of about 1 s goes out
+        var client = beacon.http()
+        let (_, body) = try client.json("DELETE", "/v1/instances/\(id)")
+        let drain = try #require(body["drain"]?.numberValue?.asDouble)
+        #expect(drain > 1 && drain <= 3)
+        #expect(try beacon.query("\(id).d.s.local.", .a).answers.count == 1)
+        #expect(try beacon.query("s.local.", .a).rcode == .noError, "the service is an empty non-terminal")
+        // Once the drain has ended: gone from every name.
+        Posix.sleep(milliseconds: Int(drain * 1000) + 50)
+        #expect(try beacon.query("\(id).d.s.local.", .a).rcode == .nxDomain)
+        #expect(try beacon.query("d.s.local.", .a).rcode == .nxDomain)
     }
 
     @Test func deregisterOfAnInstanceNeverAnsweredHasZeroDrain() throws {

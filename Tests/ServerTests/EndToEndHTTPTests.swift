@@ -165,6 +165,43 @@ struct EndToEndHTTPTests {
         #expect(try beacon.query("f.orders.local.", .a).answers.count == 1)
     }
 
+    /// The reproduction from the issue: a token scoped to orders cannot take over a payments id, and
+    /// the rightful owner keeps heartbeating and deregistering it.
+    @Test func aScopedTokenCannotTakeOverAnotherServicesInstance() throws {
+        let path = "/tmp/beacon-tokens-takeover-\(Posix.processID)"
+        try Files.writeAtomically(path, Array("orders-token orders\npay-token payments\n".utf8))
+        let beacon = try RunningBeacon { $0.tokenFile = path }
+        var client = beacon.http()
+        let orders = [("Authorization", "Bearer orders-token")]
+        let pay = [("Authorization", "Bearer pay-token")]
+        let payment: JSONValue = ["service": "payments", "function": "charge", "address": "10.0.0.2", "port": 1, "id": "pay-1"]
+        #expect(try client.json("POST", "/v1/register", headers: pay, body: payment).status == 200)
+        let takeover: JSONValue = ["service": "orders", "function": "create", "address": "10.0.0.3", "port": 1, "id": "pay-1"]
+        let (status, body) = try client.json("POST", "/v1/register", headers: orders, body: takeover)
+        #expect(status == 403)
+        #expect(body["error"]?.stringValue?.contains("payments") == true)
+        #expect(try beacon.query("charge.payments.local.", .a).answers.count == 1)
+        #expect(try beacon.query("create.orders.local.", .a).rcode == .nxDomain)
+        #expect(try client.json("POST", "/v1/instances/pay-1/heartbeat", headers: pay).status == 200)
+        #expect(try client.json("DELETE", "/v1/instances/pay-1", headers: orders).status == 403)
+        #expect(try client.json("DELETE", "/v1/instances/pay-1", headers: pay).status == 200)
+        // Once it is gone, the id is free for anyone allowed to write the new service.
+        #expect(try client.json("POST", "/v1/register", headers: orders, body: takeover).status == 200)
+    }
+
+    /// `#` starts a comment only at the start of a line or after whitespace.
+    @Test func aTokenMayContainAHash() throws {
+        let path = "/tmp/beacon-tokens-hash-\(Posix.processID)"
+        try Files.writeAtomically(path, Array("# tokens\nci-token#2026 orders # the CI's token\n".utf8))
+        let beacon = try RunningBeacon { $0.tokenFile = path }
+        var client = beacon.http()
+        let body: JSONValue = ["service": "orders", "function": "f", "address": "10.0.0.1", "port": 1]
+        #expect(try client.json("POST", "/v1/register", headers: [("Authorization", "Bearer ci-token#2026")], body: body).status == 200)
+        #expect(try client.json("POST", "/v1/register", headers: [("Authorization", "Bearer ci-token")], body: body).status == 401)
+        let other: JSONValue = ["service": "payments", "function": "f", "address": "10.0.0.1", "port": 1]
+        #expect(try client.json("POST", "/v1/register", headers: [("Authorization", "Bearer ci-token#2026")], body: other).status == 403)
+    }
+
     @Test func metricsCountQueriesAndRegistrations() throws {
         let beacon = try RunningBeacon()
         try beacon.register(["service": "a", "function": "b", "address": "10.0.0.1", "port": 1])

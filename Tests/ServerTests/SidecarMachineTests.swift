@@ -275,6 +275,25 @@ struct SidecarMachineTests {
         #expect(run.calls(.timer) == [.register])
     }
 
+    @Test func a403GivesUpStopsTheChildAndExits1() {
+        var run = MachineRun(check: false)
+        run.send(.started)
+        let refused = run.send(.registered(.rejected(status: 403, message: "id pay-1 belongs to service payments")))
+        #expect(MachineRun.logs(refused).first?.contains("register refused: 403 id pay-1 belongs to service payments") == true)
+        #expect(refused.contains(.signalChild(Signals.terminate)), "\(refused)")
+        // No retry: the next thing that happens is the child's exit, and the sidecar exits 1.
+        #expect(run.calls(.childExited(.exited(0))) == [.exit(1)])
+    }
+
+    @Test func a403OnAHeartbeatGivesUpWithoutAChild() {
+        var run = MachineRun(check: false, child: false)
+        run.send(.started)
+        run.send(.registered(.success(.init(id: "web-1", ttl: 30))))
+        run.at(10)
+        #expect(run.calls(.timer) == [.heartbeat(id: "web-1")])
+        #expect(run.calls(.heartbeated(.rejected(status: 403, message: "token may not write service orders"))) == [.exit(1)])
+    }
+
     @Test func theDefaultAddressIsTheFirstUpNonLoopbackIPv4() {
         func interface(_ name: String, _ address: String, up: Bool = true, loopback: Bool = false) -> InterfaceAddress {
             let parsed = SocketAddress(parsing: address.contains(":") ? "[\(address)]:0" : "\(address):0")!
