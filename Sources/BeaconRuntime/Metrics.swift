@@ -56,8 +56,14 @@ struct MetricsText {
             dns.tcpConnectionsTimedOut.load(ordering: .relaxed))
         metrics.single("beacon_instances", "gauge", "Instances in the table.", registry.count)
         metrics.single(
-            "beacon_registrations_total", "counter", "Registrations accepted.",
+            "beacon_registrations_total", "counter", "Registrations of new ids accepted.",
             registry.counters.registrations.load(ordering: .relaxed))
+        metrics.single(
+            "beacon_replacements_total", "counter", "Registrations that replaced a live instance with the same id.",
+            registry.counters.replacements.load(ordering: .relaxed))
+        metrics.single(
+            "beacon_recovered_instances", "gauge", "Instances recovered from the data directory at start.",
+            registry.counters.recovered.load(ordering: .relaxed))
         metrics.single(
             "beacon_deregistrations_total", "counter", "Deregistrations accepted.",
             registry.counters.deregistrations.load(ordering: .relaxed))

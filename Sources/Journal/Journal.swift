@@ -5,28 +5,31 @@
 // callers enqueue registers and deregisters, and the writer takes everything queued, writes it
 // with one `write` and one `fdatasync` (group commit), then applies it to the `Registry` in
 // journal order and calls the completions, on its own thread. Nothing is applied or acknowledged
-// before it is durable. Heartbeats are not journaled: recovery gives every instance a full TTL
-// anyway, so a renewal on disk would change nothing. Decoding never traps: every length is
-// checked against what remains, and a record that fails any check counts as damage.
+// before it is durable. Heartbeats are not journaled one by one: each registration carries its
+// lease's end, and the writer adds marks and lazy renewals (`LeaseMarks.swift`) from which recovery
+// tells a lease that had ended at the stop from a live one (`Replay.swift`). Decoding never traps:
+// every length is checked against what remains, and a record that fails any check counts as damage.
 //
 // On disk, in the data directory:
 //
 //     journal-<generation, 16 hex digits>.log   frames appended in commit order
 //     snapshot                                  the live table as of the start of one generation
 //     snapshot.tmp                              a snapshot being written; never read
+//     lock                                      flock'ed by the running server (one per directory)
 //     <name>.corrupt-<unix seconds>             a damaged file moved aside; never read
 //
 // Every entry is a frame: u32 payload length, u32 CRC-32C of the length bytes and the payload
 // (both little-endian), then the payload, which starts with a version byte (1) and a kind byte
 // (`JournalEntry.encode` gives the fields). A snapshot is a header frame naming its generation
-// G, one register frame per live instance, and an end frame with the count; it holds the effect
-// of every journal before G. Recovery loads the snapshot, then replays journals G, G+1, ... in
-// order, registering each instance at the current time so it gets a full TTL of grace. A torn
-// tail (no intact frame after the damage) is cut off; damage with intact frames after it keeps
-// the prefix, writes a fresh snapshot of the recovered table and only then moves the damaged
-// file aside (`Recovery.repair` says why in that order), all before taking writes. Because
-// heartbeats are not journaled, an instance whose lease lapsed since the last snapshot comes
-// back for one TTL after a restart; snapshots themselves leave out ended leases.
+// G, a mark, one register frame per live instance (with its lease's end), and an end frame with
+// the count and G again; it holds the effect of every journal before G. Recovery loads the
+// snapshot, then replays journals G, G+1, ... in order (`Replay`), leaves out what had ended when
+// the server stopped, and registers the rest at the current time so each gets a full TTL of
+// grace; the new run then writes an epoch saying so. A torn tail (no intact frame after the
+// damage) is cut off; damage with intact frames after it is skipped (salvage: every intact frame
+// is kept, with the damage rule in `Replay`), a fresh snapshot of the recovered table is written,
+// and only then is the damaged file moved aside (`Recovery.repair` says why in that order), all
+// before taking writes.
 //
 // Compaction, started by the writer once `compactionThreshold` journal bytes have accumulated
 // since the last snapshot, and why a crash between any two steps loses nothing:

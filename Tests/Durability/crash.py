@@ -4,6 +4,11 @@ killed with SIGKILL at a random moment, restarted on the same --data, and every 
 operation must be reflected. 20 rounds by default. A tiny --journal-compact-bytes makes compactions
 frequent, so kills also land during compaction.
 
+Leases too (issue 13): each round also registers short leases (TTL 1 s) that are never renewed and
+heartbeats a few instances with a TTL of 2 s. After every restart, nothing whose lease had ended
+before the kill may be back, and every heartbeated instance with more than 1.3 s of lease left at
+the kill must be.
+
 Each client thread owns its own ids, so every id has one sequential history: all of it acknowledged
 except at most its last operation, which was in flight at the kill and may or may not have landed.
 
@@ -86,6 +91,45 @@ def client(http, ids, history, stop, rng):
         return  # the server died: the op in flight stays unacknowledged
 
 
+def leases(http, round_index, stop, record):
+    """Short leases that end on their own, and a few heartbeated ones, with acknowledgement times."""
+    try:
+        connection = Connection(http)
+        beating = [f"h{round_index}-{k}" for k in range(5)]
+        for ident in beating:
+            body = json.dumps({"service": "lease", "function": "beat", "id": ident, "address": "10.0.0.2",
+                               "port": 1, "ttl": 2}).encode()
+            if connection.call("POST", "/v1/register", body)[0] == 200:
+                record["beat"][ident] = time.time()
+        serial = 0
+        last_beat = 0.0
+        while not stop.is_set():
+            ident = f"e{round_index}-{serial}"
+            serial += 1
+            body = json.dumps({"service": "lease", "function": "short", "id": ident, "address": "10.0.0.3",
+                               "port": 1, "ttl": 1}).encode()
+            if connection.call("POST", "/v1/register", body)[0] == 200:
+                record["short"][ident] = time.time()
+            if time.time() - last_beat >= 0.3:
+                last_beat = time.time()
+                for ident in beating:
+                    if connection.call("POST", f"/v1/instances/{ident}/heartbeat")[0] == 200:
+                        record["beat"][ident] = time.time()
+            time.sleep(0.02)
+    except (OSError, ConnectionError, ValueError, IndexError):
+        return
+
+
+def check_leases(http, record, killed_at):
+    """What came back that had ended, and what was missing that had over 1.3 s left."""
+    checker = Connection(http)
+    back = [i for i, acked in record["short"].items() if acked + 1 < killed_at and checker.call("GET", f"/v1/instances/{i}")[0] == 200]
+    missing = [i for i, acked in record["beat"].items()
+               if acked + 2 >= killed_at + 1.3 and checker.call("GET", f"/v1/instances/{i}")[0] != 200]
+    ended = sum(1 for acked in record["short"].values() if acked + 1 < killed_at)
+    return back, missing, ended
+
+
 def expected_states(history):
     """For each id: the set of states (present True/False) a correct server may show."""
     result = {}
@@ -119,6 +163,9 @@ def main():
     acknowledged = 0
     recoveries = []
     process = None
+    lease_record = None
+    killed_at = None
+    ended_checked = 0
     print(f"# seed {args.seed}, data in {data}")
     try:
         for round_index in range(args.rounds + 1):
@@ -140,6 +187,16 @@ def main():
                     if not entries[-1]["acked"]:
                         entries.pop()
             acked_now = sum(1 for entries in history.values() for e in entries if e["acked"])
+            if lease_record is not None:
+                back, missing, ended = check_leases(http, lease_record, killed_at)
+                ended_checked += ended
+                if back or missing:
+                    failures += 1
+                    print(f"not ok - round {round_index}: {len(back)} ended leases came back (e.g. {back[:3]}), "
+                          f"{len(missing)} live heartbeated instances are missing (e.g. {missing[:3]})")
+                else:
+                    print(f"ok - round {round_index}: none of {ended} leases that ended before the kill came back; "
+                          f"every heartbeated instance is there")
             if wrong:
                 failures += 1
                 print(f"not ok - round {round_index}: {len(wrong)} ids disagree with acknowledged operations, e.g. {wrong[:3]}")
@@ -157,7 +214,12 @@ def main():
                 thread = threading.Thread(target=client, args=(http, own, history, stop, random.Random(rng.random())))
                 thread.start()
                 threads.append(thread)
-            time.sleep(rng.uniform(0.2, 1.5))
+            lease_record = {"short": {}, "beat": {}}
+            lease_thread = threading.Thread(target=leases, args=(http, round_index, stop, lease_record))
+            lease_thread.start()
+            threads.append(lease_thread)
+            time.sleep(rng.uniform(1.2, 2.5))
+            killed_at = time.time()
             process.send_signal(signal.SIGKILL)
             process.wait()
             stop.set()
@@ -170,6 +232,7 @@ def main():
         text = open(os.path.join(work, "beacon.log")).read()
         compactions = text.count("compaction") + text.count("snapshot")
         torn = text.count("torn tail")
+        print(f"# {ended_checked} ended leases checked not to come back")
         print(f"# {args.rounds} kills; {acknowledged} acknowledged operations checked; recovery "
               f"{min(recoveries):.2f}-{max(recoveries):.2f} s; log lines about snapshots/compaction: {compactions}; "
               f"torn tails cut: {torn}")

@@ -6,7 +6,10 @@
 #   (a) an instance registered with ttl=4 and never heartbeated is not returned by Unbound after
 #       register time + 4 s (polled every 150 ms until 3 s past that);
 #   (b) after a DELETE that returned drain=D, Unbound stops returning the instance within D s;
-#   (c) an instance heartbeated every second keeps resolving through the cache, with no gap.
+#   (c) an instance heartbeated every second keeps resolving through the cache, with no gap;
+#   (d) the drain covers SRV clients: after a DELETE, a client that follows the SRV answer Unbound
+#       still has cached (as Prometheus and HAProxy do) always finds an address for the target while
+#       the instance serves (through the drain), and after the drain the target is gone.
 #
 #   BEACON_BIN=.build/release/beacon Tests/Interop/unbound-cache.sh
 #
@@ -259,9 +262,68 @@ heartbeated() {
     fi
 }
 
+# ---------------------------------------------------------------------------------------------
+# (d) The drain seen by an SRV-following client through the cache
+
+srv_drain() {
+    local log=$WORKDIR/poll-d.log reply answer t_deleted drain drain_ms until sent target address
+    : >"$log"
+    for instance in 'srv-1","address":"10.9.0.7","ttl":10' 'srv-2","address":"10.9.0.8","ttl":60'; do
+        reply=$(register '{"service":"orders","function":"pool","id":"'"$instance"',"port":8080}') \
+            || { not_ok "(d) register two instances of orders/pool" "$reply"; return; }
+    done
+    sleep 1
+    answer=$(dig -p "$UNBOUND_PORT" @127.0.0.1 +tries=1 +timeout=1 +short _pool._tcp.orders.local SRV 2>/dev/null)
+    if [[ $answer != *srv-1.pool.orders.local.* ]]; then
+        not_ok "(d) Unbound caches the SRV answer before the DELETE" "answer '$answer'"
+        return
+    fi
+    reply=$(deregister srv-1) || { not_ok "(d) DELETE /v1/instances/srv-1" "$reply"; return; }
+    t_deleted=$(now_ms)
+    drain=$(json_field "$reply" drain)
+    drain_ms=$(awk -v d="$drain" 'BEGIN { printf "%d", d * 1000 }')
+    until=$((t_deleted + drain_ms))
+    # The client: SRV through Unbound, then each target's address through Unbound.
+    while (($(now_ms) < until)); do
+        sent=$(now_ms)
+        for target in $(dig -p "$UNBOUND_PORT" @127.0.0.1 +tries=1 +timeout=1 +short _pool._tcp.orders.local SRV \
+            2>/dev/null | awk '{ print $4 }'); do
+            address=$(dig -p "$UNBOUND_PORT" @127.0.0.1 +tries=1 +timeout=1 +short "$target" A 2>/dev/null | head -1)
+            echo "$((sent - t_deleted)) $target ${address:-none}" >>"$log"
+        done
+        sleep 0.1
+    done
+    local lookups cached_target without_address
+    lookups=$(wc -l <"$log")
+    cached_target=$(awk '$2 ~ /^srv-1\./' "$log" | wc -l)
+    without_address=$(awk '$3 == "none"' "$log" | wc -l)
+    note "(d) drain ${drain}s: $lookups target lookups through Unbound during it, $cached_target of the deregistered srv-1 (from the cached SRV answer)"
+    if ((cached_target == 0)); then
+        not_ok "(d) the cached SRV answer still named srv-1 during the drain" "no lookup of srv-1: $(head -3 "$log" | tr '\n' '|')"
+    fi
+    if ((without_address == 0 && lookups > 5)); then
+        ok "(d) 0 of $lookups lookups of a cached SRV target found no address while the instance served"
+    else
+        not_ok "(d) every cached SRV target resolves to an address while the instance serves" \
+            "$without_address of $lookups lookups found none: $(awk '$3 == "none"' "$log" | head -3 | tr '\n' '|')"
+    fi
+    # After the drain (and Unbound's whole second), the target is gone from the cache and from Beacon.
+    sleep 1.5
+    answer=$(dig -p "$UNBOUND_PORT" @127.0.0.1 +tries=1 +timeout=1 +short _pool._tcp.orders.local SRV 2>/dev/null)
+    local status
+    status=$(dig -p "$BEACON_DNS_PORT" @127.0.0.1 +tries=1 +timeout=1 srv-1.pool.orders.local A 2>/dev/null \
+        | awk '/status:/ { sub(",", "", $6); print $6 }')
+    if [[ $answer != *srv-1.* && $answer == *srv-2.* && $status == NXDOMAIN ]]; then
+        ok "(d) after the drain srv-1 is gone from the SRV answer and its name is NXDOMAIN"
+    else
+        not_ok "(d) after the drain srv-1 is gone" "SRV '$answer', srv-1 A status $status"
+    fi
+}
+
 lease_expiry
 deregister_drain
 heartbeated
+srv_drain
 
 if ! kill -0 "$UNBOUND_PID" 2>/dev/null; then
     not_ok "unbound kept running" "$(tail -5 "$WORKDIR/unbound.log")"
