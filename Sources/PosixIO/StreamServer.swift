@@ -40,7 +40,7 @@ package final class StreamConnection: EventHandler {
     package static let maximumQueuedBytes = 1 << 20
     /// How much input a closing connection reads and throws away, and for how long after its last byte
     /// is written it waits for the peer's EOF (see `closeAfterWriting`).
-    package static let lingerByteLimit = 4 << 20
+    package static let lingerByteLimit = 16 << 20
     package static let lingerNanoseconds: Int64 = 2_000_000_000
 
     init(descriptor: consuming FileDescriptor, peer: SocketAddress?, loop: EventLoop, listener: StreamListener,
