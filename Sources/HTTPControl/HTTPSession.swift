@@ -85,7 +85,7 @@ final class HTTPSession: StreamSession {
         let response = HTTPResponse.error(
             status: 408, message: "request timeout: a request must arrive in full within \(seconds) s", close: true)
         connection.send(building: { response.write(into: &$0) })
-        connection.closeAfterWriting()
+        closeAfterWriting(connection)
     }
 
     private func process() {
@@ -126,6 +126,13 @@ final class HTTPSession: StreamSession {
         counts.count(status: error.status)
         let response = HTTPResponse.error(error)
         connection.send(building: { response.write(into: &$0) })
+        closeAfterWriting(connection)
+    }
+
+    /// Closes gracefully after the last response; the client has the idle timeout to read it, then
+    /// the connection's own linger bound applies.
+    private func closeAfterWriting(_ connection: StreamConnection) {
+        connection.deadlineNanoseconds = Posix.monotonicNanoseconds() + timeouts.idleNanoseconds
         connection.closeAfterWriting()
     }
 
@@ -135,7 +142,7 @@ final class HTTPSession: StreamSession {
             let jitter = nextJitter()
             connection.send(building: { answered = api.answerHeartbeat(request, jitter: jitter, counts: counts, into: &$0) })
             if answered {
-                if !request.keepAlive { connection.closeAfterWriting() }
+                if !request.keepAlive { closeAfterWriting(connection) }
                 return
             }
         }
@@ -168,7 +175,7 @@ final class HTTPSession: StreamSession {
         response.close = !keepAlive
         connection.send(building: { response.write(into: &$0, includeBody: !inFlightIsHead) })
         guard keepAlive else {
-            connection.closeAfterWriting()
+            closeAfterWriting(connection)
             return
         }
         if !processing { process() }
