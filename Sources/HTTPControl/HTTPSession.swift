@@ -93,11 +93,14 @@ final class HTTPSession: StreamSession {
         processing = true
         defer { processing = false }
         while connection.isOpen, !connection.isClosing, !inFlight, connection.queuedByteCount < Self.outputLimit {
-            // Only with nothing owed before it: an interim response must not overtake a final one.
-            if readAhead == nil, parser.takeContinueRequest() {
-                connection.send(building: { HTTPResponse.writeContinue(into: &$0) })
+            guard let next = readAhead.take() ?? nextFromParser() else {
+                // A head waiting for its body, with nothing owed before it (an interim response must
+                // not overtake a final one): the moment for `100 Continue`, if it asked.
+                if parser.takeContinueRequest() {
+                    connection.send(building: { HTTPResponse.writeContinue(into: &$0) })
+                }
+                break
             }
-            guard let next = readAhead.take() ?? nextFromParser() else { break }
             switch next {
             case .request(let request): dispatch(request)
             case .failure(let error): fail(error, on: connection)

@@ -95,6 +95,39 @@ struct HostileHTTPTests {
         #expect(bodies.last?.contains(#""status":"ok""#) == true)
     }
 
+    @Test func aRequestExpectingContinueGetsItOnceItsHeadIsIn() throws {
+        let beacon = try RunningBeacon()
+        let stream = try connect(beacon, timeoutMilliseconds: 500)
+        let body = #"{"service":"a","function":"b","address":"10.0.0.1","port":1}"#
+        try stream.write(Array(("POST /v1/register HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+            + "Content-Length: \(body.utf8.count)\r\n\r\n").utf8))
+        // Within the read timeout, so before a client would give up waiting and send the body anyway.
+        #expect(String(decoding: try stream.read(), as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
+        try stream.write(Array(body.utf8))
+        #expect(try responses(stream, count: 1).first?.status == 200)
+    }
+
+    @Test func aContinueForARequestReadAheadWaitsForTheResponseBeforeIt() throws {
+        let beacon = try RunningBeacon()
+        let stream = try connect(beacon)
+        let body = #"{"service":"a","function":"b","address":"10.0.0.1","port":1}"#
+        let watch = "GET /v1/services/pay/charge?index=999999&wait=300ms HTTP/1.1\r\nHost: t\r\n\r\n"
+        let register = "POST /v1/register HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+            + "Content-Length: \(body.utf8.count)\r\n\r\n"
+        try stream.write(Array((watch + register).utf8))
+        var received = ""
+        while !received.contains("HTTP/1.1 100 Continue\r\n\r\n") {
+            let chunk = try stream.read()
+            if chunk.isEmpty { break }
+            received += String(decoding: chunk, as: UTF8.self)
+        }
+        // The interim response belongs to the second request: it must follow the first one's answer.
+        #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(received.hasSuffix("HTTP/1.1 100 Continue\r\n\r\n"))
+        try stream.write(Array(body.utf8))
+        #expect(try responses(stream, count: 1).first?.status == 200)
+    }
+
     @Test func pipelinedRequestsWhoseResponsesAreUnreadStopBeingAnswered() throws {
         let beacon = try RunningBeacon()
         let stream = try connect(beacon, timeoutMilliseconds: 2_000)
