@@ -69,7 +69,8 @@ package final class ControlAPI: Sendable {
     // MARK: - Routing
 
     package func handle(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true)
+        // Split before decoding: `%2F` inside an id must not make another route (`.../a%2Fheartbeat`).
+        let segments = request.pathSegments
         let method = request.method == .head ? HTTPMethod.get : request.method
         switch (segments.count, segments.first) {
         case (0, _), (1, "ui"):
@@ -89,7 +90,7 @@ package final class ControlAPI: Sendable {
             break
         }
         guard segments.first == "v1" else { return .respond(notFound()) }
-        let rest = Array(segments.dropFirst()).map(String.init)
+        let rest = Array(segments.dropFirst())
         switch (rest.count, rest.first) {
         case (1, "register"):
             guard method == .post else { return .respond(notAllowed("POST")) }
@@ -129,7 +130,7 @@ package final class ControlAPI: Sendable {
     package func answerHeartbeat(
         _ request: HTTPRequest, jitter: Double, counts: HTTPStatusCounts, into buffer: inout [UInt8]
     ) -> Bool {
-        guard tokens == nil, request.method == .post, let id = Self.heartbeatID(request.path),
+        guard tokens == nil, request.method == .post, let id = Self.heartbeatID(request.rawPath),
             let result = store.renewImmediately(id: id)
         else { return false }
         switch result {
@@ -152,7 +153,8 @@ package final class ControlAPI: Sendable {
         return true
     }
 
-    /// The lower-case id in `/v1/instances/{id}/heartbeat`, or nil for any other path.
+    /// The lower-case id in `/v1/instances/{id}/heartbeat` (the path as received, still encoded), or nil
+    /// for any other path. An escaped id is no label here: the general route decodes it.
     static func heartbeatID(_ path: String) -> String? {
         let prefix = "/v1/instances/"
         let suffix = "/heartbeat"

@@ -4,11 +4,28 @@ import PosixIO
 
 /// One HTTP/1.1 connection: parses requests, answers them strictly in order (pipelining), keeps
 /// the connection alive or closes it, and enforces the idle and slow-client deadlines.
+///
+/// What a connection can make the server hold is bounded. While a request is in flight (a parked
+/// watch, a store write) or the client is behind on reading its responses (`outputLimit`), at most
+/// one further request is read ahead, and then reading pauses: the input held is one request within
+/// the parser's head and body limits plus one read, whatever the client sends. The loop still sees
+/// a close or reset while reading is paused (it always watches for hang-ups), and a parked watch is
+/// cancelled with its connection.
 final class HTTPSession: StreamSession {
     struct Timeouts {
         var idleNanoseconds: Int64
         /// How long a request may take to arrive in full once its first byte is in (slow-loris guard).
         var requestNanoseconds: Int64
+    }
+
+    /// Queued output past which the next request waits, and reading pauses, until the client has
+    /// read it all: pipelined requests whose responses are never read cannot pile up responses.
+    static let outputLimit = 256 * 1024
+
+    /// A request read ahead, or why the bytes after the one in flight cannot be one.
+    private enum Next {
+        case request(HTTPRequest)
+        case failure(HTTPParseError)
     }
 
     private let api: ControlAPI
@@ -23,6 +40,10 @@ final class HTTPSession: StreamSession {
     private var inFlight = false
     private var inFlightKeepAlive = true
     private var inFlightIsHead = false
+    /// The in-flight request's watch while it is parked in the hub.
+    private var parkedWatch: WatchHub.Ticket?
+    /// The next request, parsed while one was in flight or output was backed up; reading pauses while it waits.
+    private var readAhead: Next?
     /// Inside `process`: a reply that arrives synchronously must not re-enter it.
     private var processing = false
     /// Whether the bytes buffered belong to a request whose deadline is already set.
@@ -42,35 +63,80 @@ final class HTTPSession: StreamSession {
     }
 
     func received(_ bytes: UnsafeRawBufferPointer, on connection: StreamConnection) {
+        guard !connection.isClosing else { return }
         parser.append(bytes)
         process()
     }
 
-    func closed(_ connection: StreamConnection) {}
+    /// The client has read every response: requests held back by `outputLimit` can go on.
+    func drained(_ connection: StreamConnection) { process() }
+
+    func closed(_ connection: StreamConnection) {
+        if let ticket = parkedWatch.take() { hub.cancel(ticket) }
+    }
+
+    /// A request that began but did not arrive in full within the request timeout gets a 408 before
+    /// the close (RFC 9110 §15.5.9). An idle connection just closes, and so does one with a request
+    /// in flight or unread responses: an answer now would come out of order.
+    func deadlinePassed(_ connection: StreamConnection) {
+        guard !inFlight, readAhead == nil, !parser.isIdle, connection.queuedByteCount == 0 else { return }
+        counts.count(status: 408)
+        let seconds = timeouts.requestNanoseconds / 1_000_000_000
+        let response = HTTPResponse.error(
+            status: 408, message: "request timeout: a request must arrive in full within \(seconds) s", close: true)
+        connection.send(building: { response.write(into: &$0) })
+        closeAfterWriting(connection)
+    }
 
     private func process() {
-        guard let connection, !processing else { return }
+        guard let connection, !processing, !connection.isClosing else { return }
         processing = true
         defer { processing = false }
-        while !inFlight, connection.isOpen {
-            if parser.takeContinueRequest() {
-                connection.send(building: { HTTPResponse.writeContinue(into: &$0) })
+        while connection.isOpen, !connection.isClosing, !inFlight, connection.queuedByteCount < Self.outputLimit {
+            guard let next = readAhead.take() ?? nextFromParser() else {
+                // A head waiting for its body, with nothing owed before it (an interim response must
+                // not overtake a final one): the moment for `100 Continue`, if it asked.
+                if parser.takeContinueRequest() {
+                    connection.send(building: { HTTPResponse.writeContinue(into: &$0) })
+                }
+                break
             }
-            let request: HTTPRequest?
-            do throws(HTTPParseError) {
-                request = try parser.next()
-            } catch {
-                counts.count(status: error.status)
-                let response = HTTPResponse.error(error)
-                connection.send(building: { response.write(into: &$0) })
-                connection.closeAfterWriting()
-                return
+            switch next {
+            case .request(let request): dispatch(request)
+            case .failure(let error): fail(error, on: connection)
             }
-            guard let request else { break }
-            requestDeadlineSet = false
-            dispatch(request)
         }
-        updateDeadline()
+        guard connection.isOpen, !connection.isClosing else { return }
+        if readAhead == nil, inFlight || connection.queuedByteCount >= Self.outputLimit {
+            readAhead = nextFromParser()
+        }
+        if readAhead == nil { connection.resumeReading() } else { connection.pauseReading() }
+        updateDeadline(connection)
+    }
+
+    private func nextFromParser() -> Next? {
+        do throws(HTTPParseError) {
+            guard let request = try parser.next() else { return nil }
+            requestDeadlineSet = false
+            return .request(request)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Answers a request that cannot be parsed and closes: where the next one would start is unknown.
+    private func fail(_ error: HTTPParseError, on connection: StreamConnection) {
+        counts.count(status: error.status)
+        let response = HTTPResponse.error(error)
+        connection.send(building: { response.write(into: &$0) })
+        closeAfterWriting(connection)
+    }
+
+    /// Closes gracefully after the last response; the client has the idle timeout to read it, then
+    /// the connection's own linger bound applies.
+    private func closeAfterWriting(_ connection: StreamConnection) {
+        connection.deadlineNanoseconds = Posix.monotonicNanoseconds() + timeouts.idleNanoseconds
+        connection.closeAfterWriting()
     }
 
     private func dispatch(_ request: HTTPRequest) {
@@ -79,7 +145,7 @@ final class HTTPSession: StreamSession {
             let jitter = nextJitter()
             connection.send(building: { answered = api.answerHeartbeat(request, jitter: jitter, counts: counts, into: &$0) })
             if answered {
-                if !request.keepAlive { connection.closeAfterWriting() }
+                if !request.keepAlive { closeAfterWriting(connection) }
                 return
             }
         }
@@ -97,7 +163,7 @@ final class HTTPSession: StreamSession {
         case .pending:
             break
         case .watch(let key, let afterIndex, let waitMilliseconds):
-            hub.park(self, key: key, afterIndex: afterIndex, waitMilliseconds: waitMilliseconds)
+            parkedWatch = hub.park(self, key: key, afterIndex: afterIndex, waitMilliseconds: waitMilliseconds)
         }
     }
 
@@ -105,13 +171,14 @@ final class HTTPSession: StreamSession {
     func finish(_ response: HTTPResponse) {
         guard inFlight, let connection, connection.isOpen else { return }
         inFlight = false
+        parkedWatch = nil
         counts.count(status: response.status)
         var response = response
         let keepAlive = inFlightKeepAlive
         response.close = !keepAlive
         connection.send(building: { response.write(into: &$0, includeBody: !inFlightIsHead) })
         guard keepAlive else {
-            connection.closeAfterWriting()
+            closeAfterWriting(connection)
             return
         }
         if !processing { process() }
@@ -125,18 +192,25 @@ final class HTTPSession: StreamSession {
         return Double(jitterState >> 11) / Double(1 << 53)
     }
 
-    private func updateDeadline() {
-        guard let connection else { return }
+    private func updateDeadline(_ connection: StreamConnection) {
         let now = Posix.monotonicNanoseconds()
-        if inFlight {
-            // A parked watch has its own timer; the connection stays while it waits.
-            connection.deadlineNanoseconds = Int64.max
-        } else if parser.isIdle {
+        let junkReadAhead = if case .failure? = readAhead { true } else { false }
+        if junkReadAhead || (readAhead == nil && !parser.isIdle) {
+            // Part of a request is in, possibly behind one in flight (a parked watch with bytes after
+            // it): it has the request timeout from its first byte, however it trickles in. Bytes that
+            // cannot be a request wait no longer than that behind a watch either.
+            if !requestDeadlineSet {
+                requestDeadlineSet = true
+                connection.deadlineNanoseconds = now + timeouts.requestNanoseconds
+            }
+        } else if connection.queuedByteCount >= Self.outputLimit {
+            // The client is not reading its responses: it has the idle timeout to start.
             connection.deadlineNanoseconds = now + timeouts.idleNanoseconds
-        } else if !requestDeadlineSet {
-            // Set once per request: trickling bytes must not keep pushing it back.
-            requestDeadlineSet = true
-            connection.deadlineNanoseconds = now + timeouts.requestNanoseconds
+        } else if inFlight {
+            // A parked watch answers by its own timer, a store write by its reply.
+            connection.deadlineNanoseconds = .max
+        } else {
+            connection.deadlineNanoseconds = now + timeouts.idleNanoseconds
         }
     }
 }

@@ -81,8 +81,10 @@ package enum RequestBodies {
         return text
     }
 
+    /// An integer written as one: CONTRACT.md says numbers in bodies are integers, so `100.0` and `1e2`
+    /// are refused like `100.5` rather than read as 100.
     private static func integer(_ value: JSONValue, field: String, rule: String) throws(BodyError) -> Int64 {
-        guard case .number(let number) = value, let integer = number.asExactInt else {
+        guard case .number(let number) = value, let integer = number.asIntegerLiteral else {
             throw BodyError("\(field): must be \(rule)")
         }
         return Int64(integer)

@@ -8,8 +8,11 @@ package struct HTTPRequestHead: Sendable, Equatable {
     package var method: HTTPMethod
     /// The request-target exactly as received (still percent-encoded).
     package var target: String
-    /// The percent-decoded path (`/` for an absolute-form target without one).
+    /// The percent-decoded path (`/` for an absolute-form target without one). For display: an
+    /// encoded `/` (`%2F`) is a `/` here, so route on `pathSegments`.
     package var path: String
+    /// The path as received, still percent-encoded.
+    package var rawPath: String
     /// Decoded query items in order; repeated names are kept.
     package var query: [QueryItem]
     package var version: HTTPVersion
@@ -21,13 +24,14 @@ package struct HTTPRequestHead: Sendable, Equatable {
     package var contentLength: Int
 
     package init(
-        method: HTTPMethod, target: String, path: String, query: [QueryItem] = [], version: HTTPVersion = .http1_1,
-        headers: HTTPHeaders = HTTPHeaders(), keepAlive: Bool = true, expectsContinue: Bool = false,
-        contentLength: Int = 0
+        method: HTTPMethod, target: String, path: String, rawPath: String? = nil, query: [QueryItem] = [],
+        version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders(), keepAlive: Bool = true,
+        expectsContinue: Bool = false, contentLength: Int = 0
     ) {
         self.method = method
         self.target = target
         self.path = path
+        self.rawPath = rawPath ?? path
         self.query = query
         self.version = version
         self.headers = headers
@@ -35,6 +39,11 @@ package struct HTTPRequestHead: Sendable, Equatable {
         self.expectsContinue = expectsContinue
         self.contentLength = contentLength
     }
+
+    /// The path's segments, split on `/` before each is percent-decoded (empty segments dropped):
+    /// `/v1/instances/web-1%2Fheartbeat` is `["v1", "instances", "web-1/heartbeat"]`, never a
+    /// heartbeat. What routing uses.
+    package var pathSegments: [String] { RequestTarget.pathSegments(rawPath) }
 
     /// The value of the first field called `name`, ignoring case.
     package func header(_ name: String) -> String? { headers[name] }
@@ -46,7 +55,7 @@ package struct HTTPRequestHead: Sendable, Equatable {
     }
 
     package static func == (lhs: HTTPRequestHead, rhs: HTTPRequestHead) -> Bool {
-        lhs.method == rhs.method && lhs.target == rhs.target && lhs.path == rhs.path
+        lhs.method == rhs.method && lhs.target == rhs.target && lhs.path == rhs.path && lhs.rawPath == rhs.rawPath
             && lhs.query.elementsEqual(rhs.query) { $0.name == $1.name && $0.value == $1.value }
             && lhs.version == rhs.version && lhs.headers == rhs.headers && lhs.keepAlive == rhs.keepAlive
             && lhs.expectsContinue == rhs.expectsContinue && lhs.contentLength == rhs.contentLength
@@ -66,6 +75,8 @@ package struct HTTPRequest: Sendable, Equatable {
     package var method: HTTPMethod { head.method }
     package var target: String { head.target }
     package var path: String { head.path }
+    package var rawPath: String { head.rawPath }
+    package var pathSegments: [String] { head.pathSegments }
     package var query: [HTTPRequestHead.QueryItem] { head.query }
     package var version: HTTPVersion { head.version }
     package var headers: HTTPHeaders { head.headers }

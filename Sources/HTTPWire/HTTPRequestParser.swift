@@ -146,13 +146,14 @@ package struct HTTPRequestParser: Sendable {
         if framing.hasTransferEncoding { throw .lengthRequired }
         let length = framing.contentLength ?? 0
         if length > limits.maxBodyBytes { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
-        let (target, path, query) = try RequestTarget.decode(UnsafeRawBufferPointer(rebasing: raw[targetRange]))
+        let (target, rawPath, path, query) = try RequestTarget.decode(UnsafeRawBufferPointer(rebasing: raw[targetRange]))
         let keepAlive = !framing.connectionClose && (version.persistsByDefault || framing.connectionKeepAlive)
         // "A server that receives a 100-continue expectation in an HTTP/1.0 request MUST ignore that
         // expectation" (RFC 9110 §10.1.1).
         let expectsContinue = framing.expectContinue && version.persistsByDefault
         return HTTPRequestHead(
-            method: method, target: target, path: path, query: query, version: version, headers: headers,
+            method: method, target: target, path: path, rawPath: rawPath, query: query, version: version,
+            headers: headers,
             keepAlive: keepAlive, expectsContinue: expectsContinue, contentLength: length)
     }
 

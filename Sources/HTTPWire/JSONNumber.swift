@@ -1,9 +1,10 @@
 /// A JSON number, kept as its literal text (RFC 8259 §6) so nothing is lost until a caller asks.
 ///
 /// `asExactInt` answers whether the mathematical value is an integer that fits in an `Int`: `8080`,
-/// `-0`, `3e1` and `80.0` are; `8080.5`, `1e400` and `1e-400` are not. That is what the contract's
-/// "numbers in JSON bodies are integers" needs, decided without going through `Double`. Equality
-/// compares the literal text, so `1` and `1.0` differ.
+/// `-0`, `3e1` and `80.0` are; `8080.5`, `1e400` and `1e-400` are not (decided without going through
+/// `Double`), which suits values other programs wrote. `asIntegerLiteral` is stricter: only a number
+/// written as an integer (`8080`, `-1`), which is what the contract's "numbers in JSON bodies are
+/// integers" asks of request bodies. Equality compares the literal text, so `1` and `1.0` differ.
 package struct JSONNumber: Hashable, Sendable, CustomStringConvertible {
     /// The number exactly as written, always valid RFC 8259 `number` syntax.
     package let literal: String
@@ -44,6 +45,13 @@ package struct JSONNumber: Hashable, Sendable, CustomStringConvertible {
     package var asExactInt: Int? {
         var text = literal
         return text.withUTF8 { utf8 in JSONNumber.exactInt(UnsafeRawBufferPointer(utf8)) }
+    }
+
+    /// The value if the number is written as an integer (`-? digits`, no fraction or exponent) that fits
+    /// in an `Int`, else nil: `100` is 100, while `100.0` and `1e2` are nil.
+    package var asIntegerLiteral: Int? {
+        guard literal.utf8.allSatisfy({ ASCII.isDigit($0) || $0 == ASCII.minus }) else { return nil }
+        return Int(literal)
     }
 
     /// Computes `asExactInt` from valid number bytes: the digits before the decimal point, shifted by the

@@ -1,18 +1,19 @@
 /// Decoding a request-target (RFC 9112 §3.2) into a path and query items.
 ///
 /// Accepted forms: origin-form (`/path?query`), absolute-form (`http://host/path?query`, which a server
-/// "MUST accept", §3.2.2) reduced to its path and query, and asterisk-form (`*`). The path is
-/// percent-decoded (RFC 3986 §2.1) with `+` left alone; query items are split on `&` and the first `=`,
-/// and decoded as HTML forms do, with `+` meaning space. Decoded bytes must be UTF-8 without NUL.
-/// A `#` (fragments are never sent, RFC 9112 §3.2) or a bad `%` escape is `HTTPParseError.badTarget`.
+/// "MUST accept", §3.2.2) reduced to its path and query, and asterisk-form (`*`). The path is kept as
+/// received (`rawPath`, what routing splits into segments before decoding each) and percent-decoded
+/// (RFC 3986 §2.1) with `+` left alone; query items are split on `&` and the first `=`, and decoded as
+/// HTML forms do, with `+` meaning space. Decoded bytes must be UTF-8 without NUL. A `#` (fragments
+/// are never sent, RFC 9112 §3.2) or a bad `%` escape is `HTTPParseError.badTarget`.
 enum RequestTarget {
     typealias QueryItem = (name: String, value: String)
 
     /// Decodes `raw`, the target's bytes, already checked to be visible ASCII.
     static func decode(_ raw: UnsafeRawBufferPointer) throws(HTTPParseError) -> (
-        target: String, path: String, query: [QueryItem]
+        target: String, rawPath: String, path: String, query: [QueryItem]
     ) {
-        if raw.count == 1 && raw[0] == ASCII.asterisk { return ("*", "*", []) }
+        if raw.count == 1 && raw[0] == ASCII.asterisk { return ("*", "*", "*", []) }
         let pathStart = try originStart(raw)
         var pathEnd = pathStart
         var hasPercent = false
@@ -23,20 +24,35 @@ enum RequestTarget {
             if b == ASCII.percent { hasPercent = true }
             pathEnd += 1
         }
-        let path: String
-        if pathStart == pathEnd {
-            path = "/"
-        } else if hasPercent {
-            path = try decodeComponent(raw, pathStart..<pathEnd, plusIsSpace: false)
-        } else {
-            path = raw.string(pathStart..<pathEnd)
-        }
+        let rawPath = pathStart == pathEnd ? "/" : raw.string(pathStart..<pathEnd)
+        // Without escapes the decoded path is the raw one: the same string, no second copy.
+        let path = hasPercent ? try decodeComponent(raw, pathStart..<pathEnd, plusIsSpace: false) : rawPath
         guard pathEnd < raw.count else {
             // The common case (`/v1/instances/abc/heartbeat`): the target is the path, one string.
-            return (pathStart == 0 && !hasPercent ? path : raw.string(0..<raw.count), path, [])
+            return (pathStart == 0 ? rawPath : raw.string(0..<raw.count), rawPath, path, [])
         }
         let query = try decodeQuery(raw, pathEnd + 1..<raw.count)
-        return (raw.string(0..<raw.count), path, query)
+        return (raw.string(0..<raw.count), rawPath, path, query)
+    }
+
+    /// The segments of `rawPath` between `/`s (empty ones dropped), each percent-decoded after the
+    /// split, so an encoded `%2F` stays inside its segment.
+    static func pathSegments(_ rawPath: String) -> [String] {
+        var rawPath = rawPath
+        return rawPath.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            var segments: [String] = []
+            var start = 0
+            for end in 0...raw.count where end == raw.count || raw[end] == ASCII.slash {
+                if end > start {
+                    // The parser already decoded the whole path, so a segment of it cannot fail.
+                    let segment = try? decodeComponent(raw, start..<end, plusIsSpace: false)
+                    segments.append(segment ?? raw.string(start..<end))
+                }
+                start = end + 1
+            }
+            return segments
+        }
     }
 
     /// Where the path starts: 0 in origin-form; after `scheme://authority` in absolute-form.

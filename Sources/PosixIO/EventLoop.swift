@@ -148,23 +148,41 @@ package struct TimerID: Hashable, Sendable {
     package static let none = TimerID(value: 0)
 }
 
-/// Timers by deadline; cancelled ones are skipped when they come up.
-struct TimerQueue {
+/// Timers by deadline; cancelled ones are skipped when they come up, and dropped all at once when
+/// they outnumber the live ones, so many long timers cancelled early (watches whose clients left)
+/// cannot grow the heap without bound. Every operation is O(log n), amortized for `cancel`.
+package struct TimerQueue {
     private var heap = DeadlineHeap<UInt64>()
-    private var actions: [UInt64: () -> Void] = [:]
+    private var actions: [UInt64: (deadline: Int64, action: () -> Void)] = [:]
     private var nextID: UInt64 = 0
+    /// Below this many entries stale ones are left to be skipped.
+    private static let compactionFloor = 1024
 
-    mutating func add(deadline: Int64, _ action: @escaping () -> Void) -> TimerID {
+    package init() {}
+
+    /// Timers scheduled and neither fired nor cancelled.
+    package var pendingCount: Int { actions.count }
+    /// Heap entries, stale ones included.
+    package var storedCount: Int { heap.count }
+
+    package mutating func add(deadline: Int64, _ action: @escaping () -> Void) -> TimerID {
         nextID += 1
-        actions[nextID] = action
+        actions[nextID] = (deadline, action)
         heap.push(deadline: deadline, nextID)
         return TimerID(value: nextID)
     }
 
-    mutating func cancel(_ timer: TimerID) { actions[timer.value] = nil }
+    package mutating func cancel(_ timer: TimerID) {
+        guard actions.removeValue(forKey: timer.value) != nil else { return }
+        if heap.count > Self.compactionFloor && heap.count > 2 * actions.count {
+            var live = DeadlineHeap<UInt64>()
+            for (id, timer) in actions { live.push(deadline: timer.deadline, id) }
+            heap = live
+        }
+    }
 
     /// The epoll timeout: -1 (wait for events) when no timer is pending.
-    mutating func millisecondsUntilNext(now: Int64) -> CInt {
+    package mutating func millisecondsUntilNext(now: Int64) -> CInt {
         while let top = heap.first, actions[top.payload] == nil { _ = heap.popFirst() }
         guard let top = heap.first else { return -1 }
         let delta = top.deadline - now
@@ -172,10 +190,10 @@ struct TimerQueue {
     }
 
     /// The next action whose deadline has passed, removed from the queue.
-    mutating func popDue(now: Int64) -> (() -> Void)? {
+    package mutating func popDue(now: Int64) -> (() -> Void)? {
         while let top = heap.first, top.deadline <= now {
             _ = heap.popFirst()
-            if let action = actions.removeValue(forKey: top.payload) { return action }
+            if let timer = actions.removeValue(forKey: top.payload) { return timer.action }
         }
         return nil
     }

@@ -9,14 +9,18 @@ package protocol StreamSession: AnyObject {
     func drained(_ connection: StreamConnection)
     /// The connection is gone; release what refers to it.
     func closed(_ connection: StreamConnection)
+    /// The connection's deadline passed (idle, or a request too slow). The session may queue a last
+    /// response and call `closeAfterWriting`; otherwise the connection closes at once.
+    func deadlinePassed(_ connection: StreamConnection)
 }
 
 extension StreamSession {
     package func drained(_ connection: StreamConnection) {}
+    package func deadlinePassed(_ connection: StreamConnection) {}
 }
 
-/// One accepted, non-blocking stream socket on an event loop: buffered writes, back-pressure, and a
-/// deadline after which the listener's sweep closes it.
+/// One accepted, non-blocking stream socket on an event loop: buffered writes, back-pressure, a
+/// deadline after which the listener's sweep closes it, and a graceful close.
 package final class StreamConnection: EventHandler {
     package let loop: EventLoop
     package let peer: SocketAddress?
@@ -26,12 +30,18 @@ package final class StreamConnection: EventHandler {
     private var outbound: [UInt8] = []
     private var outboundStart = 0
     private var closeWhenDrained = false
+    /// Input read and thrown away since `closeAfterWriting`.
+    private var discardedByteCount = 0
     private var readingPaused = false
     private weak var listener: StreamListener?
     /// When the sweep closes the connection if nothing moves it later (idle or slow-client timeout).
     package var deadlineNanoseconds: Int64
     /// Queued output above which reading stops until the peer catches up.
     package static let maximumQueuedBytes = 1 << 20
+    /// How much input a closing connection reads and throws away, and for how long after its last byte
+    /// is written it waits for the peer's EOF (see `closeAfterWriting`).
+    package static let lingerByteLimit = 16 << 20
+    package static let lingerNanoseconds: Int64 = 2_000_000_000
 
     init(descriptor: consuming FileDescriptor, peer: SocketAddress?, loop: EventLoop, listener: StreamListener,
         deadline: Int64)
@@ -45,6 +55,10 @@ package final class StreamConnection: EventHandler {
     }
 
     package var isOpen: Bool { descriptor != nil }
+    /// `closeAfterWriting` was called: the connection only finishes writing and lingers now.
+    package var isClosing: Bool { closeWhenDrained }
+    /// Everything is written and the sending side shut down; waiting for the peer's EOF.
+    package private(set) var isLingering = false
     package var rawDescriptor: CInt { fd }
     package var queuedByteCount: Int { outbound.count - outboundStart }
 
@@ -64,10 +78,23 @@ package final class StreamConnection: EventHandler {
         flush()
     }
 
-    /// Closes once everything queued has been written.
+    /// Closes gracefully once everything queued has been written: shuts down the sending side, then
+    /// reads and discards input until the peer's EOF, `lingerByteLimit` bytes or `lingerNanoseconds`.
+    /// Closing with unread input would make the kernel send a reset, which can destroy the response
+    /// before the client reads it (RFC 9112 §9.6), typically a 413 to a client still sending its body.
+    /// From now on input is discarded, never passed to the session, and read even while output waits,
+    /// so a peer blocked on sending can get to reading.
     package func closeAfterWriting() {
+        guard isOpen, !closeWhenDrained else { return }
         closeWhenDrained = true
-        if queuedByteCount == 0 { close() }
+        if queuedByteCount == 0 { linger() } else { updateInterest() }
+    }
+
+    private func linger() {
+        isLingering = true
+        Posix.shutdown(fd, how: CInt(SHUT_WR))
+        deadlineNanoseconds = Posix.monotonicNanoseconds() + Self.lingerNanoseconds
+        updateInterest()
     }
 
     /// Stops reading (back-pressure, or a request being processed) until `resumeReading`.
@@ -103,7 +130,7 @@ package final class StreamConnection: EventHandler {
         outbound.removeAll(keepingCapacity: outbound.capacity <= 1 << 16)
         outboundStart = 0
         if closeWhenDrained {
-            close()
+            if !isLingering { linger() }
             return
         }
         updateInterest()
@@ -115,7 +142,9 @@ package final class StreamConnection: EventHandler {
     private func updateInterest() {
         guard isOpen else { return }
         var wanted: UInt32 = 0
-        if !readingPaused, queuedByteCount < Self.maximumQueuedBytes { wanted |= EventLoop.readable }
+        if closeWhenDrained || (!readingPaused && queuedByteCount < Self.maximumQueuedBytes) {
+            wanted |= EventLoop.readable
+        }
         if queuedByteCount > 0 { wanted |= EventLoop.writable }
         if wanted != interest {
             interest = wanted
@@ -127,7 +156,8 @@ package final class StreamConnection: EventHandler {
 
     package func handleEvents(_ events: UInt32) {
         if events & EventLoop.writable != 0 { flush() }
-        if events & EventLoop.readable != 0, isOpen, !readingPaused { readAvailable() }
+        if events & EventLoop.readable != 0, isOpen, closeWhenDrained { discardAvailable() }
+        if events & EventLoop.readable != 0, isOpen, !readingPaused, !closeWhenDrained { readAvailable() }
         if events & EventLoop.hangUp != 0, isOpen, events & EventLoop.readable == 0 { close() }
     }
 
@@ -142,13 +172,44 @@ package final class StreamConnection: EventHandler {
                 return
             case .success(.processed(let count)):
                 session?.received(UnsafeRawBufferPointer(rebasing: listener.scratch[0..<count]), on: self)
-                guard isOpen, !readingPaused, count == listener.scratch.count else {
+                guard isOpen, !readingPaused, !closeWhenDrained, count == listener.scratch.count else {
                     updateInterest()
                     return
                 }
             case .success(.wouldBlock):
                 return
             }
+        }
+    }
+
+    private func discardAvailable() {
+        guard let listener else { return }
+        for _ in 0..<4 {
+            let result = catching { () throws(SystemCallError) in try Posix.read(fd, into: listener.scratch) }
+            switch result {
+            case .success(.processed(0)), .failure:
+                close()
+                return
+            case .success(.processed(let count)):
+                discardedByteCount += count
+                if discardedByteCount > Self.lingerByteLimit {
+                    close()
+                    return
+                }
+            case .success(.wouldBlock):
+                return
+            }
+        }
+    }
+
+    /// Called by the sweep: lets the session answer (a 408) and close gracefully, else closes now.
+    func deadlinePassed() {
+        session?.deadlinePassed(self)
+        if !closeWhenDrained {
+            close()
+        } else if !isLingering {
+            // Time to write the last response, then the linger's own deadline applies.
+            deadlineNanoseconds = Posix.monotonicNanoseconds() + Self.lingerNanoseconds
         }
     }
 
@@ -241,8 +302,12 @@ package final class StreamListener: EventHandler, @unchecked Sendable {
             guard let self else { return }
             let now = Posix.monotonicNanoseconds()
             for connection in connections.values where connection.deadlineNanoseconds <= now {
-                onTimedOut()
-                connection.close()
+                if connection.isClosing {
+                    connection.close()  // its last response or linger ran out of time
+                } else {
+                    onTimedOut()
+                    connection.deadlinePassed()
+                }
             }
             scheduleSweep()
         }

@@ -118,6 +118,19 @@ import Testing
         #expect(request.target == "/files/a%20b+c%2Fd")
     }
 
+    @Test func pathSegmentsAreSplitBeforeTheyAreDecoded() throws {
+        let request = try #require(dripFeed("POST /v1/instances/web-1%2Fheartbeat HTTP/1.1\r\n\r\n").requests.first)
+        #expect(request.rawPath == "/v1/instances/web-1%2Fheartbeat")
+        #expect(request.path == "/v1/instances/web-1/heartbeat")
+        #expect(request.pathSegments == ["v1", "instances", "web-1/heartbeat"])
+        let spaced = try #require(dripFeed("GET //a%20b//c%2Fd/?x=1 HTTP/1.1\r\n\r\n").requests.first)
+        #expect(spaced.pathSegments == ["a b", "c/d"])
+        let plain = try #require(dripFeed("GET /v1/services/orders/create HTTP/1.1\r\n\r\n").requests.first)
+        #expect(plain.rawPath == plain.path)
+        #expect(plain.pathSegments == ["v1", "services", "orders", "create"])
+        #expect(try #require(dripFeed("GET http://beacon HTTP/1.1\r\n\r\n").requests.first).pathSegments == [])
+    }
+
     @Test func absoluteFormTargetsAreReducedToPathAndQuery() throws {
         let parse = dripFeed(
             "GET http://beacon:8054/v1/services?x=1 HTTP/1.1\r\n\r\nGET HTTPS://beacon HTTP/1.1\r\n\r\n"

@@ -21,6 +21,18 @@ import Testing
         #expect(number.asExactInt == expected)
     }
 
+    static let integerLiterals: [(String, Int?)] = [
+        ("8080", 8080), ("0", 0), ("-0", 0), ("-42", -42), ("9223372036854775807", Int.max),
+        ("-9223372036854775808", Int.min), ("9223372036854775808", nil), ("100.0", nil), ("1e2", nil),
+        ("1E2", nil), ("100e0", nil), ("0.0", nil), ("1.5", nil), ("-1e-0", nil),
+    ]
+
+    @Test(arguments: integerLiterals)
+    func onlyNumbersWrittenAsIntegersAreIntegerLiterals(literal: String, expected: Int?) throws {
+        let number = try #require(JSONNumber(literal: literal))
+        #expect(number.asIntegerLiteral == expected)
+    }
+
     @Test func doubleValuesAreFiniteOrNil() throws {
         #expect(JSONNumber(literal: "8080.5")?.asDouble == 8080.5)
         #expect(JSONNumber(literal: "-1.25e2")?.asDouble == -125)

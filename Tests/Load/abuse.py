@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Load and abuse tests for Beacon (issue 5), loopback only, bounded in time.
+"""Load and abuse tests for Beacon (issues 5 and 14), loopback only, bounded in time.
 
 1. A storm of random and malformed UDP packets at full speed (several sender processes) while a
    client sends real queries and checks each answer; reports the share answered correctly.
 2. 2,000 idle TCP connections to the DNS port and 2,000 to the HTTP port held open while DNS (UDP and
    TCP) and HTTP keep serving.
-3. A slow-loris HTTP client (200 connections trickling a request head): the server closes them at
-   its request timeout and keeps serving everyone else.
+3. A slow-loris HTTP client (200 connections trickling a request head): the server answers each 408
+   and closes it at its request timeout, and keeps serving everyone else.
+4. Hostile HTTP clients (http_hostile.py): 200 MiB of junk behind a parked watch and 8,000 pipelined
+   requests with unread responses (server RSS growth), 2,000 watches whose clients reset (the
+   watches gauge), tens of thousands of reset watches expiring (another client's /healthz p99), a
+   413 and a 431 to a client still sending, `%2F` routing and integer-only body numbers.
 
 Usage: abuse.py [--beacon .build/release/beacon] [--seconds 10]
 Exit status 0 only if every check passes.
 """
 import argparse, json, multiprocessing, os, random, resource, signal, socket, struct, subprocess, sys, tempfile, time
+
+import http_hostile
 
 failures = 0
 
@@ -188,6 +194,7 @@ def main():
         started = time.time()
         head = b"GET /v1/services HTTP/1.1\r\nHost: slow\r\nX-Slow: " + b"a" * 1000
         closed_at = {}
+        answered_408 = set()
         position = 0
         while time.time() - started < 8 and len(closed_at) < len(loris):
             for index, s in enumerate(loris):
@@ -195,7 +202,10 @@ def main():
                     continue
                 try:
                     s.send(head[position:position + 1])
-                    if s.recv(4096) == b"":
+                    data = s.recv(4096)
+                    if data.startswith(b"HTTP/1.1 408 "):
+                        answered_408.add(index)
+                    if data == b"":
                         closed_at[index] = time.time() - started
                 except BlockingIOError:
                     pass
@@ -210,11 +220,21 @@ def main():
             s.close()
         latest = max(closed_at.values()) if closed_at else float("nan")
         print(f"# slow loris: {len(closed_at)}/200 trickling connections closed by the server, the last after {latest:.1f} s "
-              f"(request timeout 3 s); /healthz answered throughout: {served}")
+              f"(request timeout 3 s), {len(answered_408)} answered 408 first; /healthz answered throughout: {served}")
         report(len(closed_at) == 200 and latest < 6 and served, "slow-loris connections are cut at the request timeout while others are served")
+        report(len(answered_408) == 200, f"each timed-out request is answered 408 before the close ({len(answered_408)}/200)")
         metrics = http(web, "GET", "/metrics")[1].decode()
         timed_out = [l for l in metrics.splitlines() if l.startswith("beacon_http_connections_timed_out_total")]
         print("# " + (timed_out[0] if timed_out else "no timeout metric"))
+
+        # 4. Hostile HTTP clients.
+        http_hostile.junk_behind_watch(web, server.pid, report)
+        http_hostile.pipelined_unread(web, server.pid, report)
+        http_hostile.watches_after_resets(web, report)
+        http_hostile.reset_watches_expiring(web, report)
+        http_hostile.oversize_status(web, report)
+        http_hostile.routing_and_numbers(web, report)
+        report(server.poll() is None, "the server survived the hostile HTTP clients")
     finally:
         server.send_signal(signal.SIGTERM)
         try:
