@@ -17,8 +17,10 @@ package final class FileLock: Sendable {
         case system(SystemCallError)
     }
 
-    /// Takes the lock on `path` (created if missing) without waiting.
-    package init(path: String) throws(Failure) {
+    /// Takes the lock on `path` (created if missing), waiting at most `patienceMilliseconds` for a
+    /// holder to let go: a server restarted the moment its predecessor exits, or a child process
+    /// forked between that predecessor's close and its exec, holds the lock for an instant only.
+    package init(path: String, patienceMilliseconds: Int = 1_000) throws(Failure) {
         let fd: CInt
         do throws(SystemCallError) {
             fd = try Posix.open(path, flags: O_RDWR | O_CREAT)
@@ -26,6 +28,11 @@ package final class FileLock: Sendable {
             throw .system(error)
         }
         let owned = FileDescriptor(taking: fd)
+        var waited = 0
+        while CGlue.beacon_flock(fd, BEACON_LOCK_EX | BEACON_LOCK_NB) != 0, errno == EWOULDBLOCK, waited < patienceMilliseconds {
+            Posix.sleep(milliseconds: 10)
+            waited += 10
+        }
         if CGlue.beacon_flock(fd, BEACON_LOCK_EX | BEACON_LOCK_NB) != 0 {
             let code = errno
             guard code == EWOULDBLOCK else { throw .system(SystemCallError(call: "flock \(path)", errno: Errno(rawValue: code))) }

@@ -8,8 +8,16 @@ import multiprocessing, select, socket, struct, time
 MIB = 1 << 20
 RSS_BOUND_MIB = 16
 LATENCY_BOUND_MS = 100
-# An index no function reaches: the watch stays parked for its whole wait.
-WATCH = "GET /v1/services/pay/charge?index=999999999&wait={wait} HTTP/1.1\r\nHost: t\r\n\r\n"
+# A watch holding the function's current index stays parked for its whole wait (an index above the
+# table's own is answered at once: it can only come from before a restart).
+WATCH = "GET /v1/services/pay/charge?index={index}&wait={wait} HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+def watch(port, wait):
+    """The bytes of a watch on pay/charge that stays parked for `wait`."""
+    import json
+    index = json.loads(request(port, "GET", "/v1/services/pay/charge")[1])["index"]
+    return WATCH.format(index=index, wait=wait).encode()
 RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a reset, as a crashed client does
 
 
@@ -57,7 +65,7 @@ def junk_behind_watch(port, pid, report, total=200 * MIB, seconds=4):
     """A parked watch followed by up to 200 MiB of junk on the same connection, sent as fast as taken."""
     before = rss_mib(pid)
     s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(WATCH.format(wait="600s").encode())
+    s.sendall(watch(port, "600s"))
     s.setblocking(False)
     chunk = b"x" * MIB
     sent, started, ended_by = 0, time.time(), "time limit"
@@ -98,9 +106,10 @@ def pipelined_unread(port, pid, report, count=8000):
 def watches_after_resets(port, report, count=2000):
     """2,000 parked watches whose clients reset: the gauge must come back to 0."""
     clients = []
+    parked_watch = watch(port, "600s")
     for _ in range(count):
         s = socket.create_connection(("127.0.0.1", port))
-        s.sendall(WATCH.format(wait="600s").encode())
+        s.sendall(parked_watch)
         clients.append(s)
     parked = wait_for_gauge(port, count, 5)
     for s in clients:
@@ -142,7 +151,7 @@ def reset_watches_expiring(port, report, count=100000, wait_seconds=4, send_limi
         probe = pool.apply_async(probe_healthz, (port, stop))
         time.sleep(0.2)
         started = time.time()
-        request_bytes = WATCH.format(wait=f"{wait_seconds}s").encode()
+        request_bytes = watch(port, f"{wait_seconds}s")
         sent = 0
         while sent < count and time.time() - started < send_limit:
             try:

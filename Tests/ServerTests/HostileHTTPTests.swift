@@ -10,7 +10,13 @@ import Testing
 /// it must still see. Loopback only; every wait is bounded.
 @Suite("Hostile HTTP input", .serialized)
 struct HostileHTTPTests {
-    static let watchHead = "GET /v1/services/pay/charge?index=999999&wait=60s HTTP/1.1\r\nHost: t\r\n\r\n"
+    /// A watch on pay/charge that stays parked for `wait`: it holds the function's current index
+    /// (an index above the table's own is answered at once, as one from before a restart).
+    static func watchHead(_ beacon: RunningBeacon, wait: String = "60s") throws -> String {
+        var client = beacon.http()
+        let index = try client.json("GET", "/v1/services/pay/charge").value["index"]?.numberValue?.asDouble ?? 0
+        return "GET /v1/services/pay/charge?index=\(Int(index))&wait=\(wait) HTTP/1.1\r\nHost: t\r\n\r\n"
+    }
 
     func connect(_ beacon: RunningBeacon, timeoutMilliseconds: Int = 3_000) throws -> BlockingStream {
         try BlockingStream(connectingTo: beacon.server.httpAddress, timeoutMilliseconds: timeoutMilliseconds)
@@ -70,7 +76,7 @@ struct HostileHTTPTests {
     @Test func bytesBehindAParkedWatchAreNotReadWithoutLimit() throws {
         let beacon = try RunningBeacon { $0.httpHeaderTimeoutMilliseconds = 1_000 }
         var stream = try connect(beacon, timeoutMilliseconds: 300)
-        try stream.write(Array(Self.watchHead.utf8))
+        try stream.write(Array(try Self.watchHead(beacon).utf8))
         #expect(try waitForMetric(beacon, "beacon_http_watches_waiting", equals: 1, within: 2_000) == 1)
         let accepted = chunksAccepted(stream, chunks: 48)
         // Kernel buffers take a few MiB; before the fix the server read all 48.
@@ -86,7 +92,7 @@ struct HostileHTTPTests {
     @Test func aCompleteRequestBehindAParkedWatchWaitsItsTurn() throws {
         let beacon = try RunningBeacon { $0.httpHeaderTimeoutMilliseconds = 300 }
         let stream = try connect(beacon)
-        let watch = "GET /v1/services/pay/charge?index=999999&wait=1s HTTP/1.1\r\nHost: t\r\n\r\n"
+        let watch = try Self.watchHead(beacon, wait: "1s")
         try stream.write(Array((watch + "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").utf8))
         let replies = try responses(stream, count: 2)
         #expect(replies.map(\.status) == [200, 200])
@@ -111,7 +117,7 @@ struct HostileHTTPTests {
         let beacon = try RunningBeacon()
         let stream = try connect(beacon)
         let body = #"{"service":"a","function":"b","address":"10.0.0.1","port":1}"#
-        let watch = "GET /v1/services/pay/charge?index=999999&wait=300ms HTTP/1.1\r\nHost: t\r\n\r\n"
+        let watch = try Self.watchHead(beacon, wait: "300ms")
         let register = "POST /v1/register HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
             + "Content-Length: \(body.utf8.count)\r\n\r\n"
         try stream.write(Array((watch + register).utf8))
@@ -158,7 +164,7 @@ struct HostileHTTPTests {
             // Every other client pipelines a request behind its watch, so the server has stopped
             // reading from it: its close must be seen all the same.
             let behind = index % 4 < 2 ? "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n" : ""
-            try stream.write(Array((Self.watchHead + behind).utf8))
+            try stream.write(Array((try Self.watchHead(beacon) + behind).utf8))
             clients.append(Client(stream))
         }
         #expect(try waitForMetric(beacon, "beacon_http_watches_waiting", equals: 40, within: 3_000) == 40)
