@@ -40,11 +40,13 @@ let package = Package(
         .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO"], swiftSettings: strict),
         .target(
             name: "EtcdStore", dependencies: ["Leases", "Clients", "HTTPWire", "PosixIO", "Primitives"], swiftSettings: strict),
+        // Writes the git commit of the build into BeaconRuntime (`beacon --version`, `beacon_build_info`).
+        .plugin(name: "VersionStamp", capability: .buildTool(), path: "Sources/VersionStamp"),
         .target(
             name: "BeaconRuntime",
             dependencies: ["DNSWire", "ZoneFile", "Leases", "Authority", "PosixIO", "DNSServer", "HTTPWire",
                 "HTTPControl", "Journal", "EtcdStore", "Primitives"],
-            swiftSettings: strict),
+            swiftSettings: strict, plugins: ["VersionStamp"]),
         .target(
             name: "BeaconCLI",
             dependencies: ["BeaconRuntime", "Clients", "DNSWire", "HTTPWire", "Leases", "PosixIO", "Primitives"],

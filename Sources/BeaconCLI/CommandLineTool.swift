@@ -1,3 +1,4 @@
+import BeaconRuntime
 import PosixIO
 
 /// The entry point: picks the command and turns its outcome into an exit status.
@@ -21,7 +22,7 @@ package enum CommandLineTool {
         resolve talks to --dns (default 127.0.0.1:8053, $BEACON_DNS).
         Exit status: 0 success, 1 a failed call (the server's message on stderr), 64 bad usage.
 
-        Run `beacon COMMAND --help` for a command's flags.
+        Run `beacon COMMAND --help` for a command's flags; `beacon --version` prints the version.
         """
 
     /// Runs the command line and returns the process exit status.
@@ -35,6 +36,10 @@ package enum CommandLineTool {
         }
         if command == "--help" || command == "-h" || command == "help" {
             console.out(help + "\n")
+            return ExitCode.success.rawValue
+        }
+        if command == "--version" || command == "version" {
+            console.out(BuildInfo.versionLine + "\n")
             return ExitCode.success.rawValue
         }
         let commandArguments = Array(rest.dropFirst())

@@ -28,6 +28,7 @@ package final class BeaconServer: Sendable {
     /// Loads zones, opens the store, and binds every listener, so that any failure happens here with
     /// one clear message and nothing left running.
     package static func start(_ config: ServeConfig, log: Log) throws(StartupError) -> BeaconServer {
+        let startedAt = Posix.wallClockSeconds()
         let zones = try ZoneLoader.load(
             directory: config.zonesDirectory, mustExist: config.zonesDirectoryExplicit, domain: config.domain,
             nameServerAddress: config.dnsAddress)
@@ -119,14 +120,17 @@ package final class BeaconServer: Sendable {
             throw StartupError("--dns \(config.dnsAddress): \(error.errno)")
         }
         let httpCounters = HTTPCounters()
+        var extraMetrics = [OperatorMetrics.build(startedAtSeconds: startedAt)]
+        if let journal = store as? JournalStore { extraMetrics.append(OperatorMetrics.journal(journal)) }
         let negativeTTL = zones.zone(for: config.domain)?.negativeSOA.ttl ?? 5
         let api = ControlAPI(
             store: store, tokens: tokens,
             settings: ControlAPI.Settings(
                 domain: config.domain.description, maxTTL: config.maxTTL, negativeTTL: negativeTTL,
-                dnsAddress: dnsAddress.description),
+                dnsAddress: dnsAddress.description, version: "\(BuildInfo.version) (\(BuildInfo.commit))"),
             counters: httpCounters, clock: clock,
-            metrics: { MetricsText.render(dns: counters, registry: registry, http: httpCounters, extra: []) }, log: log)
+            metrics: { MetricsText.render(dns: counters, registry: registry, http: httpCounters, extra: extraMetrics) },
+            log: log)
         var options = HTTPServer.Options()
         options.threads = config.httpThreads
         options.maximumConnections = config.httpMaxConnections

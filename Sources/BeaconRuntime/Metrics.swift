@@ -1,6 +1,7 @@
 import DNSServer
 import HTTPControl
 import Leases
+import Primitives
 import Synchronization
 
 /// Renders `/metrics` in the Prometheus text exposition format (version 0.0.4).
@@ -16,6 +17,30 @@ struct MetricsText {
 
     mutating func single(_ name: String, _ type: String, _ help: String, _ value: some BinaryInteger) {
         family(name, type, help, [("", String(value))])
+    }
+
+    mutating func seconds(_ name: String, _ type: String, _ help: String, nanoseconds: Int64) {
+        family(name, type, help, [("", Self.secondsText(nanoseconds))])
+    }
+
+    /// A histogram of durations, in seconds.
+    mutating func histogram(_ name: String, _ help: String, _ histogram: LatencyHistogram) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        let counts = histogram.cumulativeCounts
+        for (bound, count) in zip(histogram.bounds, counts) {
+            text += "\(name)_bucket{le=\"\(Self.secondsText(bound))\"} \(count)\n"
+        }
+        text += "\(name)_bucket{le=\"+Inf\"} \(counts.last ?? 0)\n"
+        text += "\(name)_sum \(Self.secondsText(histogram.sumNanoseconds))\n\(name)_count \(histogram.count)\n"
+    }
+
+    /// Nanoseconds as decimal seconds without trailing zeros (no Foundation formatting here).
+    static func secondsText(_ nanoseconds: Int64) -> String {
+        let whole = nanoseconds / 1_000_000_000
+        var fraction = String(nanoseconds % 1_000_000_000)
+        fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
     }
 
     static func render(dns: DNSCounters, registry: Registry, http: HTTPCounters, extra: [(inout MetricsText) -> Void])

@@ -28,6 +28,10 @@ extern int malloc_trim(size_t pad);
 /// flock (sys/file.h): in Swift, Glibc's `flock` names the fcntl lock struct, so the call is
 /// declared again under another name bound to the same symbol.
 extern int beacon_flock(int fd, int operation) __asm__("flock");
+/// pthread_setname_np (pthread.h under __USE_GNU): names a thread for top -H, ps -L and /proc.
+extern int pthread_setname_np(unsigned long thread, const char *name);
+/// sched_getaffinity (sched.h under __USE_GNU), with the mask as plain bytes.
+extern int beacon_sched_getaffinity(int pid, unsigned long size, unsigned char *mask) __asm__("sched_getaffinity");
 #define BEACON_LOCK_EX 2
 #define BEACON_LOCK_NB 4
 #endif

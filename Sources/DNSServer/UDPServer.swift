@@ -31,8 +31,8 @@ package final class UDPServer: Sendable {
             let socket = try Sockets.udp(bind: address, reusePort: true, receiveTimeoutMilliseconds: 200)
             sockets.append(socket.take())
         }
-        for socket in sockets {
-            let handle = Threads.start(name: "beacon-udp") { [self] in
+        for (number, socket) in sockets.enumerated() {
+            let handle = Threads.start(name: "beacon-udp-\(number)") { [self] in
                 serve(socket)
                 Posix.close(socket)
             }

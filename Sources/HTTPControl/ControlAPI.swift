@@ -18,12 +18,15 @@ package final class ControlAPI: Sendable {
         package var negativeTTL: UInt32
         /// The bound DNS listener (`127.0.0.1:8053`), for the `dig` line the status page shows; empty if unknown.
         package var dnsAddress: String
+        /// The server's version, for `/healthz` and the status page; empty if unknown.
+        package var version: String
 
-        package init(domain: String, maxTTL: UInt32, negativeTTL: UInt32, dnsAddress: String = "") {
+        package init(domain: String, maxTTL: UInt32, negativeTTL: UInt32, dnsAddress: String = "", version: String = "") {
             self.domain = domain
             self.maxTTL = maxTTL
             self.negativeTTL = negativeTTL
             self.dnsAddress = dnsAddress
+            self.version = version
         }
     }
 
@@ -61,7 +64,8 @@ package final class ControlAPI: Sendable {
         self.counters = counters
         self.clock = clock
         self.metrics = metrics
-        statusPage = StatusPage.html(domain: settings.domain, dnsAddress: settings.dnsAddress)
+        statusPage = StatusPage.html(
+            domain: settings.domain, dnsAddress: settings.dnsAddress, version: settings.version)
     }
 
     package var registry: Registry { store.registry }
@@ -79,9 +83,18 @@ package final class ControlAPI: Sendable {
         case (1, "healthz"):
             guard method == .get else { return .respond(notAllowed("GET")) }
             if let reason = store.unavailableReason {
-                return .respond(json(503) { $0.field("status", "unavailable"); $0.field("error", reason) })
+                return .respond(
+                    json(503) {
+                        $0.field("status", "unavailable")
+                        $0.field("error", reason)
+                        if !settings.version.isEmpty { $0.field("version", settings.version) }
+                    })
             }
-            return .respond(json(200) { $0.field("status", "ok") })
+            return .respond(
+                json(200) {
+                    $0.field("status", "ok")
+                    if !settings.version.isEmpty { $0.field("version", settings.version) }
+                })
         case (1, "metrics"):
             guard method == .get else { return .respond(notAllowed("GET")) }
             return .respond(

@@ -66,7 +66,9 @@ package final class HTTPServer: @unchecked Sendable {
                 pair.loop.execute { bound.value?.notify(change.functions + [.allServices]) }
             }
         }
-        for loop in loops { threads.append(Threads.start(name: "beacon-http") { loop.run() }) }
+        for (number, loop) in loops.enumerated() {
+            threads.append(Threads.start(name: "beacon-http-\(number)") { loop.run() })
+        }
         return bound
     }
 

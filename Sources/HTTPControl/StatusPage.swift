@@ -11,8 +11,12 @@
 package enum StatusPage {
     /// The page for a server with registration domain `domain` and DNS listener `dnsAddress`
     /// (`127.0.0.1:8053`, `[::1]:8053`; empty when unknown). Both are HTML-escaped.
-    package static func html(domain: String, dnsAddress: String) -> [UInt8] {
-        Array((documentStart(domain: escape(domain), dnsAddress: escape(dnsAddress)) + style + body + script).utf8)
+    /// `version` (`beacon 0.4.0 (commit ...)`) shows under the title.
+    package static func html(domain: String, dnsAddress: String, version: String = "") -> [UInt8] {
+        let versioned = body.replacingFirst(
+            #"<p class="server muted" id="server"></p>"#,
+            with: #"<p class="server muted" id="server"></p>"# + "\n  <p class=\"muted\" id=\"version\">\(escape(version))</p>")
+        return Array((documentStart(domain: escape(domain), dnsAddress: escape(dnsAddress)) + style + versioned + script).utf8)
     }
 
     /// Escapes text for an HTML attribute value or text node.
@@ -144,4 +148,12 @@ package enum StatusPage {
         </noscript>
 
         """#
+}
+
+extension String {
+    /// `self` with the first occurrence of `target` replaced (no Foundation here).
+    fileprivate func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = firstRange(of: target) else { return self }
+        return String(self[..<range.lowerBound]) + replacement + String(self[range.upperBound...])
+    }
 }

@@ -78,6 +78,7 @@ struct Compaction: Sendable {
             let written = try snapshotAndRemoveJournals(
                 entries, generation: generation, liveAt: now, mark: mark, timeline: timeline)
             counters.compactions.add(1, ordering: .relaxed)
+            counters.lastCompactionNanoseconds.store(Posix.monotonicNanoseconds() - start, ordering: .relaxed)
             let milliseconds = Double(Posix.monotonicNanoseconds() - start) / 1e6
             log.info(
                 "journal: snapshot at generation \(generation): \(written.instances) instances, \(written.bytes) bytes "

@@ -96,6 +96,10 @@ package final class JournalCounters: Sendable {
     package let compactionFailures = Atomic<UInt64>(0)
     /// How long the last compaction held the table's lock to copy it.
     package let lastCompactionPauseNanoseconds = Atomic<Int64>(0)
+    /// How long the last compaction took, from the copy to the old journals' removal.
+    package let lastCompactionNanoseconds = Atomic<Int64>(0)
+    /// How long each fdatasync of the journal took.
+    package let syncLatency = LatencyHistogram()
 
     package init() {}
 }

@@ -143,7 +143,9 @@ struct JournalWriter: Sendable {
         }
         do throws(SystemCallError) {
             try file.append(buffer)
+            let syncStart = Posix.monotonicNanoseconds()
             try file.sync()
+            counters.syncLatency.record(nanoseconds: Posix.monotonicNanoseconds() - syncStart)
         } catch {
             counters.failedBatches.add(1, ordering: .relaxed)
             // Leave no half record behind for a later append to follow: recovery would take the

@@ -28,10 +28,38 @@ extension Posix {
     /// The process id. The corresponding C function is `getpid`.
     package static var processID: Int32 { getpid() }
 
-    /// The number of CPUs this process may run on. The corresponding C function is `sched_getaffinity`.
+    /// The number of CPUs this process may use: the CPUs in its affinity mask (`taskset`, a
+    /// container's cpuset), lowered to a cgroup v2 CPU quota (`cpu.max`, Docker's `--cpus`) rounded
+    /// up. Thread counts default to it, so a container limited to 2 CPUs on a 64-core host runs 2
+    /// UDP threads, not 64. The corresponding C functions are `sched_getaffinity` and `sysconf`.
     package static func availableCPUs() -> Int {
-        let count = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        var mask = [UInt8](repeating: 0, count: 1024)
+        var count = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        if CGlue.beacon_sched_getaffinity(0, UInt(mask.count), &mask) == 0 {
+            count = mask.reduce(0) { $0 + $1.nonzeroBitCount }
+        }
+        if let quota = cgroupCPUQuota() { count = min(count, quota) }
         return max(1, count)
+    }
+
+    /// The cgroup v2 CPU limit of this process, in whole CPUs rounded up, or nil when unlimited.
+    static func cgroupCPUQuota() -> Int? {
+        guard let membership = try? Files.read("/proc/self/cgroup") else { return nil }
+        // cgroup v2: one line "0::/path".
+        guard let line = String(decoding: membership, as: UTF8.self).split(separator: "\n").first(where: { $0.hasPrefix("0::") })
+        else { return nil }
+        let path = String(line.dropFirst(3))
+        guard let text = try? Files.read("/sys/fs/cgroup\(path == "/" ? "" : path)/cpu.max") else { return nil }
+        return parseCPUMax(String(decoding: text, as: UTF8.self))
+    }
+
+    /// `cpu.max` holds "QUOTA PERIOD" or "max PERIOD": whole CPUs, rounded up.
+    package static func parseCPUMax(_ text: String) -> Int? {
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard fields.count >= 2, let quota = Int(fields[0]), let period = Int(fields[1]), quota > 0, period > 0 else {
+            return nil
+        }
+        return (quota + period - 1) / period
     }
 
     /// Raises the soft limit on open files to the hard limit (thousands of idle connections need it).

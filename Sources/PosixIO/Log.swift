@@ -33,12 +33,23 @@ package final class Log: Sendable {
         }
     }
 
+    /// How a line is written: `text` for people, `json` (one object per line) for log shippers.
+    package enum Format: String, Sendable, CaseIterable {
+        case text
+        case json
+    }
+
     private let threshold: Atomic<Int>
+    package let format: Format
     /// Where lines go; tests capture them.
     private let sink: @Sendable (String) -> Void
 
-    package init(level: Level = .info, sink: @escaping @Sendable (String) -> Void = { Posix.writeStandardError($0) }) {
+    package init(
+        level: Level = .info, format: Format = .text,
+        sink: @escaping @Sendable (String) -> Void = { Posix.writeStandardError($0) }
+    ) {
         threshold = Atomic(level.rawValue)
+        self.format = format
         self.sink = sink
     }
 
@@ -54,7 +65,31 @@ package final class Log: Sendable {
 
     private func write(_ level: Level, _ message: () -> String) {
         guard isEnabled(level) else { return }
-        sink("\(Self.timestamp()) \(level) \(message())\n")
+        switch format {
+        case .text:
+            sink("\(Self.timestamp()) \(level) \(message())\n")
+        case .json:
+            sink("{\"time\":\"\(Self.timestamp())\",\"level\":\"\(level)\",\"message\":\(Self.jsonString(message()))}\n")
+        }
+    }
+
+    /// `text` as a JSON string literal: quotes, backslashes and control characters escaped.
+    static func jsonString(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
     }
 
     /// UTC time as `2026-11-29T12:34:56.789Z`.

@@ -1,3 +1,4 @@
+import CGlue
 import Glibc
 
 /// A started thread that can be joined.
@@ -9,8 +10,8 @@ package struct ThreadHandle: @unchecked Sendable {
 }
 
 package enum Threads {
-    // Threads are not named: `pthread_setname_np` is a GNU extension the Glibc module hides, and
-    // `prctl` is variadic, which Swift cannot call. `name` is kept for diagnostics.
+    // Threads are named (`beacon-udp-0`, `beacon-journal`, ...) for `top -H`, `ps -L` and
+    // /proc/PID/task/*/comm: `pthread_setname_np` is declared in CGlue (the Glibc module hides it).
 
     private final class Box {
         let name: String
@@ -38,6 +39,7 @@ package enum Threads {
             &thread, nil,
             { argument in
                 let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+                _ = CGlue.pthread_setname_np(UInt(pthread_self()), box.name)
                 box.body()
                 return nil
             }, box)

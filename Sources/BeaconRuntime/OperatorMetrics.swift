@@ -1,0 +1,68 @@
+import Journal
+import Leases
+import PosixIO
+import Synchronization
+
+/// The `/metrics` families beyond DNS, HTTP and the table: the build, the process, and the store's
+/// own health (what an operator alerts on before a user notices).
+enum OperatorMetrics {
+    static func build(startedAtSeconds: Double) -> (inout MetricsText) -> Void {
+        { metrics in
+            metrics.family(
+                "beacon_build_info", "gauge", "The running build: always 1, with the version and git commit as labels.",
+                [("version=\"\(BuildInfo.version)\",commit=\"\(BuildInfo.commit)\"", "1")])
+            metrics.family(
+                "process_start_time_seconds", "gauge", "When the process started, in seconds since 1970.",
+                [("", String(Int64(startedAtSeconds)))])
+            let figures = ProcessFigures.current()
+            metrics.single("process_resident_memory_bytes", "gauge", "Resident memory.", figures.residentBytes)
+            metrics.single("process_open_fds", "gauge", "Open file descriptors.", figures.openDescriptors)
+            metrics.single("process_max_fds", "gauge", "The limit on open file descriptors.", figures.maximumDescriptors)
+            metrics.single("beacon_process_threads", "gauge", "Threads in the process.", figures.threads)
+        }
+    }
+
+    static func journal(_ store: JournalStore) -> (inout MetricsText) -> Void {
+        { metrics in
+            let counters = store.counters
+            metrics.single(
+                "beacon_journal_writable", "gauge", "1 while the journal takes writes, 0 while it refuses them (503).",
+                store.unavailableReason == nil ? 1 : 0)
+            metrics.histogram("beacon_journal_fsync_seconds", "How long each fdatasync of the journal took.", counters.syncLatency)
+            metrics.single(
+                "beacon_journal_failed_writes_total", "counter", "Batches refused because a write or fsync failed.",
+                counters.failedBatches.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_journal_bytes_total", "counter", "Bytes appended to the journal.", counters.bytes.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_journal_records_total", "counter", "Registrations and deregistrations journaled.",
+                counters.records.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_journal_marks_total", "counter", "Liveness marks written on their own.",
+                counters.marks.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_journal_compactions_total", "counter", "Snapshots written.", counters.compactions.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_journal_compaction_failures_total", "counter", "Compactions that failed or were postponed.",
+                counters.compactionFailures.load(ordering: .relaxed))
+            metrics.seconds(
+                "beacon_journal_last_compaction_seconds", "gauge", "How long the last compaction took.",
+                nanoseconds: counters.lastCompactionNanoseconds.load(ordering: .relaxed))
+            metrics.seconds(
+                "beacon_journal_last_compaction_pause_seconds", "gauge",
+                "How long the last compaction held the table's lock to copy it.",
+                nanoseconds: counters.lastCompactionPauseNanoseconds.load(ordering: .relaxed))
+            let recovery = store.recovery
+            metrics.seconds(
+                "beacon_journal_recovery_seconds", "gauge", "How long recovery took at start.", nanoseconds: recovery.nanoseconds)
+            metrics.single(
+                "beacon_journal_recovery_records", "gauge", "Journal records replayed at start.", recovery.journalRecords)
+            metrics.single(
+                "beacon_journal_recovery_left_out", "gauge",
+                "Recovered registrations left out at start: ended before the stop, or possibly deregistered in damage.",
+                recovery.endedBeforeStop + recovery.unconfirmedAfterDamage)
+            metrics.single(
+                "beacon_journal_damaged_files", "gauge", "Damaged files moved aside at start.", recovery.corruptFiles.count)
+        }
+    }
+}
