@@ -120,8 +120,9 @@ package final class BeaconServer: Sendable {
             throw StartupError("--dns \(config.dnsAddress): \(error.errno)")
         }
         let httpCounters = HTTPCounters()
-        var extraMetrics = [OperatorMetrics.build(startedAtSeconds: startedAt)]
-        if let journal = store as? JournalStore { extraMetrics.append(OperatorMetrics.journal(journal)) }
+        var operatorMetrics = [OperatorMetrics.build(startedAtSeconds: startedAt)]
+        if let journal = store as? JournalStore { operatorMetrics.append(OperatorMetrics.journal(journal)) }
+        let extraMetrics = operatorMetrics
         let negativeTTL = zones.zone(for: config.domain)?.negativeSOA.ttl ?? 5
         let api = ControlAPI(
             store: store, tokens: tokens,

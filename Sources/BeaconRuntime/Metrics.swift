@@ -43,7 +43,7 @@ struct MetricsText {
         return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
     }
 
-    static func render(dns: DNSCounters, registry: Registry, http: HTTPCounters, extra: [(inout MetricsText) -> Void])
+    static func render(dns: DNSCounters, registry: Registry, http: HTTPCounters, extra: [@Sendable (inout MetricsText) -> Void])
         -> String
     {
         var metrics = MetricsText()

@@ -6,7 +6,7 @@ import Synchronization
 /// The `/metrics` families beyond DNS, HTTP and the table: the build, the process, and the store's
 /// own health (what an operator alerts on before a user notices).
 enum OperatorMetrics {
-    static func build(startedAtSeconds: Double) -> (inout MetricsText) -> Void {
+    static func build(startedAtSeconds: Double) -> @Sendable (inout MetricsText) -> Void {
         { metrics in
             metrics.family(
                 "beacon_build_info", "gauge", "The running build: always 1, with the version and git commit as labels.",
@@ -22,7 +22,7 @@ enum OperatorMetrics {
         }
     }
 
-    static func journal(_ store: JournalStore) -> (inout MetricsText) -> Void {
+    static func journal(_ store: JournalStore) -> @Sendable (inout MetricsText) -> Void {
         { metrics in
             let counters = store.counters
             metrics.single(
