@@ -23,8 +23,11 @@ package struct FastResponder: Sendable {
     private let negativeTTL: UInt32
     /// SOA RDATA of the domain's zone, uncompressed.
     private let soaRData: [UInt8]
+    /// The payload size our OPT advertises (`--udp-max-payload`).
+    private let advertisedPayload: UInt16
 
-    package init(resolver: Resolver) {
+    package init(resolver: Resolver, udpMaxPayload: Int = Int(EDNS.defaultUDPMaxPayload)) {
+        advertisedPayload = UInt16(clamping: udpMaxPayload)
         templates = StaticTemplates(resolver: resolver)
         dynamic = resolver.dynamic
         apexWire = resolver.dynamic.apex.wire
@@ -330,7 +333,7 @@ package struct FastResponder: Sendable {
             var tail = PacketWriter(UnsafeMutableRawBufferPointer(rebasing: output[length..<min(length + 11, output.count)]))
             tail.write(UInt8(0))
             tail.write(RRType.opt.rawValue)
-            tail.write(EDNS.beaconPayloadSize)
+            tail.write(advertisedPayload)
             tail.write(UInt8(0))  // extended RCODE
             tail.write(UInt8(0))  // version
             tail.write(UInt16(scratch.dnssecOK ? 0x8000 : 0))

@@ -120,9 +120,16 @@ package enum ResponsePolicy {
     }
 
     /// The most a UDP response may carry: 512 without EDNS (RFC 1035 §4.2.1), else the client's
-    /// payload size (at least 512) capped at ours.
-    package static func udpLimit(for edns: EDNS?) -> Int {
+    /// payload size (at least 512) capped at `maximum` (`--udp-max-payload`, as Knot's
+    /// `udp-max-payload`) and at what one IPv4 datagram holds.
+    package static func udpLimit(for edns: EDNS?, maximum: Int) -> Int {
         guard let edns else { return 512 }
-        return Int(min(max(edns.udpPayloadSize, EDNS.minimumPayloadSize), EDNS.beaconPayloadSize))
+        return udpLimit(clientPayload: Int(edns.udpPayloadSize), maximum: maximum)
+    }
+
+    /// `udpLimit(for:maximum:)` from the payload size an OPT record gave.
+    @inline(__always)
+    package static func udpLimit(clientPayload: Int, maximum: Int) -> Int {
+        min(max(clientPayload, Int(EDNS.minimumPayloadSize)), maximum, EDNS.largestUDPDatagram)
     }
 }

@@ -20,11 +20,13 @@ package enum ResponseWriter {
     ///
     /// - Parameters:
     ///   - limit: the largest message the transport may carry (see `ResponsePolicy.udpLimit`).
+    ///   - advertisedPayload: the UDP payload size our OPT announces (`--udp-max-payload`).
     ///   - recursionAvailable: set RA (forwarded answers; RFC 1035 §4.1.1).
     package static func write(
         query header: Header, question: Question?, clientEDNS: EDNS?, rcode: RCode, authoritative: Bool,
         recursionAvailable: Bool = false, answers: [AnswerRRSet] = [], authorities: [AnswerRRSet] = [],
-        additionals: [AnswerRRSet] = [], limit: Int, into writer: inout WireWriter
+        additionals: [AnswerRRSet] = [], limit: Int, advertisedPayload: UInt16 = EDNS.defaultUDPMaxPayload,
+        into writer: inout WireWriter
     ) -> Written {
         writer.beginMessage()
         let start = writer.messageStart
@@ -66,7 +68,7 @@ package enum ResponseWriter {
         if let clientEDNS {
             // RFC 3225 §3: the DO bit is copied into the response.
             let opt = EDNS(
-                udpPayloadSize: EDNS.beaconPayloadSize, extendedRCodeHigh: UInt8(truncatingIfNeeded: rcode.rawValue >> 4),
+                udpPayloadSize: advertisedPayload, extendedRCodeHigh: UInt8(truncatingIfNeeded: rcode.rawValue >> 4),
                 version: 0, flags: clientEDNS.flags & 0x8000)
             try? writer.writeRecord(opt.record)
             additionalCount += 1

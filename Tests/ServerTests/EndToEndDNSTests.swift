@@ -102,6 +102,26 @@ struct EndToEndDNSTests {
         #expect(tcp.answers.count == 40)
     }
 
+    /// `--udp-max-payload 8192`: a 100-instance SRV answer with its glue (about 6.5 KB, past the
+    /// 4 KB datagram buffers of the default) comes back whole in one UDP reply, and the OPT says 8192.
+    @Test func aRaisedUDPMaxPayloadCarriesALargeAnswerInOneDatagram() throws {
+        let beacon = try RunningBeacon { $0.udpMaxPayload = 8192 }
+        for index in 1...100 {
+            try beacon.register([
+                "service": "big", "function": "f", "id": .string("instance-\(index)"),
+                "address": .string("10.0.\(index / 200).\(index % 200 + 1)"), "port": 80,
+            ])
+        }
+        var query = Message(header: Header(id: 9))
+        query.questions = [Question(name: try DomainName("f.big.local."), type: .srv)]
+        query.additionals = [EDNS(udpPayloadSize: 8192).record]
+        let udp = try beacon.dns.exchangeUDP(try query.encode(), id: 9)
+        #expect(!udp.header.truncated)
+        #expect(udp.answers.count == 100)
+        #expect(udp.additionals.filter { $0.type == .a }.count == 100)
+        #expect(udp.edns?.udpPayloadSize == 8192)
+    }
+
     @Test func twoPipelinedTCPQueriesGetTwoAnswersInOrder() throws {
         let beacon = try RunningBeacon()
         var bytes: [UInt8] = []
