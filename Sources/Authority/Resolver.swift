@@ -47,7 +47,10 @@ package struct Resolver: Sendable {
                 resolution.authorities = [AnswerRRSet(record: zone.negativeSOA)]
                 return resolution
             }
-            if question.type != .cname, let cname = node.first(where: { $0.type == .cname }),
+            // RFC 1034 §4.3.2 step 3a: restart at the canonical name "if the data at the node is a
+            // CNAME, and QTYPE doesn't match CNAME". ANY matches it, so ANY at a CNAME is the CNAME
+            // alone (the node's only data), over UDP and TCP alike.
+            if question.type != .cname, question.type != .any, let cname = node.first(where: { $0.type == .cname }),
                 case .cname(let target)? = cname.rdatas.first
             {
                 resolution.answers.append(cname)

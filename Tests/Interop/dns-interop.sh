@@ -501,6 +501,28 @@ t "[dig] NOTIMP reply echoes the question (contract: the reply echoes the questi
 t "[kdig] NOTIMP reply echoes the question" notimp_echoes_question kdig
 
 # ---------------------------------------------------------------------------------------------
+# Conformance fixes of issue 15, each against its RFC
+
+# RFC 1034 section 3.6.2 and 4.3.2 step 3a: a CNAME restarts the lookup only when QTYPE does not
+# match CNAME, and ANY matches it: ANY at a CNAME is the CNAME alone (Knot agrees), over UDP and TCP.
+any_at_cname() {
+    local tool=$1
+    shift
+    query "$tool" chain.example.test ANY "$@" || return 1
+    local got
+    got=$(section ANSWER | awk '{ print tolower($1), $4, tolower($5) }')
+    [[ $(rcode) == NOERROR ]] || fail_with "rcode $(rcode)" || return 1
+    has_flag aa || fail_with "AA not set (flags: $(flags))" || return 1
+    [[ $got == "chain.example.test. CNAME alias.example.test." ]] \
+        || fail_with "answer [$(brief "$got")], expected the CNAME alone"
+}
+
+for tool in "${TOOLS[@]}"; do
+    t "[$tool] ANY at a CNAME over UDP: the CNAME alone (RFC 1034 4.3.2 step 3a)" any_at_cname "$tool"
+    t "[$tool] ANY at a CNAME over TCP: the CNAME alone" any_at_cname "$tool" +tcp
+done
+
+# ---------------------------------------------------------------------------------------------
 # Answer TTL versus the remaining lease
 
 # Contract: a dynamic RRset's TTL is the whole seconds until the earliest lease ends, minus one,
