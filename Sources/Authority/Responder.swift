@@ -42,6 +42,12 @@ package struct Responder: Sendable {
                 query: header, question: question, clientEDNS: edns, rcode: rcode, authoritative: false,
                 limit: limit(transport, edns), advertisedPayload: advertisedPayload, into: &writer)
             return .send
+        case .badKey(let parsed, let tsig):
+            _ = ResponseWriter.write(
+                query: parsed.header, question: parsed.question, clientEDNS: parsed.edns, rcode: .notAuth,
+                authoritative: false, limit: limit(transport, parsed.edns), advertisedPayload: advertisedPayload,
+                tsig: tsig.unsignedError(TSIG.badKey, responseID: parsed.header.id), into: &writer)
+            return .send
         case .query(let parsed):
             let resolution = resolver.resolve(
                 parsed.question, leases: leases, now: now, rotation: rotation, minimalANY: transport == .udp)

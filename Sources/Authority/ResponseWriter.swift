@@ -22,11 +22,12 @@ package enum ResponseWriter {
     ///   - limit: the largest message the transport may carry (see `ResponsePolicy.udpLimit`).
     ///   - advertisedPayload: the UDP payload size our OPT announces (`--udp-max-payload`).
     ///   - recursionAvailable: set RA (forwarded answers; RFC 1035 §4.1.1).
+    ///   - tsig: a TSIG record to end the message with (RFC 8945 §5.1: last in the additional section).
     package static func write(
         query header: Header, question: Question?, clientEDNS: EDNS?, rcode: RCode, authoritative: Bool,
         recursionAvailable: Bool = false, answers: [AnswerRRSet] = [], authorities: [AnswerRRSet] = [],
         additionals: [AnswerRRSet] = [], limit: Int, advertisedPayload: UInt16 = EDNS.defaultUDPMaxPayload,
-        into writer: inout WireWriter
+        tsig: TSIG? = nil, into writer: inout WireWriter
     ) -> Written {
         writer.beginMessage()
         let start = writer.messageStart
@@ -71,6 +72,16 @@ package enum ResponseWriter {
                 udpPayloadSize: advertisedPayload, extendedRCodeHigh: UInt8(truncatingIfNeeded: rcode.rawValue >> 4),
                 version: 0, flags: clientEDNS.flags & 0x8000)
             try? writer.writeRecord(opt.record)
+            additionalCount += 1
+        }
+        if let tsig {
+            // Written whole, its owner uncompressed too: it is what a client's TSIG code reads first.
+            let record = tsig.record
+            writer.writeName(record.name, compress: false)
+            writer.writeUInt16(record.type.rawValue)
+            writer.writeUInt16(record.rrClass.rawValue)
+            writer.writeUInt32(record.ttl)
+            try? writer.writeRData(record.rdata)
             additionalCount += 1
         }
         writer.setUInt16(UInt16(answerCount), at: start + 6)

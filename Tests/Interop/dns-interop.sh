@@ -522,6 +522,53 @@ for tool in "${TOOLS[@]}"; do
     t "[$tool] ANY at a CNAME over TCP: the CNAME alone" any_at_cname "$tool" +tcp
 done
 
+# RFC 8945 section 5.2.1: Beacon holds no TSIG keys, so a signed query gets NOTAUTH and an unsigned
+# TSIG record (MAC size 0) with error BADKEY, as Knot answers for a key it does not have. kdig
+# prints the TSIG error as the status; dig prints the header's NOTAUTH.
+TSIG_KEY=hmac-sha256:nokey.example:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0
+tsig_badkey() {
+    local tool=$1 want=NOTAUTH
+    shift
+    [[ $tool == kdig ]] && want=BADKEY
+    query "$tool" www.example.test A -y "$TSIG_KEY" "$@" || return 1
+    [[ $(rcode) == "$want" ]] || fail_with "status $(rcode), expected $want" || return 1
+    ! has_flag aa || fail_with "AA set on an error (flags: $(flags))" || return 1
+    [[ -z $(section ANSWER) ]] || fail_with "answered as if unsigned: $(brief "$(section ANSWER)")" || return 1
+    local record owner ttl class type algorithm signed fudge mac_size original_id error rest
+    record=$(awk '/TSIG PSEUDOSECTION/ { getline; $1 = $1; print; exit }' <<<"$REPLY")
+    read -r owner ttl class type algorithm signed fudge mac_size original_id error rest <<<"$record"
+    [[ $type == TSIG && ${owner,,} == nokey.example. && $error == BADKEY && $mac_size == 0 ]] \
+        || fail_with "TSIG record [$record], expected nokey.example. ... MAC size 0 ... BADKEY"
+}
+# RFC 8945 section 5.1: a TSIG record anywhere but last in the additional section is FORMERR. Neither
+# dig nor kdig sends one, so this query is built by hand: TSIG, then OPT.
+tsig_not_last() {
+    local reply
+    reply=$(python3 - "$BEACON_DNS_PORT" <<'PYTHON'
+import socket, struct, sys
+def name(text):
+    return b"".join(bytes([len(l)]) + l.encode() for l in text.split(".") if l) + b"\0"
+rdata = name("hmac-sha256.") + struct.pack(">HIHH", 0, 1700000000, 300, 32) + bytes(32) + struct.pack(">HHH", 0x5151, 0, 0)
+tsig = name("nokey.example.") + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata
+opt = b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0)
+query = struct.pack(">6H", 0x5151, 0x0100, 1, 0, 0, 2) + name("www.example.test.") + struct.pack(">HH", 1, 1) + tsig + opt
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(query, ("127.0.0.1", int(sys.argv[1])))
+reply = s.recv(4096)
+flags, qd, an, ns, ar = struct.unpack(">5H", reply[2:12])
+print(f"id={struct.unpack('>H', reply[:2])[0]:#06x} rcode={flags & 15} answers={an} additionals={ar}")
+PYTHON
+    ) || fail_with "no reply: $reply" || return 1
+    [[ $reply == "id=0x5151 rcode=1 answers=0 additionals=0" ]] || fail_with "reply $reply, expected FORMERR (rcode 1) and no records"
+}
+
+for tool in "${TOOLS[@]}"; do
+    t "[$tool] TSIG-signed query, unknown key: NOTAUTH, unsigned TSIG with BADKEY (RFC 8945 5.2.1)" tsig_badkey "$tool"
+    t "[$tool] the same over TCP" tsig_badkey "$tool" +tcp
+done
+t "[python] TSIG not last in the additional section: FORMERR (RFC 8945 5.1)" tsig_not_last
+
 # ---------------------------------------------------------------------------------------------
 # Answer TTL versus the remaining lease
 
