@@ -257,8 +257,8 @@ package struct FastResponder: Sendable {
         additionals: UInt16
     ) {
         out.write(scratch.id)
-        // QR set; opcode (QUERY), RD and CD echoed from the query.
-        out.write(0x8000 | flags | (scratch.flags & 0x0110))
+        // QR set; opcode (QUERY, so 0) and RD echoed from the query; CD not (see `ResponseWriter`).
+        out.write(0x8000 | flags | (scratch.flags & 0x0100))
         out.write(UInt16(1))
         out.write(answers)
         out.write(authorities)

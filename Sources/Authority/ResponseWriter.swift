@@ -35,8 +35,9 @@ package enum ResponseWriter {
         flags.isResponse = true
         flags.opcode = header.opcode
         flags.authoritative = authoritative
+        // RD is echoed (RFC 1035 §4.1.1). CD is not: it asks a validating resolver to skip its checks
+        // (RFC 4035 §3.2.2), and Beacon validates nothing; Knot clears it in every reply too.
         flags.recursionDesired = header.recursionDesired
-        flags.checkingDisabled = header.checkingDisabled
         flags.recursionAvailable = recursionAvailable
         flags.rcodeLow = UInt8(rcode.rawValue & 0xF)
         writer.writeHeader(flags, SectionCounts(questions: question == nil ? 0 : 1))

@@ -64,8 +64,8 @@ struct FastPathParityTests {
         var fastAnswered = 0
         for name in Self.names {
             for type in Self.types {
-                for edns in [false, true] {
-                    let query = try Self.query(name, type, edns: edns)
+                for (edns, checkingDisabled) in [(false, false), (true, false), (true, true)] {
+                    let query = try Self.query(name, type, edns: edns, checkingDisabled: checkingDisabled)
                     let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
                     defer { output.deallocate() }
                     let length = query.withUnsafeBytes { bytes -> Int in
@@ -83,7 +83,10 @@ struct FastPathParityTests {
                     #expect(outcome == .send)
                     let fastMessage = try Message.decode(Array(output[0..<length]))
                     let referenceMessage = try Message.decode(writer.bytes)
-                    #expect(Self.normalized(fastMessage) == Self.normalized(referenceMessage), "\(name) \(type) edns=\(edns)")
+                    #expect(
+                        Self.normalized(fastMessage) == Self.normalized(referenceMessage),
+                        "\(name) \(type) edns=\(edns) cd=\(checkingDisabled)")
+                    #expect(!fastMessage.header.checkingDisabled, "CD is not copied")
                     // The question is echoed byte for byte, case included.
                     #expect(Array(output[12..<(12 + name.utf8.count + 1)]) == Array(query[12..<(12 + name.utf8.count + 1)]))
                 }
@@ -111,8 +114,8 @@ struct FastPathParityTests {
         }
     }
 
-    static func query(_ name: String, _ type: RRType, edns: Bool) throws -> [UInt8] {
-        var message = Message(header: Header(id: 0x1234, flags: 0x0100))
+    static func query(_ name: String, _ type: RRType, edns: Bool, checkingDisabled: Bool = false) throws -> [UInt8] {
+        var message = Message(header: Header(id: 0x1234, flags: checkingDisabled ? 0x0110 : 0x0100))
         message.questions = [Question(name: try DomainName(name), type: type)]
         if edns { message.additionals = [EDNS(udpPayloadSize: 4096, flags: 0x8000).record] }
         return try message.encode()

@@ -569,6 +569,27 @@ for tool in "${TOOLS[@]}"; do
 done
 t "[python] TSIG not last in the additional section: FORMERR (RFC 8945 5.1)" tsig_not_last
 
+# CD is not copied into replies (CONTRACT; RFC 4035 section 3.1.6 leaves CD to validating
+# resolvers; Knot clears it too): not in an answer, and not in a NOTIMP (ISC's opcodeflg test: an
+# unknown opcode with RD and CD set gets flags "qr rd").
+cd_not_copied() {
+    local tool=$1
+    query "$tool" www.example.test A +cdflag +rec || return 1
+    [[ $(rcode) == NOERROR ]] || fail_with "rcode $(rcode)" || return 1
+    ! has_flag cd || fail_with "CD copied into the answer (flags: $(flags))" || return 1
+    has_flag rd || fail_with "RD not echoed (flags: $(flags))" || return 1
+    [[ $tool == dig ]] || return 0
+    query dig example.test SOA +opcode=15 +cdflag +rec +noedns || return 1
+    [[ $(rcode) == NOTIMP ]] || fail_with "opcode 15: rcode $(rcode), expected NOTIMP" || return 1
+    [[ $(flags) == "qr rd" ]] || fail_with "opcode 15 with rd and cd: reply flags [$(flags)], expected [qr rd]"
+}
+
+for tool in "${TOOLS[@]}"; do
+    extra=""
+    [[ $tool == dig ]] && extra=", nor into NOTIMP for opcode 15 (flags: qr rd)"
+    t "[$tool] CD is not copied into the answer$extra" cd_not_copied "$tool"
+done
+
 # ---------------------------------------------------------------------------------------------
 # Answer TTL versus the remaining lease
 
