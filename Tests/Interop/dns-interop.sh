@@ -590,6 +590,40 @@ for tool in "${TOOLS[@]}"; do
     t "[$tool] CD is not copied into the answer$extra" cd_not_copied "$tool"
 done
 
+# Over TCP a frame with QR set gets no reply but does not close the connection: the queries after
+# it on the same connection are answered (CONTRACT). Neither dig nor kdig sends a response as a
+# query, so the frames are built by hand.
+tcp_skips_qr_frame() {
+    local reply
+    reply=$(python3 - "$BEACON_DNS_PORT" <<'PYTHON'
+import socket, struct, sys
+def frame(id, flags, name):
+    q = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".") if l) + b"\0" + struct.pack(">HH", 1, 1)
+    m = struct.pack(">6H", id, flags, 1, 0, 0, 0) + q
+    return struct.pack(">H", len(m)) + m
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+s.sendall(frame(0x0001, 0x8000, "www.example.test.") + frame(0x0002, 0x0000, "www.example.test.")
+          + frame(0x0003, 0x0000, "nope.example.test."))
+data, ids = b"", []
+try:
+    while len(ids) < 2:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        while len(data) >= 2 and len(data) >= 2 + struct.unpack(">H", data[:2])[0]:
+            length = struct.unpack(">H", data[:2])[0]
+            message, data = data[2:2 + length], data[2 + length:]
+            ids.append(f"{struct.unpack('>H', message[:2])[0]}/rcode{message[3] & 15}")
+except socket.timeout:
+    pass
+print(" ".join(ids) or "none (connection closed)")
+PYTHON
+    ) || fail_with "client failed: $reply" || return 1
+    [[ $reply == "2/rcode0 3/rcode3" ]] || fail_with "replies [$reply], expected [2/rcode0 3/rcode3] (none to the QR=1 frame)"
+}
+t "[python] TCP: a QR=1 frame is skipped, the two queries after it on the connection are answered" tcp_skips_qr_frame
+
 # ---------------------------------------------------------------------------------------------
 # Answer TTL versus the remaining lease
 
