@@ -177,13 +177,18 @@ package struct FastResponder: Sendable {
                     answers += 1
                     instance.noteExposure(until: TTLPolicy.exposure(now: now, ttl: ttl))
                 }
-                // Glue: each target's address, its owner a pointer to the target just written.
+                // Glue: each target's address, its owner a pointer to the target just written. As
+                // in `ResponseWriter`, a record that does not fit is left out (RFC 2181 §9, no TC)
+                // and later, smaller ones still go in.
+                var answerIndex = 0
                 for position in 0..<instances.count {
                     let instance = instances[order[position]]
                     guard instance.isLive(at: now) else { continue }
                     let glueTTL = answerTTL(instance.deadline, now)
-                    let target = targets[Int(additionals)]
+                    let target = targets[answerIndex]
+                    answerIndex += 1
                     guard target < 0x4000 else { break }
+                    guard out.count + Self.addressRecordSize(instance.spec.address) <= out.buffer.count else { continue }
                     writeAddressRecord(&out, owner: 0xC000 | UInt16(target), instance.spec.address, ttl: glueTTL)
                     instance.noteExposure(until: TTLPolicy.exposure(now: now, ttl: glueTTL))
                     additionals += 1
@@ -283,6 +288,14 @@ package struct FastResponder: Sendable {
         fresh.write(soaRData)
         out = fresh
         return finish(&out, scratch: scratch, output: output)
+    }
+
+    /// An A or AAAA record whose owner is a pointer: owner, type, class, TTL, RDLENGTH, address.
+    private static func addressRecordSize(_ address: IPAddressValue) -> Int {
+        switch address {
+        case .v4: 2 + 2 + 2 + 4 + 2 + 4
+        case .v6: 2 + 2 + 2 + 4 + 2 + 16
+        }
     }
 
     private func writeAddressRecord(_ out: inout PacketWriter, owner: UInt16, _ address: IPAddressValue, ttl: UInt32) {

@@ -68,8 +68,11 @@ package struct Resolver: Sendable {
                 resolution.authorities = [AnswerRRSet(record: zone.negativeSOA)]
                 return resolution
             }
-            for set in matching { resolution.answers.append(rotated(set, by: rotation)) }
-            addAdditionals(for: matching, in: zone, to: &resolution, leases: leases, now: now)
+            let answers = matching.map { rotated($0, by: rotation) }
+            resolution.answers += answers
+            // In answer order, so that when not all glue fits, what goes in is the glue of the
+            // records the client reads first (as on the fast path).
+            addAdditionals(for: answers, in: zone, to: &resolution, leases: leases, now: now)
             return resolution
         }
     }

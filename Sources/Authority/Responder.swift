@@ -60,7 +60,7 @@ package struct Responder: Sendable {
             if !written.truncated {
                 Self.noteExposure(resolution.answers, now: now)
                 Self.noteExposure(resolution.authorities, now: now)
-                Self.noteExposure(resolution.additionals.prefix(written.additionalsIncluded), now: now)
+                Self.noteExposure(written.additionalsIncluded.lazy.map { resolution.additionals[$0] }, now: now)
             }
             return .send
         }

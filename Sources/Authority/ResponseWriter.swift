@@ -4,13 +4,15 @@ import DNSWire
 ///
 /// RFC 2181 §9: RRsets are never split. When the answer or authority section does not fit, the
 /// response carries no records and sets TC so the client retries over TCP; additional RRsets that
-/// do not fit are left out without TC, since the client can look them up itself.
+/// do not fit are left out without TC, since the client can look them up itself. The additional
+/// section is filled as far as it goes: a set that does not fit is skipped and smaller ones after
+/// it still go in (Knot does the same), so a large SRV answer carries as much glue as it can.
 package enum ResponseWriter {
     /// What went into the message.
     package struct Written: Equatable {
         package var truncated: Bool
-        /// How many of the resolution's additional sets were included (always a prefix).
-        package var additionalsIncluded: Int
+        /// Which of the resolution's additional sets were included (by index), in order.
+        package var additionalsIncluded: [Int]
     }
 
     /// Size of an OPT record with no options: root name, type, class, TTL, RDLENGTH.
@@ -44,7 +46,7 @@ package enum ResponseWriter {
         if let question { writer.writeQuestion(question, compress: false) }
         let afterQuestion = writer.checkpoint()
         let budget = limit - (clientEDNS == nil ? 0 : optSize)
-        var written = Written(truncated: false, additionalsIncluded: 0)
+        var written = Written(truncated: false, additionalsIncluded: [])
 
         var answerCount = 0
         var authorityCount = 0
@@ -55,9 +57,9 @@ package enum ResponseWriter {
         }
         var additionalCount = 0
         if fits {
-            for set in additionals {
-                guard write(set, into: &writer, budget: budget, start: start, count: &additionalCount) else { break }
-                written.additionalsIncluded += 1
+            for (index, set) in additionals.enumerated()
+            where write(set, into: &writer, budget: budget, start: start, count: &additionalCount) {
+                written.additionalsIncluded.append(index)
             }
         } else {
             writer.rollback(to: afterQuestion)

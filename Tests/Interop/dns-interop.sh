@@ -624,6 +624,32 @@ PYTHON
 }
 t "[python] TCP: a QR=1 frame is skipped, the two queries after it on the connection are answered" tcp_skips_qr_frame
 
+# A large SRV answer under EDNS 1232 carries as much glue as fits (RFC 2181 section 9: additional
+# data that does not fit is left out without TC). update.orders.local has 20 instances web-1 ...
+# web-20, names as long as Knot's test zone's create.orders.local: Knot 3.2 fits 16 glue records
+# (1222 bytes), Beacon 17 (1231 bytes); before the fix Beacon fitted 11.
+GLUE_REGISTERED=1
+for i in $(seq 1 20); do
+    register "{\"service\":\"orders\",\"function\":\"update\",\"id\":\"web-$i\",\"address\":\"10.0.2.$i\",\"port\":8080,\"ttl\":60}" >/dev/null \
+        || GLUE_REGISTERED=0
+done
+glue_fills() {
+    local tool=$1
+    [[ $GLUE_REGISTERED == 1 ]] || fail_with "registering the 20 instances failed" || return 1
+    query "$tool" update.orders.local SRV +edns=0 +bufsize=1232 +ignore || return 1
+    local srv glue size
+    srv=$(section ANSWER | awk '$4 == "SRV"' | wc -l)
+    glue=$(section ADDITIONAL | awk '$4 == "A"' | wc -l)
+    size=$(reply_size)
+    ! has_flag tc || fail_with "TC set" || return 1
+    ((srv == 20)) || fail_with "$srv SRV records, expected 20" || return 1
+    ((size <= 1232)) || fail_with "$size bytes over UDP" || return 1
+    ((glue == 17)) || fail_with "$glue glue A records in $size bytes, expected 17 (Knot: 16)"
+}
+for tool in "${TOOLS[@]}"; do
+    t "[$tool] 20-instance SRV under EDNS 1232: 17 glue A records fit (Knot 16, Beacon before 11)" glue_fills "$tool"
+done
+
 # ---------------------------------------------------------------------------------------------
 # Answer TTL versus the remaining lease
 
