@@ -23,8 +23,11 @@ package struct FastResponder: Sendable {
     private let negativeTTL: UInt32
     /// SOA RDATA of the domain's zone, uncompressed.
     private let soaRData: [UInt8]
+    /// The payload size our OPT advertises (`--udp-max-payload`).
+    private let advertisedPayload: UInt16
 
-    package init(resolver: Resolver) {
+    package init(resolver: Resolver, udpMaxPayload: Int = Int(EDNS.defaultUDPMaxPayload)) {
+        advertisedPayload = UInt16(clamping: udpMaxPayload)
         templates = StaticTemplates(resolver: resolver)
         dynamic = resolver.dynamic
         apexWire = resolver.dynamic.apex.wire
@@ -195,13 +198,18 @@ package struct FastResponder: Sendable {
                     answers += 1
                     instance.noteExposure(until: TTLPolicy.exposure(now: now, ttl: ttl))
                 }
-                // Glue: each target's address, its owner a pointer to the target just written.
+                // Glue: each target's address, its owner a pointer to the target just written. As
+                // in `ResponseWriter`, a record that does not fit is left out (RFC 2181 §9, no TC)
+                // and later, smaller ones still go in.
+                var answerIndex = 0
                 for position in 0..<instances.count {
                     let instance = instances[order[position]]
                     guard instance.isLive(at: now) else { continue }
                     let glueTTL = answerTTL(instance.deadline, now)
-                    let target = targets[Int(additionals)]
+                    let target = targets[answerIndex]
+                    answerIndex += 1
                     guard target < 0x4000 else { break }
+                    guard out.count + Self.addressRecordSize(instance.spec.address) <= out.buffer.count else { continue }
                     writeAddressRecord(&out, owner: 0xC000 | UInt16(target), instance.spec.address, ttl: glueTTL)
                     instance.noteExposure(until: TTLPolicy.exposure(now: now, ttl: glueTTL))
                     additionals += 1
@@ -275,8 +283,8 @@ package struct FastResponder: Sendable {
         additionals: UInt16
     ) {
         out.write(scratch.id)
-        // QR set; opcode (QUERY), RD and CD echoed from the query.
-        out.write(0x8000 | flags | (scratch.flags & 0x0110))
+        // QR set; opcode (QUERY, so 0) and RD echoed from the query; CD not (see `ResponseWriter`).
+        out.write(0x8000 | flags | (scratch.flags & 0x0100))
         out.write(UInt16(1))
         out.write(answers)
         out.write(authorities)
@@ -301,6 +309,14 @@ package struct FastResponder: Sendable {
         fresh.write(soaRData)
         out = fresh
         return finish(&out, scratch: scratch, output: output)
+    }
+
+    /// An A or AAAA record whose owner is a pointer: owner, type, class, TTL, RDLENGTH, address.
+    private static func addressRecordSize(_ address: IPAddressValue) -> Int {
+        switch address {
+        case .v4: 2 + 2 + 2 + 4 + 2 + 4
+        case .v6: 2 + 2 + 2 + 4 + 2 + 16
+        }
     }
 
     private func writeAddressRecord(_ out: inout PacketWriter, owner: UInt16, _ address: IPAddressValue, ttl: UInt32) {
@@ -351,7 +367,7 @@ package struct FastResponder: Sendable {
             var tail = PacketWriter(UnsafeMutableRawBufferPointer(rebasing: output[length..<min(length + 11, output.count)]))
             tail.write(UInt8(0))
             tail.write(RRType.opt.rawValue)
-            tail.write(EDNS.beaconPayloadSize)
+            tail.write(advertisedPayload)
             tail.write(UInt8(0))  // extended RCODE
             tail.write(UInt8(0))  // version
             tail.write(UInt16(scratch.dnssecOK ? 0x8000 : 0))

@@ -19,9 +19,15 @@ package final class QueryScratch {
     package private(set) var questionEnd = 0
     package private(set) var hasEDNS = false
     package private(set) var dnssecOK = false
+    /// The largest UDP reply this query may get: 512 without EDNS, else the client's size capped at
+    /// `udpMaxPayload`.
     package private(set) var udpPayload = 512
+    /// `--udp-max-payload`.
+    private let udpMaxPayload: Int
 
-    package init() {}
+    package init(udpMaxPayload: Int = Int(EDNS.defaultUDPMaxPayload)) {
+        self.udpMaxPayload = udpMaxPayload
+    }
 
     deinit {
         name.deallocate()
@@ -84,7 +90,7 @@ package final class QueryScratch {
             option += 4 + length
             guard option <= end else { return false }
         }
-        udpPayload = Int(min(max(UInt16(payload), EDNS.minimumPayloadSize), EDNS.beaconPayloadSize))
+        udpPayload = ResponsePolicy.udpLimit(clientPayload: payload, maximum: udpMaxPayload)
         return true
     }
 

@@ -47,7 +47,10 @@ package struct Resolver: Sendable {
                 resolution.authorities = [AnswerRRSet(record: zone.negativeSOA)]
                 return resolution
             }
-            if question.type != .cname, let cname = node.first(where: { $0.type == .cname }),
+            // RFC 1034 §4.3.2 step 3a: restart at the canonical name "if the data at the node is a
+            // CNAME, and QTYPE doesn't match CNAME". ANY matches it, so ANY at a CNAME is the CNAME
+            // alone (the node's only data), over UDP and TCP alike.
+            if question.type != .cname, question.type != .any, let cname = node.first(where: { $0.type == .cname }),
                 case .cname(let target)? = cname.rdatas.first
             {
                 resolution.answers.append(cname)
@@ -65,8 +68,11 @@ package struct Resolver: Sendable {
                 resolution.authorities = [AnswerRRSet(record: zone.negativeSOA)]
                 return resolution
             }
-            for set in matching { resolution.answers.append(rotated(set, by: rotation)) }
-            addAdditionals(for: matching, in: zone, to: &resolution, leases: leases, now: now)
+            let answers = matching.map { rotated($0, by: rotation) }
+            resolution.answers += answers
+            // In answer order, so that when not all glue fits, what goes in is the glue of the
+            // records the client reads first (as on the fast path).
+            addAdditionals(for: answers, in: zone, to: &resolution, leases: leases, now: now)
             return resolution
         }
     }

@@ -21,10 +21,13 @@ package struct Responder: Sendable {
     package let resolver: Resolver
     /// Whether names outside the served zones go to upstream servers instead of REFUSED.
     package let forwarding: Bool
+    /// `--udp-max-payload`: the largest UDP reply, and the payload size our OPT advertises.
+    package let udpMaxPayload: Int
 
-    package init(resolver: Resolver, forwarding: Bool = false) {
+    package init(resolver: Resolver, forwarding: Bool = false, udpMaxPayload: Int = Int(EDNS.defaultUDPMaxPayload)) {
         self.resolver = resolver
         self.forwarding = forwarding
+        self.udpMaxPayload = udpMaxPayload
     }
 
     package func respond(
@@ -37,7 +40,13 @@ package struct Responder: Sendable {
         case .error(let rcode, let header, let question, _, let edns):
             _ = ResponseWriter.write(
                 query: header, question: question, clientEDNS: edns, rcode: rcode, authoritative: false,
-                limit: limit(transport, edns), into: &writer)
+                limit: limit(transport, edns), advertisedPayload: advertisedPayload, into: &writer)
+            return .send
+        case .badKey(let parsed, let tsig):
+            _ = ResponseWriter.write(
+                query: parsed.header, question: parsed.question, clientEDNS: parsed.edns, rcode: .notAuth,
+                authoritative: false, limit: limit(transport, parsed.edns), advertisedPayload: advertisedPayload,
+                tsig: tsig.unsignedError(TSIG.badKey, responseID: parsed.header.id), into: &writer)
             return .send
         case .query(let parsed):
             let resolution = resolver.resolve(
@@ -47,19 +56,21 @@ package struct Responder: Sendable {
                 query: parsed.header, question: parsed.question, clientEDNS: parsed.edns, rcode: resolution.rcode,
                 authoritative: resolution.authoritative, answers: resolution.answers,
                 authorities: resolution.authorities, additionals: resolution.additionals,
-                limit: limit(transport, parsed.edns), into: &writer)
+                limit: limit(transport, parsed.edns), advertisedPayload: advertisedPayload, into: &writer)
             if !written.truncated {
                 Self.noteExposure(resolution.answers, now: now)
                 Self.noteExposure(resolution.authorities, now: now)
-                Self.noteExposure(resolution.additionals.prefix(written.additionalsIncluded), now: now)
+                Self.noteExposure(written.additionalsIncluded.lazy.map { resolution.additionals[$0] }, now: now)
             }
             return .send
         }
     }
 
     private func limit(_ transport: Transport, _ edns: EDNS?) -> Int {
-        transport == .tcp ? 0xFFFF : ResponsePolicy.udpLimit(for: edns)
+        transport == .tcp ? 0xFFFF : ResponsePolicy.udpLimit(for: edns, maximum: udpMaxPayload)
     }
+
+    private var advertisedPayload: UInt16 { UInt16(clamping: udpMaxPayload) }
 
     private static func noteExposure(_ sets: some Sequence<AnswerRRSet>, now: Instant) {
         for set in sets where !set.instances.isEmpty {

@@ -19,12 +19,17 @@ package enum ResponsePolicy {
         case error(RCode, header: Header, question: Question?, questionEnd: Int, edns: EDNS?)
         /// Look the question up.
         case query(ParsedQuery)
+        /// A query signed with TSIG (RFC 8945). Beacon holds no keys, so every key is unknown to it:
+        /// NOTAUTH with an unsigned TSIG record carrying error BADKEY (§5.2.1).
+        case badKey(ParsedQuery, TSIG)
     }
 
     /// Reads the header first and drops junk without a reply; then the question and any OPT record.
     ///
     /// RFC 1035 §4.1.1: opcodes other than QUERY get NOTIMP. RFC 6891 §6.1.1: more than one OPT is
     /// FORMERR; §6.1.3: an EDNS version we do not speak gets BADVERS. QDCOUNT other than 1 is FORMERR.
+    /// RFC 8945 §5.1: a TSIG record anywhere but last in the additional section is FORMERR; §5.2: a
+    /// signed query is checked before anything else is done with it, so it gets BADKEY first.
     package static func decide(_ bytes: UnsafeRawBufferPointer) -> Decision {
         var reader = WireReader(bytes)
         guard let (header, counts) = try? reader.readHeader(), !header.isResponse else { return .drop }
@@ -51,11 +56,15 @@ package enum ResponsePolicy {
             return .error(.formErr, header: header, question: nil, questionEnd: Header.size, edns: nil)
         }
         let questionEnd = reader.offset
-        let edns: EDNS?
+        let additionals: Additionals
         do throws(WireError) {
-            edns = try readEDNS(&reader, counts: counts)
+            additionals = try readAdditionals(&reader, counts: counts)
         } catch {
             return .error(.formErr, header: header, question: question, questionEnd: questionEnd, edns: nil)
+        }
+        let edns = additionals.edns
+        if let tsig = additionals.tsig {
+            return .badKey(ParsedQuery(header: header, question: question, questionEnd: questionEnd, edns: edns), tsig)
         }
         if let version = edns?.version, version > 0 {
             return .error(.badVers, header: header, question: question, questionEnd: questionEnd, edns: edns)
@@ -76,31 +85,57 @@ package enum ResponsePolicy {
             rrClass: RRClass(try reader.readUInt16()))
     }
 
-    /// Reads the answer, authority and additional sections after the question for the OPT record.
-    /// - Returns: the OPT, or nil when there is none.
-    /// - Throws: when a section is malformed, or holds a second OPT or one not owned by the root
-    ///   (RFC 6891 §6.1.1: FORMERR).
-    private static func readEDNS(_ reader: inout WireReader, counts: SectionCounts) throws(WireError) -> EDNS? {
+    /// The pseudo-records of a query's additional section.
+    private struct Additionals {
         var edns: EDNS? = nil
-        for _ in 0..<(Int(counts.answers) + Int(counts.authorities)) { try reader.skipRecord() }
-        for _ in 0..<counts.additionals {
+        var tsig: TSIG? = nil
+    }
+
+    /// Reads the answer, authority and additional sections after the question for the OPT and TSIG
+    /// records.
+    /// - Throws: when a section is malformed, holds a second OPT or one not owned by the root
+    ///   (RFC 6891 §6.1.1: FORMERR), or a TSIG anywhere but last in the additional section (RFC 8945
+    ///   §5.1: FORMERR).
+    private static func readAdditionals(_ reader: inout WireReader, counts: SectionCounts) throws(WireError)
+        -> Additionals
+    {
+        var found = Additionals()
+        for _ in 0..<(Int(counts.answers) + Int(counts.authorities)) {
             let start = reader.offset
-            try reader.skipName()
-            let type = RRType(try reader.readUInt16())
-            guard type == .opt else {
-                try reader.skip(6)
-                try reader.skip(Int(try reader.readUInt16()))
+            guard try skipRecord(&reader) != .tsig else {
+                throw .badRDataContent(type: RRType.tsig.rawValue, at: wireOffset(start))
+            }
+        }
+        for index in 0..<Int(counts.additionals) {
+            let start = reader.offset
+            var recordReader = reader
+            switch try skipRecord(&reader) {
+            case .opt:
+                let record = try recordReader.readRecord()
+                guard found.edns == nil, record.name.isRoot, let parsed = EDNS(record: record) else {
+                    throw .badRDataContent(type: RRType.opt.rawValue, at: wireOffset(start))
+                }
+                found.edns = parsed
+            case .tsig:
+                guard index == Int(counts.additionals) - 1 else {
+                    throw .badRDataContent(type: RRType.tsig.rawValue, at: wireOffset(start))
+                }
+                found.tsig = try recordReader.readTSIG()
+            default:
                 continue
             }
-            var optReader = WireReader(reader.bytes, offset: start)
-            let record = try optReader.readRecord()
-            reader = optReader
-            guard edns == nil, record.name.isRoot, let parsed = EDNS(record: record) else {
-                throw .badRDataContent(type: RRType.opt.rawValue, at: wireOffset(start))
-            }
-            edns = parsed
         }
-        return edns
+        return found
+    }
+
+    /// Skips one record, checking that it fits.
+    /// - Returns: its TYPE.
+    private static func skipRecord(_ reader: inout WireReader) throws(WireError) -> RRType {
+        try reader.skipName()
+        let type = RRType(try reader.readUInt16())
+        try reader.skip(6)
+        try reader.skip(Int(try reader.readUInt16()))
+        return type
     }
 
     /// The OPT of a message refused from its header alone, when the rest still reads cleanly
@@ -113,16 +148,23 @@ package enum ResponsePolicy {
                 try reader.skipName()
                 try reader.skip(4)
             }
-            return try readEDNS(&reader, counts: counts)
+            return try readAdditionals(&reader, counts: counts).edns
         } catch {
             return nil
         }
     }
 
     /// The most a UDP response may carry: 512 without EDNS (RFC 1035 §4.2.1), else the client's
-    /// payload size (at least 512) capped at ours.
-    package static func udpLimit(for edns: EDNS?) -> Int {
+    /// payload size (at least 512) capped at `maximum` (`--udp-max-payload`, as Knot's
+    /// `udp-max-payload`) and at what one IPv4 datagram holds.
+    package static func udpLimit(for edns: EDNS?, maximum: Int) -> Int {
         guard let edns else { return 512 }
-        return Int(min(max(edns.udpPayloadSize, EDNS.minimumPayloadSize), EDNS.beaconPayloadSize))
+        return udpLimit(clientPayload: Int(edns.udpPayloadSize), maximum: maximum)
+    }
+
+    /// `udpLimit(for:maximum:)` from the payload size an OPT record gave.
+    @inline(__always)
+    package static func udpLimit(clientPayload: Int, maximum: Int) -> Int {
+        min(max(clientPayload, Int(EDNS.minimumPayloadSize)), maximum, EDNS.largestUDPDatagram)
     }
 }

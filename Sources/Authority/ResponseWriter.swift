@@ -4,13 +4,15 @@ import DNSWire
 ///
 /// RFC 2181 §9: RRsets are never split. When the answer or authority section does not fit, the
 /// response carries no records and sets TC so the client retries over TCP; additional RRsets that
-/// do not fit are left out without TC, since the client can look them up itself.
+/// do not fit are left out without TC, since the client can look them up itself. The additional
+/// section is filled as far as it goes: a set that does not fit is skipped and smaller ones after
+/// it still go in (Knot does the same), so a large SRV answer carries as much glue as it can.
 package enum ResponseWriter {
     /// What went into the message.
     package struct Written: Equatable {
         package var truncated: Bool
-        /// How many of the resolution's additional sets were included (always a prefix).
-        package var additionalsIncluded: Int
+        /// Which of the resolution's additional sets were included (by index), in order.
+        package var additionalsIncluded: [Int]
     }
 
     /// Size of an OPT record with no options: root name, type, class, TTL, RDLENGTH.
@@ -20,11 +22,14 @@ package enum ResponseWriter {
     ///
     /// - Parameters:
     ///   - limit: the largest message the transport may carry (see `ResponsePolicy.udpLimit`).
+    ///   - advertisedPayload: the UDP payload size our OPT announces (`--udp-max-payload`).
     ///   - recursionAvailable: set RA (forwarded answers; RFC 1035 §4.1.1).
+    ///   - tsig: a TSIG record to end the message with (RFC 8945 §5.1: last in the additional section).
     package static func write(
         query header: Header, question: Question?, clientEDNS: EDNS?, rcode: RCode, authoritative: Bool,
         recursionAvailable: Bool = false, answers: [AnswerRRSet] = [], authorities: [AnswerRRSet] = [],
-        additionals: [AnswerRRSet] = [], limit: Int, into writer: inout WireWriter
+        additionals: [AnswerRRSet] = [], limit: Int, advertisedPayload: UInt16 = EDNS.defaultUDPMaxPayload,
+        tsig: TSIG? = nil, into writer: inout WireWriter
     ) -> Written {
         writer.beginMessage()
         let start = writer.messageStart
@@ -32,15 +37,16 @@ package enum ResponseWriter {
         flags.isResponse = true
         flags.opcode = header.opcode
         flags.authoritative = authoritative
+        // RD is echoed (RFC 1035 §4.1.1). CD is not: it asks a validating resolver to skip its checks
+        // (RFC 4035 §3.2.2), and Beacon validates nothing; Knot clears it in every reply too.
         flags.recursionDesired = header.recursionDesired
-        flags.checkingDisabled = header.checkingDisabled
         flags.recursionAvailable = recursionAvailable
         flags.rcodeLow = UInt8(rcode.rawValue & 0xF)
         writer.writeHeader(flags, SectionCounts(questions: question == nil ? 0 : 1))
         if let question { writer.writeQuestion(question, compress: false) }
         let afterQuestion = writer.checkpoint()
         let budget = limit - (clientEDNS == nil ? 0 : optSize)
-        var written = Written(truncated: false, additionalsIncluded: 0)
+        var written = Written(truncated: false, additionalsIncluded: [])
 
         var answerCount = 0
         var authorityCount = 0
@@ -51,9 +57,9 @@ package enum ResponseWriter {
         }
         var additionalCount = 0
         if fits {
-            for set in additionals {
-                guard write(set, into: &writer, budget: budget, start: start, count: &additionalCount) else { break }
-                written.additionalsIncluded += 1
+            for (index, set) in additionals.enumerated()
+            where write(set, into: &writer, budget: budget, start: start, count: &additionalCount) {
+                written.additionalsIncluded.append(index)
             }
         } else {
             writer.rollback(to: afterQuestion)
@@ -66,9 +72,19 @@ package enum ResponseWriter {
         if let clientEDNS {
             // RFC 3225 §3: the DO bit is copied into the response.
             let opt = EDNS(
-                udpPayloadSize: EDNS.beaconPayloadSize, extendedRCodeHigh: UInt8(truncatingIfNeeded: rcode.rawValue >> 4),
+                udpPayloadSize: advertisedPayload, extendedRCodeHigh: UInt8(truncatingIfNeeded: rcode.rawValue >> 4),
                 version: 0, flags: clientEDNS.flags & 0x8000)
             try? writer.writeRecord(opt.record)
+            additionalCount += 1
+        }
+        if let tsig {
+            // Written whole, its owner uncompressed too: it is what a client's TSIG code reads first.
+            let record = tsig.record
+            writer.writeName(record.name, compress: false)
+            writer.writeUInt16(record.type.rawValue)
+            writer.writeUInt16(record.rrClass.rawValue)
+            writer.writeUInt32(record.ttl)
+            try? writer.writeRData(record.rdata)
             additionalCount += 1
         }
         writer.setUInt16(UInt16(answerCount), at: start + 6)

@@ -23,6 +23,7 @@ enum ServeCommand {
         FlagSpec("max-instances-per-function", env: "BEACON_MAX_INSTANCES_PER_FUNCTION"),
         FlagSpec("max-tcp-connections", env: "BEACON_MAX_TCP_CONNECTIONS"),
         FlagSpec("max-http-connections", env: "BEACON_MAX_HTTP_CONNECTIONS"),
+        FlagSpec("udp-max-payload", env: "BEACON_UDP_MAX_PAYLOAD"),
         FlagSpec("rrl", env: "BEACON_RRL"),
         FlagSpec("tcp-idle-timeout", env: "BEACON_TCP_IDLE_TIMEOUT"),
         FlagSpec("http-idle-timeout", env: "BEACON_HTTP_IDLE_TIMEOUT"),
@@ -55,6 +56,8 @@ enum ServeCommand {
           --max-instances-per-function N   429 past it [$BEACON_MAX_INSTANCES_PER_FUNCTION, default 10000]
           --max-tcp-connections N  open DNS TCP connections [$BEACON_MAX_TCP_CONNECTIONS, default 4096]
           --max-http-connections N open HTTP connections [$BEACON_MAX_HTTP_CONNECTIONS, default 4096]
+          --udp-max-payload BYTES  largest UDP reply, 512-65535: a client gets min(its EDNS size, this);
+                                   our OPT advertises it [$BEACON_UDP_MAX_PAYLOAD, default 1232]
           --rrl N                  UDP responses per second per /24 (IPv4) or /56 (IPv6) source; past it
                                    responses are dropped and every second one is sent truncated [$BEACON_RRL, default off]
           --tcp-idle-timeout SECONDS      close idle DNS TCP connections [$BEACON_TCP_IDLE_TIMEOUT, default 10]
@@ -132,6 +135,7 @@ enum ServeCommand {
         }
         if let limit = try integer("max-tcp-connections", in: 1...1_000_000) { config.tcpMaxConnections = limit }
         if let limit = try integer("max-http-connections", in: 1...1_000_000) { config.httpMaxConnections = limit }
+        if let bytes = try integer("udp-max-payload", in: 512...65_535) { config.udpMaxPayload = bytes }
         if let rate = try integer("rrl", in: 1...10_000_000) { config.responseRateLimit = rate }
         if let seconds = try integer("tcp-idle-timeout", in: 1...3_600) { config.tcpIdleMilliseconds = seconds * 1000 }
         if let seconds = try integer("http-idle-timeout", in: 1...3_600) { config.httpIdleMilliseconds = seconds * 1000 }

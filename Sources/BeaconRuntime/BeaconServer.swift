@@ -64,10 +64,12 @@ package final class BeaconServer: Sendable {
         }
         let resolver = Resolver(zones: zones, dynamic: DynamicNames(apex: config.domain, maxTTL: config.maxTTL))
         let counters = DNSCounters()
-        let fast = FastResponder(resolver: resolver)
+        let fast = FastResponder(resolver: resolver, udpMaxPayload: config.udpMaxPayload)
         notes.append("fast path: \(fast.templates.count) static answers prepared")
         let engine = DNSEngine(
-            responder: Responder(resolver: resolver, forwarding: !config.upstreams.isEmpty), fast: fast,
+            responder: Responder(
+                resolver: resolver, forwarding: !config.upstreams.isEmpty, udpMaxPayload: config.udpMaxPayload),
+            fast: fast,
             registry: registry, counters: counters)
         var forwarder: Forwarder? = nil
         var udpForward: UDPServer.ForwardHandler? = nil
@@ -78,7 +80,8 @@ package final class BeaconServer: Sendable {
                 created.start()
                 forwarder = created
                 udpForward = { query, client, socket in
-                    created.forward(query, clientLimit: Forwarder.udpLimit(of: query)) { reply in
+                    created.forward(query, clientLimit: Forwarder.udpLimit(of: query, maximum: config.udpMaxPayload)) {
+                        reply in
                         _ = reply.withUnsafeBytes { try? Posix.send(socket, from: $0, to: client) }
                     }
                 }

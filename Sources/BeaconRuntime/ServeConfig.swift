@@ -28,6 +28,9 @@ package struct ServeConfig: Sendable {
     package var httpMaxConnections = 4096
     package var httpIdleMilliseconds = 60_000
     package var httpHeaderTimeoutMilliseconds = 10_000
+    /// The largest UDP reply (a client gets min(its EDNS size, this)) and the size our OPT
+    /// advertises: Knot's `udp-max-payload`.
+    package var udpMaxPayload = Int(EDNS.defaultUDPMaxPayload)
     /// UDP responses per second per source prefix; nil is off.
     package var responseRateLimit: Int? = nil
     package var logLevel = Log.Level.info

@@ -31,9 +31,12 @@ package final class DNSWorker {
     package let engine: DNSEngine
     package var writer = WireWriter(capacity: 4096)
     private var rotation = 0
-    private let scratch = QueryScratch()
+    private let scratch: QueryScratch
 
-    init(engine: DNSEngine) { self.engine = engine }
+    init(engine: DNSEngine) {
+        self.engine = engine
+        scratch = QueryScratch(udpMaxPayload: engine.responder.udpMaxPayload)
+    }
 
     /// Answers `query` straight into `output` on the fast path.
     /// - Returns: the response length, or 0 when `answer(_:transport:now:)` must handle it.

@@ -180,10 +180,12 @@ package final class Forwarder: @unchecked Sendable {
         return true
     }
 
-    /// The largest UDP reply the client takes (512 without EDNS).
-    package static func udpLimit(of query: [UInt8]) -> Int {
+    /// The largest UDP reply the client takes (512 without EDNS), at most `maximum` (`--udp-max-payload`).
+    package static func udpLimit(of query: [UInt8], maximum: Int) -> Int {
         query.withUnsafeBytes { raw in
-            if case .query(let parsed) = ResponsePolicy.decide(raw) { return ResponsePolicy.udpLimit(for: parsed.edns) }
+            if case .query(let parsed) = ResponsePolicy.decide(raw) {
+                return ResponsePolicy.udpLimit(for: parsed.edns, maximum: maximum)
+            }
             return 512
         }
     }

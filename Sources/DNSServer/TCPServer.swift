@@ -89,8 +89,10 @@ final class TCPDNSSession: StreamSession {
                         buffer.append(contentsOf: response)
                     })
                 case .drop:
-                    // RFC 7766 §6.2.5 lets a server close on a message it will not answer.
-                    connection.close()
+                    // A response (QR set) or a frame too short for a header gets no reply, but the
+                    // length prefix kept the stream in step, so the queries after it are answered
+                    // (CONTRACT). RFC 7766 §6.2.5 would allow closing; that lost every query behind it.
+                    continue
                 case .forward:
                     guard let forward else { continue }
                     connection.pauseReading()

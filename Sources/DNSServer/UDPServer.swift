@@ -52,7 +52,10 @@ package final class UDPServer: Sendable {
     }
 
     private func serve(_ socket: CInt) {
-        let batch = UDPBatch()
+        // Room for the largest reply `--udp-max-payload` allows, and for a query as large as the
+        // size our OPT advertises.
+        let datagramSize = max(4096, engine.responder.udpMaxPayload)
+        let batch = UDPBatch(receiveSize: datagramSize, sendSize: datagramSize)
         let worker = engine.makeWorker()
         let limiter = responsesPerSecond.map { ResponseRateLimiter(responsesPerSecond: $0) }
         while !stopping.load(ordering: .relaxed) {

@@ -22,14 +22,16 @@ package struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConvert
     package static let aaaa = RRType(28)
     package static let srv = RRType(33)
     package static let opt = RRType(41)
+    /// RFC 8945 §4.2: transaction signatures, a meta-type that only appears in messages.
+    package static let tsig = RRType(250)
     package static let ixfr = RRType(251)
     package static let axfr = RRType(252)
     package static let any = RRType(255)
 
     private static let mnemonics: [(RRType, String)] = [
         (.a, "A"), (.ns, "NS"), (.cname, "CNAME"), (.soa, "SOA"), (.ptr, "PTR"), (.hinfo, "HINFO"), (.mx, "MX"),
-        (.txt, "TXT"), (.aaaa, "AAAA"), (.srv, "SRV"), (.opt, "OPT"), (.ixfr, "IXFR"), (.axfr, "AXFR"),
-        (.any, "ANY"),
+        (.txt, "TXT"), (.aaaa, "AAAA"), (.srv, "SRV"), (.opt, "OPT"), (.tsig, "TSIG"), (.ixfr, "IXFR"),
+        (.axfr, "AXFR"), (.any, "ANY"),
     ]
 
     package var description: String {
@@ -99,6 +101,8 @@ package struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConverti
     package static let nxDomain = RCode(3)
     package static let notImp = RCode(4)
     package static let refused = RCode(5)
+    /// RFC 8945 §5.2: a request signed by a key the server does not recognize gets NOTAUTH.
+    package static let notAuth = RCode(9)
     /// RFC 6891 §6.1.3: "BADVERS ... 16". Needs an OPT record to carry its upper bits.
     package static let badVers = RCode(16)
 
@@ -110,6 +114,7 @@ package struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case 3: "NXDOMAIN"
         case 4: "NOTIMP"
         case 5: "REFUSED"
+        case 9: "NOTAUTH"
         case 16: "BADVERS"
         default: "RCODE\(rawValue)"
         }

@@ -107,16 +107,26 @@ package struct WireWriter {
     ///
     /// RFC 2782 forbids compressing the SRV target and RFC 3597 §4 any name in an unknown type's RDATA,
     /// so callers pass `compress: false` there; the name still becomes a target for later pointers.
+    /// Only its labels down to the first suffix the table already knows are remembered: the rest
+    /// would be duplicates, and in a large SRV answer they filled the table after seven targets, so
+    /// the glue records further on could no longer point at their targets (RFC 2181 §9 lets glue that
+    /// does not fit be left out, and the wasted bytes left out some that Knot fits).
     package mutating func writeName(_ name: DomainName, compress: Bool = true) {
         let wire = name.wire
         var labelStart = 0
+        var remember = true
         while labelStart < wire.count, wire[labelStart] != 0 {
-            if compress, let target = compression.find(suffixOf: wire, from: labelStart, in: bytes, base: messageStart) {
-                writeUInt16(0xC000 | UInt16(target))
-                return
+            if compress || remember,
+                let target = compression.find(suffixOf: wire, from: labelStart, in: bytes, base: messageStart)
+            {
+                if compress {
+                    writeUInt16(0xC000 | UInt16(target))
+                    return
+                }
+                remember = false
             }
             let position = bytes.count - messageStart
-            if position < 0x4000 { compression.add(position) }
+            if remember, position < 0x4000 { compression.add(position) }
             let count = Int(wire[labelStart])
             bytes.append(contentsOf: wire[labelStart...labelStart + count])
             labelStart += 1 + count

@@ -141,10 +141,11 @@ struct Server {
 
     init(
         leases: LeaseTable = Registrations.table(), zones: ZoneSet = Zones.all, apex: String = "local.",
-        maxTTL: UInt32 = 30
+        maxTTL: UInt32 = 30, udpMaxPayload: Int = 1232
     ) {
         responder = Responder(
-            resolver: Resolver(zones: zones, dynamic: DynamicNames(apex: dnsName(apex), maxTTL: maxTTL)))
+            resolver: Resolver(zones: zones, dynamic: DynamicNames(apex: dnsName(apex), maxTTL: maxTTL)),
+            udpMaxPayload: udpMaxPayload)
         self.leases = leases
     }
 

@@ -133,3 +133,40 @@ extension EDNSTests {
         #expect(plain.edns == nil)
     }
 }
+
+/// `--udp-max-payload` (Knot's `udp-max-payload`): a UDP client gets min(its EDNS size, the
+/// setting), and the OPT advertises the setting.
+extension EDNSTests {
+    @Test(arguments: [
+        (clientPayload: 4096, maximum: 1232, limit: 1232), (4096, 4096, 4096), (1000, 4096, 1000),
+        (100, 4096, 512), (512, 65_535, 512), (65_535, 65_535, 65_507),
+    ])
+    func theUDPLimitIsTheClientSizeCappedByTheSetting(clientPayload: Int, maximum: Int, limit: Int) {
+        #expect(ResponsePolicy.udpLimit(clientPayload: clientPayload, maximum: maximum) == limit)
+        #expect(ResponsePolicy.udpLimit(for: nil, maximum: maximum) == 512, "no EDNS: 512 whatever the setting")
+    }
+
+    @Test func aRaisedMaximumLetsALargeAnswerThroughUDPAndIsAdvertised() throws {
+        let raised = Server(leases: TransportTests.fleetServer().leases, udpMaxPayload: 4096)
+        let query = DNSQuery("big.fleet.local.", .srv, edns: EDNS(udpPayloadSize: 4096))
+        let bytes = try #require(raised.respondBytes(query.bytes))
+        #expect(bytes.count > 1232 && bytes.count <= 4096)
+        let response = try Message.decode(bytes)
+        #expect(!response.header.truncated)
+        #expect(response.answers.count == 40)
+        #expect(response.additionals.filter { $0.type == .aaaa }.count == 40, "every target's address fits")
+        #expect(response.edns?.udpPayloadSize == 4096)
+
+        // The same server still holds a client to the size it offered.
+        let small = try Message.decode(
+            try #require(raised.respondBytes(DNSQuery("big.fleet.local.", .srv, edns: EDNS(udpPayloadSize: 1232)).bytes)))
+        #expect(small.header.truncated)
+        #expect(small.edns?.udpPayloadSize == 4096)
+
+        // With the default setting the 4096-byte client gets 1232 at most: TC.
+        let defaultServer = TransportTests.fleetServer()
+        let capped = try #require(defaultServer.respondBytes(query.bytes))
+        #expect(capped.count <= 1232)
+        #expect(try Message.decode(capped).header.truncated)
+    }
+}

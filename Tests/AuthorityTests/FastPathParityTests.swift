@@ -65,16 +65,18 @@ struct FastPathParityTests {
     ]
     static let types: [RRType] = [.a, .aaaa, .srv, .txt, .mx, .ns, .soa, .cname]
 
-    @Test func everyFastAnswerEqualsTheReferenceAnswer() throws {
-        let fast = FastResponder(resolver: resolver)
-        let reference = Responder(resolver: resolver)
-        let scratch = QueryScratch()
+    /// At the default `--udp-max-payload` and a raised one (the OPT advertises it on both paths).
+    @Test(arguments: [1232, 4096])
+    func everyFastAnswerEqualsTheReferenceAnswer(udpMaxPayload: Int) throws {
+        let fast = FastResponder(resolver: resolver, udpMaxPayload: udpMaxPayload)
+        let reference = Responder(resolver: resolver, udpMaxPayload: udpMaxPayload)
+        let scratch = QueryScratch(udpMaxPayload: udpMaxPayload)
         let later = now.adding(milliseconds: 1_500)  // "gone" (ttl 1) has expired
         var fastAnswered = 0
         for name in Self.names {
             for type in Self.types {
-                for edns in [false, true] {
-                    let query = try Self.query(name, type, edns: edns)
+                for (edns, checkingDisabled) in [(false, false), (true, false), (true, true)] {
+                    let query = try Self.query(name, type, edns: edns, checkingDisabled: checkingDisabled)
                     let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
                     defer { output.deallocate() }
                     let length = query.withUnsafeBytes { bytes -> Int in
@@ -92,7 +94,10 @@ struct FastPathParityTests {
                     #expect(outcome == .send)
                     let fastMessage = try Message.decode(Array(output[0..<length]))
                     let referenceMessage = try Message.decode(writer.bytes)
-                    #expect(Self.normalized(fastMessage) == Self.normalized(referenceMessage), "\(name) \(type) edns=\(edns)")
+                    #expect(
+                        Self.normalized(fastMessage) == Self.normalized(referenceMessage),
+                        "\(name) \(type) edns=\(edns) cd=\(checkingDisabled)")
+                    #expect(!fastMessage.header.checkingDisabled, "CD is not copied")
                     // The question is echoed byte for byte, case included.
                     #expect(Array(output[12..<(12 + name.utf8.count + 1)]) == Array(query[12..<(12 + name.utf8.count + 1)]))
                 }
@@ -120,17 +125,20 @@ struct FastPathParityTests {
         }
     }
 
-    static func query(_ name: String, _ type: RRType, edns: Bool) throws -> [UInt8] {
-        var message = Message(header: Header(id: 0x1234, flags: 0x0100))
+    static func query(_ name: String, _ type: RRType, edns: Bool, checkingDisabled: Bool = false) throws -> [UInt8] {
+        var message = Message(header: Header(id: 0x1234, flags: checkingDisabled ? 0x0110 : 0x0100))
         message.questions = [Question(name: try DomainName(name), type: type)]
         if edns { message.additionals = [EDNS(udpPayloadSize: 4096, flags: 0x8000).record] }
         return try message.encode()
     }
 
     /// Sections with records in a fixed order (rotation may order them differently) and names lower-cased.
+    /// The class is kept: an OPT's holds the payload size it advertises.
     static func normalized(_ message: Message) -> [String] {
         func lines(_ records: [ResourceRecord]) -> [String] {
-            records.map { "\($0.name.lowercased()) \($0.ttl) \($0.type) \($0.rdata.presentation.lowercased())" }.sorted()
+            records.map {
+                "\($0.name.lowercased()) \($0.ttl) \($0.rrClass.rawValue) \($0.type) \($0.rdata.presentation.lowercased())"
+            }.sorted()
         }
         return ["flags \(message.header.flags) rcode \(message.rcode)"] + ["-- answer"] + lines(message.answers)
             + ["-- authority"] + lines(message.authorities) + ["-- additional"] + lines(message.additionals)

@@ -33,8 +33,10 @@ import Testing
         }
     }
 
+    /// RFC 1035 §4.1.1 echoes ID and RD. CD is not copied (CONTRACT; Knot clears it too): before the
+    /// fix every reply carried the query's CD, NOTIMP ones included (ISC's `opcodeflg` saw `rd,cd`).
     @Test(arguments: [UInt16(0), 1, 0x1234, 0xBEEF, 0xFFFF])
-    func theIDAndTheRDAndCDBitsAreEchoed(_ id: UInt16) throws {
+    func theIDAndTheRDBitAreEchoedAndCDIsNot(_ id: UInt16) throws {
         for recursionDesired in [false, true] {
             for checkingDisabled in [false, true] {
                 let query = DNSQuery(
@@ -43,7 +45,7 @@ import Testing
                 let response = try decode(Self.server.respondBytes(query.bytes))
                 #expect(response.header.id == id)
                 #expect(response.header.recursionDesired == recursionDesired)
-                #expect(response.header.checkingDisabled == checkingDisabled)
+                #expect(!response.header.checkingDisabled, "CD is never copied")
                 #expect(response.header.isResponse)
                 #expect(!response.header.recursionAvailable, "no recursion offered")
                 #expect(response.header.opcode == .query)
@@ -94,6 +96,32 @@ import Testing
         #expect(response.header.opcode == opcode)
         #expect(response.answers.isEmpty && response.authorities.isEmpty)
         #expect(!response.header.authoritative)
+    }
+
+    /// ISC's EDNS compliance test `opcodeflg`: an unknown opcode with RD and CD set gets NOTIMP with
+    /// only QR and RD (and the opcode) in the flags, as Knot answers.
+    @Test(arguments: [Opcode(15), .notify, .update], [false, true])
+    func aNOTIMPReplyDoesNotCopyCD(_ opcode: Opcode, edns: Bool) throws {
+        let query = DNSQuery(
+            "beacon.test.", .soa, id: 0x0F0F, recursionDesired: true, checkingDisabled: true, opcode: opcode,
+            edns: edns ? EDNS() : nil)
+        let response = try decode(Self.server.respondBytes(query.bytes))
+        #expect(response.rcode == .notImp)
+        #expect(response.header.flags & 0xFFF0 == 0x8100 | UInt16(opcode.rawValue) << 11, "QR, RD and the opcode only")
+        #expect(!response.header.checkingDisabled)
+    }
+
+    /// CD is not copied by any other error path either: FORMERR, BADVERS, REFUSED, NXDOMAIN.
+    @Test func noErrorReplyCopiesCD() throws {
+        let queries: [[UInt8]] = [
+            DNSQuery("www.beacon.test.", .a, checkingDisabled: true, edns: EDNS(version: 1)).bytes,
+            DNSQuery("www.elsewhere.org.", .a, checkingDisabled: true).bytes,
+            DNSQuery("nothing.beacon.test.", .a, checkingDisabled: true).bytes,
+            DNSQuery("www.beacon.test.", .a, checkingDisabled: true).bytes.settingUInt16(2, at: 4),
+        ]
+        for query in queries {
+            #expect(try !decode(Self.server.respondBytes(query)).header.checkingDisabled)
+        }
     }
 
     @Test func noQuestionGetsFORMERRWithTheOriginalID() throws {

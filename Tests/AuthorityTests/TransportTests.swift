@@ -42,6 +42,26 @@ import Testing
         #expect(dynamicTCP.additionals.count == 3, "the SRV targets' addresses")
     }
 
+    /// RFC 1034 §3.6.2 and §4.3.2 step 3a: a CNAME is restarted only when QTYPE does not match it,
+    /// and ANY matches it. Before the fix, UDP gave the CNAME and its target's A, TCP also the AAAA.
+    @Test(arguments: [Responder.Transport.udp, .tcp])
+    func rfc1034AnyAtACNAMEIsTheCNAMEAlone(transport: Responder.Transport) throws {
+        let server = Server()
+        let cases = [
+            ("alias.beacon.test.", rr("alias.beacon.test. 300 CNAME alias2.beacon.test.")),
+            ("out.beacon.test.", rr("out.beacon.test. 300 CNAME www.elsewhere.org.")),
+            ("x.cn.beacon.test.", rr("x.cn.beacon.test. 300 CNAME www.beacon.test.")),  // from the wildcard *.cn
+            ("bigalias.local.", rr("bigalias.local. 60 CNAME big.fleet.local.")),
+        ]
+        for (name, cname) in cases {
+            let response = try #require(server.ask(name, .any, transport: transport))
+            #expect(response.rcode == .noError, "\(name)")
+            #expect(response.header.authoritative, "\(name)")
+            #expect(response.answers == [cname], "\(name)")
+            #expect(response.authorities.isEmpty && response.additionals.isEmpty, "\(name)")
+        }
+    }
+
     @Test func anyAtAnEmptyNonTerminalIsNoData() throws {
         let response = try #require(Server().ask("payments.local.", .any, transport: .tcp))
         #expect(response.rcode == .noError)

@@ -485,3 +485,31 @@ struct GoldenVectorTests {
         #expect(throws: WireError.messageTooLong) { try message.encode() }
     }
 }
+
+/// Name compression across many uncompressed names (SRV targets, RFC 2782): each one remembers only
+/// what the table did not know, so a later owner equal to any of them is one pointer.
+@Suite struct CompressionTableTests {
+    @Test func ownersAfterManyUncompressedTargetsAreStillPointers() throws {
+        var writer = WireWriter()
+        writer.writeName(name("create.orders.local."))
+        var targetOffsets: [Int] = []
+        for index in 1...28 {
+            targetOffsets.append(writer.count)
+            writer.writeName(name("web-\(index).create.orders.local."), compress: false)
+        }
+        for (index, offset) in targetOffsets.enumerated() {
+            let before = writer.count
+            writer.writeName(name("web-\(index + 1).create.orders.local."))
+            #expect(writer.count - before == 2, "web-\(index + 1): \(writer.count - before) bytes")
+            #expect(Array(writer.bytes[before...]) == [0xC0 | UInt8(offset >> 8), UInt8(offset & 0xFF)])
+        }
+    }
+
+    @Test func anUncompressedNameIsWrittenWholeEvenWhenItsSuffixIsKnown() {
+        var writer = WireWriter()
+        writer.writeName(name("orders.local."))
+        let start = writer.count
+        writer.writeName(name("web-1.orders.local."), compress: false)
+        #expect(Array(writer.bytes[start...]) == name("web-1.orders.local.").wire)
+    }
+}

@@ -131,6 +131,26 @@ struct EndToEndDNSTests {
         #expect(tcp.answers.count == 40)
     }
 
+    /// `--udp-max-payload 8192`: a 100-instance SRV answer with its glue (about 6.5 KB, past the
+    /// 4 KB datagram buffers of the default) comes back whole in one UDP reply, and the OPT says 8192.
+    @Test func aRaisedUDPMaxPayloadCarriesALargeAnswerInOneDatagram() throws {
+        let beacon = try RunningBeacon { $0.udpMaxPayload = 8192 }
+        for index in 1...100 {
+            try beacon.register([
+                "service": "big", "function": "f", "id": .string("instance-\(index)"),
+                "address": .string("10.0.\(index / 200).\(index % 200 + 1)"), "port": 80,
+            ])
+        }
+        var query = Message(header: Header(id: 9))
+        query.questions = [Question(name: try DomainName("f.big.local."), type: .srv)]
+        query.additionals = [EDNS(udpPayloadSize: 8192).record]
+        let udp = try beacon.dns.exchangeUDP(try query.encode(), id: 9)
+        #expect(!udp.header.truncated)
+        #expect(udp.answers.count == 100)
+        #expect(udp.additionals.filter { $0.type == .a }.count == 100)
+        #expect(udp.edns?.udpPayloadSize == 8192)
+    }
+
     @Test func twoPipelinedTCPQueriesGetTwoAnswersInOrder() throws {
         let beacon = try RunningBeacon()
         var bytes: [UInt8] = []
@@ -153,6 +173,42 @@ struct EndToEndDNSTests {
         }
         #expect(replies.map(\.header.id) == [1, 2])
         #expect(replies.map(\.rcode) == [.noError, .nxDomain])
+    }
+
+    /// Over TCP a frame that gets no reply (QR set, or too short for a header) is skipped and the
+    /// connection answers the queries after it. Before the fix the connection closed on it and the
+    /// queries behind it were lost.
+    @Test func aTCPFrameWithQRSetIsSkippedAndTheNextQueriesAreAnswered() throws {
+        let beacon = try RunningBeacon()
+        func frame(_ id: UInt16, _ name: String, response: Bool = false) throws -> [UInt8] {
+            var header = Header(id: id)
+            header.isResponse = response
+            let bytes = try Message(header: header, questions: [Question(name: try DomainName(name), type: .soa)]).encode()
+            return [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes
+        }
+        let stream = try BlockingStream(connectingTo: beacon.server.dnsAddress, timeoutMilliseconds: 2_000)
+        try stream.write(try frame(1, "local.", response: true) + [0, 3, 1, 2, 3] + frame(2, "local.") + frame(3, "nothing.local."))
+        var framer = TCPFramer()
+        var replies: [Message] = []
+        while replies.count < 2 {
+            let chunk = try stream.read()
+            #expect(!chunk.isEmpty, "the connection closed after \(replies.count) replies")
+            if chunk.isEmpty { break }
+            framer.append(chunk)
+            while case .message(let message) = framer.next() { replies.append(try Message.decode(message)) }
+        }
+        #expect(replies.map(\.header.id) == [2, 3], "no reply to the response or the 3-byte frame, then both queries")
+        #expect(replies.map(\.rcode) == [.noError, .nxDomain])
+        // And the connection still takes queries afterwards.
+        try stream.write(try frame(4, "local.", response: true) + frame(5, "local."))
+        var last: Message? = nil
+        while last == nil {
+            let chunk = try stream.read()
+            if chunk.isEmpty { break }
+            framer.append(chunk)
+            if case .message(let message) = framer.next() { last = try Message.decode(message) }
+        }
+        #expect(last?.header.id == 5)
     }
 
     @Test func namesOutsideTheServedZonesAreRefused() throws {

@@ -39,6 +39,8 @@ struct ServeCommandTests {
     @Test(arguments: [
         ("--dns nonsense", "--dns"), ("--http 1.2.3.4", "--http"), ("--max-ttl -1", "--max-ttl"),
         ("--domain ..", "--domain"), ("--upstream 127.0.0.1", "--upstream"), ("--store http://x", "--store"),
+        ("--udp-max-payload 511", "--udp-max-payload"), ("--udp-max-payload 65536", "--udp-max-payload"),
+        ("--udp-max-payload 1232.5", "--udp-max-payload"),
     ])
     func aBadFlagValueExits64NamingTheFlag(arguments: String, flag: String) throws {
         let (status, stderr) = try Self.run("serve \(arguments)")
@@ -50,6 +52,10 @@ struct ServeCommandTests {
         let (status, stderr) = try Self.run("serve", environment: "BEACON_DNS=bad")
         #expect(status == 64)
         #expect(stderr.contains("$BEACON_DNS"), "\(stderr)")
+        let (payloadStatus, payloadError) = try Self.run("serve", environment: "BEACON_UDP_MAX_PAYLOAD=100")
+        #expect(payloadStatus == 64)
+        #expect(payloadError.contains("$BEACON_UDP_MAX_PAYLOAD"), "\(payloadError)")
+        #expect(payloadError.contains("512-65535"), "\(payloadError)")
     }
 
     @Test func aPortInUseExits1NamingTheAddress() throws {
