@@ -15,6 +15,7 @@ package enum CommandLineTool {
           heartbeat    renew an instance's lease: heartbeat ID
           deregister   remove an instance and print how long to keep it serving: deregister ID
           ls           list live instances: ls [SERVICE]
+          reload       have the server reload its zone files and token file (as SIGHUP does)
           resolve      ask Beacon's DNS server: resolve NAME [TYPE]
           sidecar      keep a service registered while its health check passes: sidecar [flags] -- CMD ARGS...
 
@@ -49,7 +50,7 @@ package enum CommandLineTool {
         }
         switch command {
         case "serve":
-            return run(ServeCommand.specs, ServeCommand.help) { ServeCommand.run($0) }
+            return run(ServeCommand.specs, ServeCommand.help) { ServeCommand.run($0, console: console) }
         case "register":
             return run(InstanceCommands.registerSpecs, InstanceCommands.registerHelp) {
                 InstanceCommands.register($0, console: console)
@@ -57,6 +58,10 @@ package enum CommandLineTool {
         case "heartbeat":
             return run(InstanceCommands.instanceSpecs, InstanceCommands.heartbeatHelp) {
                 InstanceCommands.heartbeat($0, console: console)
+            }
+        case "reload":
+            return run(InstanceCommands.instanceSpecs, InstanceCommands.reloadHelp) {
+                InstanceCommands.reload($0, console: console)
             }
         case "deregister":
             return run(InstanceCommands.instanceSpecs, InstanceCommands.deregisterHelp) {

@@ -39,6 +39,32 @@ enum InstanceCommands {
         Exit status: 0 renewed, 1 unknown id, refused or unreachable, 64 bad usage.
         """
 
+    static let reloadHelp = """
+        Usage: beacon reload [flags]
+
+        Asks the server to reload its zone files and token file (POST /v1/reload), as SIGHUP does: all or
+        nothing, a file that fails keeps the old set. Prints what changed. With --token-file on the
+        server, it needs a token that may write every service.
+
+        \(ClientOptions.help)
+
+        Exit status: 0 reloaded, 1 refused, failed (the previous files stay in force) or unreachable, 64 bad usage.
+        """
+
+    static func reload(_ arguments: ParsedArguments, console: Console) -> ExitCode {
+        let options: ClientOptions
+        do throws(ExitCodeMessage) {
+            guard arguments.positionals.isEmpty else { throw ExitCodeMessage(.usage, "reload takes no arguments") }
+            options = try ClientOptions.parse(arguments)
+        } catch {
+            return error.report(to: console)
+        }
+        var client = options.client()
+        return perform(console: console, options: options, table: TextTable("STATUS", "CHANGES"), keys: ["status", "changes"]) {
+            () throws(ClientError) in try client.reload()
+        }
+    }
+
     static let deregisterHelp = """
         Usage: beacon deregister ID [flags]
 

@@ -6,8 +6,8 @@ import PosixIO
 /// `beacon serve`: flags to `ServeConfig`, then run until SIGINT or SIGTERM.
 enum ServeCommand {
     static let specs: [FlagSpec] = [
-        FlagSpec("dns", env: "BEACON_DNS"),
-        FlagSpec("http", env: "BEACON_HTTP"),
+        FlagSpec("dns", env: "BEACON_DNS", repeatable: true),
+        FlagSpec("http", env: "BEACON_HTTP", repeatable: true),
         FlagSpec("domain", env: "BEACON_DOMAIN"),
         FlagSpec("zones", env: "BEACON_ZONES"),
         FlagSpec("data", env: "BEACON_DATA"),
@@ -29,6 +29,8 @@ enum ServeCommand {
         FlagSpec("http-idle-timeout", env: "BEACON_HTTP_IDLE_TIMEOUT"),
         FlagSpec("http-request-timeout", env: "BEACON_HTTP_REQUEST_TIMEOUT"),
         FlagSpec("log-level", env: "BEACON_LOG_LEVEL"),
+        FlagSpec("log-format", env: "BEACON_LOG_FORMAT"),
+        FlagSpec("check", value: false),
         FlagSpec("help", value: false),
     ]
 
@@ -38,8 +40,9 @@ enum ServeCommand {
         Runs the resolver: DNS on UDP and TCP, and the HTTP side channel for registrations.
         Every flag can also come from its environment variable; the flag wins.
 
-          --dns HOST:PORT          DNS listener, UDP and TCP [$BEACON_DNS, default 127.0.0.1:8053]
-          --http HOST:PORT         HTTP side channel [$BEACON_HTTP, default 127.0.0.1:8054]
+          --dns HOST:PORT          DNS listener, UDP and TCP; repeat for more ([::]:53 is dual-stack)
+                                   [$BEACON_DNS, comma-separated, default 127.0.0.1:8053]
+          --http HOST:PORT         HTTP side channel; repeat for more [$BEACON_HTTP, default 127.0.0.1:8054]
           --domain NAME            zone apex under which registrations appear [$BEACON_DOMAIN, default local.]
           --zones DIR              load every *.zone file in DIR [$BEACON_ZONES, default ./zones]
           --data DIR               journal and snapshots [$BEACON_DATA, default ./data]
@@ -65,8 +68,12 @@ enum ServeCommand {
           --http-request-timeout SECONDS  a request must arrive in full this long after its first byte
                                           [$BEACON_HTTP_REQUEST_TIMEOUT, default 10]
           --log-level LEVEL        debug, info, warning or error [$BEACON_LOG_LEVEL, default info]
+          --log-format FORMAT      text, or json for one object per line [$BEACON_LOG_FORMAT, default text]
+          --check                  load and check the flags, zones and token file, print what would be
+                                   served, and exit 0 (or 1 naming the problem) without serving
 
-        SIGINT or SIGTERM stops it cleanly (listeners closed, journal flushed, exit 0).
+        SIGINT or SIGTERM stops it cleanly (listeners closed, journal flushed, exit 0). SIGHUP reloads the
+        zone files and the token file, all or nothing (a file that fails keeps the old set and is logged).
         """
 
     static func config(from arguments: ParsedArguments) throws(UsageError) -> ServeConfig {
@@ -78,6 +85,21 @@ enum ServeCommand {
             }
             return address
         }
+        /// A repeatable address flag: each use, or a comma-separated environment variable.
+        func addresses(_ name: String) throws(UsageError) -> [SocketAddress]? {
+            var texts = arguments.list(name)
+            if texts.isEmpty, let value = arguments.value(name) { texts = value.split(separator: ",").map(String.init) }
+            guard !texts.isEmpty else { return nil }
+            var result: [SocketAddress] = []
+            for text in texts {
+                guard let address = SocketAddress(parsing: text) else {
+                    throw UsageError("\(arguments.origin(name)): expected HOST:PORT with an IP literal, got '\(text)'")
+                }
+                guard !result.contains(address) else { throw UsageError("\(arguments.origin(name)): \(text) is given twice") }
+                result.append(address)
+            }
+            return result
+        }
         func integer(_ name: String, in range: ClosedRange<Int>) throws(UsageError) -> Int? {
             guard let text = arguments.value(name) else { return nil }
             guard let value = Int(text), range.contains(value) else {
@@ -86,8 +108,8 @@ enum ServeCommand {
             }
             return value
         }
-        if let dns = try address("dns") { config.dnsAddress = dns }
-        if let http = try address("http") { config.httpAddress = http }
+        if let dns = try addresses("dns") { config.dnsAddresses = dns }
+        if let http = try addresses("http") { config.httpAddresses = http }
         if let text = arguments.value("domain") {
             guard let domain = try? DomainName(text), !domain.isRoot else {
                 throw UsageError("\(arguments.origin("domain")): expected a domain name such as local. , got '\(text)'")
@@ -148,10 +170,16 @@ enum ServeCommand {
             }
             config.logLevel = level
         }
+        if let text = arguments.value("log-format") {
+            guard let format = Log.Format(rawValue: text.lowercased()) else {
+                throw UsageError("\(arguments.origin("log-format")): expected text or json, got '\(text)'")
+            }
+            config.logFormat = format
+        }
         return config
     }
 
-    static func run(_ arguments: ParsedArguments) -> ExitCode {
+    static func run(_ arguments: ParsedArguments, console: Console = .standard) -> ExitCode {
         let config: ServeConfig
         do throws(UsageError) {
             guard arguments.positionals.isEmpty else {
@@ -161,11 +189,12 @@ enum ServeCommand {
         } catch {
             return CommandLineTool.usageFailure(error)
         }
+        if arguments.has("check") { return check(config, console: console) }
         // Before any thread starts, so that every thread inherits the mask and only `wait` sees them.
-        Signals.block([Signals.interrupt, Signals.terminate])
+        Signals.block([Signals.interrupt, Signals.terminate, Signals.hangUp])
         Signals.ignoreBrokenPipe()
         Posix.raiseOpenFileLimit()
-        let log = Log(level: config.logLevel)
+        let log = Log(level: config.logLevel, format: config.logFormat)
         let server: BeaconServer
         do throws(StartupError) {
             server = try BeaconServer.start(config, log: log)
@@ -173,9 +202,29 @@ enum ServeCommand {
             Posix.writeStandardError("beacon: \(error.message)\n")
             return .failure
         }
-        let signal = Signals.wait(for: [Signals.interrupt, Signals.terminate])
-        log.info("received \(signal == Signals.interrupt ? "SIGINT" : "SIGTERM"), stopping")
-        server.stop()
+        while true {
+            let signal = Signals.wait(for: [Signals.interrupt, Signals.terminate, Signals.hangUp])
+            if signal == Signals.hangUp {
+                server.reload(reason: "SIGHUP")
+                continue
+            }
+            log.info("received \(signal == Signals.interrupt ? "SIGINT" : "SIGTERM"), stopping")
+            server.stop()
+            return .success
+        }
+    }
+
+    /// `--check`: everything `serve` would load, checked, and a summary on stdout; nothing bound.
+    static func check(_ config: ServeConfig, console: Console) -> ExitCode {
+        let content: ServerContent
+        do throws(StartupError) {
+            content = try ServerContent.load(config, dnsAddress: config.dnsAddress)
+        } catch {
+            console.err("beacon: \(error.message)\n")
+            return .failure
+        }
+        let lines = ["beacon \(BuildInfo.version): configuration OK"] + content.summary(config)
+        console.out(lines.joined(separator: "\n") + "\n")
         return .success
     }
 }

@@ -6,192 +6,219 @@ import HTTPControl
 import HTTPWire
 import Journal
 import Leases
+import Primitives
 import PosixIO
+import Synchronization
 
-/// A running Beacon: build it with `start`, end it with `stop`.
+/// A running Beacon: build it with `start`, end it with `stop`, reload its files with `reload`.
 package final class BeaconServer: Sendable {
     package let config: ServeConfig
     package let registry: Registry
     package let store: any RegistrationStore
-    package let dnsCounters: DNSCounters
     package let log: Log
-    private let udp: UDPServer
-    private let tcp: TCPServer
+    private let dns: DNSListeners
+    private let answers: AnswerSource
     private let http: HTTPServer
+    private let api: ControlAPI
     private let sweeper: ExpirySweeper
     private let forwarder: Forwarder?
     private let etcd: EtcdStore?
-    package let httpAddress: SocketAddress
-    /// Where the listeners ended up (port 0 in the config picks a free port).
-    package let dnsAddress: SocketAddress
+    private let content: Locked<ServerContent>
+    /// One reload at a time (SIGHUP and `POST /v1/reload` may race).
+    private let reloading = Locked<Void>(())
+    package let reloadCounters: ReloadCounters
+    /// Where the listeners ended up (port 0 in the config picks a free port), in flag order.
+    package let dnsAddresses: [SocketAddress]
+    package let httpAddresses: [SocketAddress]
+    package var dnsAddress: SocketAddress { dnsAddresses[0] }
+    package var httpAddress: SocketAddress { httpAddresses[0] }
+    /// The first listener's counters (tests); `/metrics` sums every listener's.
+    package var dnsCounters: DNSCounters { dns.listeners[0].counters }
 
     /// Loads zones, opens the store, and binds every listener, so that any failure happens here with
     /// one clear message and nothing left running.
     package static func start(_ config: ServeConfig, log: Log) throws(StartupError) -> BeaconServer {
         let startedAt = Posix.wallClockSeconds()
-        let zones = try ZoneLoader.load(
-            directory: config.zonesDirectory, mustExist: config.zonesDirectoryExplicit, domain: config.domain,
-            nameServerAddress: config.dnsAddress)
+        let content = try ServerContent.load(config, dnsAddress: config.dnsAddress)
         // Logged once everything is bound, so that a failed start prints exactly one line.
-        var notes = zones.zones.map { "serving zone \($0.origin)" }
-        let tokens = try loadTokens(config.tokenFile)
+        var notes = content.zones.zones.map { "serving zone \($0.origin)" }
         // Indexes start from the wall clock (microseconds; a clock before 1970 starts them at 1). With
         // a data directory, recovery then raises them past every index recorded before the restart.
         let registry = Registry(
             limits: config.limits, initialIndex: UInt64(max(1, (Posix.wallClockSeconds() * 1_000_000).rounded(.down))))
         let clock: @Sendable () -> Instant = { Instant(nanoseconds: Posix.monotonicNanoseconds()) }
-        let store: any RegistrationStore
-        var etcd: EtcdStore? = nil
-        if !config.etcdEndpoints.isEmpty {
-            if let data = config.dataDirectory { notes.append("--store etcd: registrations live in etcd; \(data) is not used") }
-            do throws(SystemCallError) {
-                etcd = try EtcdStore(endpoints: config.etcdEndpoints, registry: registry, log: log, clock: clock)
-            } catch {
-                throw StartupError("--store: cannot start the etcd workers: \(error.errno)")
-            }
-            etcd!.start()
-            store = etcd!
-        } else if let dataDirectory = config.dataDirectory {
-            do throws(JournalError) {
-                store = try JournalStore.open(
-                    directory: dataDirectory, registry: registry, log: log, clock: clock,
-                    options: JournalOptions(compactionThreshold: config.journalCompactionBytes))
-            } catch {
-                throw StartupError("--data \(dataDirectory): \(error.message)")
-            }
-        } else {
-            store = MemoryStore(registry: registry, clock: clock)
-        }
-        let resolver = Resolver(zones: zones, dynamic: DynamicNames(apex: config.domain, maxTTL: config.maxTTL))
-        let counters = DNSCounters()
-        let fast = FastResponder(resolver: resolver, udpMaxPayload: config.udpMaxPayload)
+        let (store, etcd) = try openStore(config, registry: registry, log: log, clock: clock, notes: &notes)
+        let (responder, fast) = content.answerers(config)
         notes.append("fast path: \(fast.templates.count) static answers prepared")
-        let engine = DNSEngine(
-            responder: Responder(
-                resolver: resolver, forwarding: !config.upstreams.isEmpty, udpMaxPayload: config.udpMaxPayload),
-            fast: fast,
-            registry: registry, counters: counters)
+        let answers = AnswerSource(responder: responder, fast: fast)
         var forwarder: Forwarder? = nil
-        var udpForward: UDPServer.ForwardHandler? = nil
-        var tcpForward: TCPServer.ForwardHandler? = nil
+        let closeStore = {
+            (store as? JournalStore)?.close()
+            etcd?.stop()
+        }
+        var forwarding: (UDPServer.ForwardHandler, TCPServer.ForwardHandler)? = nil
         if !config.upstreams.isEmpty {
             do throws(SystemCallError) {
                 let created = try Forwarder(options: Forwarder.Options(upstreams: config.upstreams))
                 created.start()
                 forwarder = created
-                udpForward = { query, client, socket in
-                    created.forward(query, clientLimit: Forwarder.udpLimit(of: query, maximum: config.udpMaxPayload)) {
-                        reply in
-                        _ = reply.withUnsafeBytes { try? Posix.send(socket, from: $0, to: client) }
-                    }
-                }
-                tcpForward = { query, completion in
-                    created.forward(query, clientLimit: 0xFFFF) { completion($0) }
-                }
+                forwarding = Self.forwardHandlers(created, udpMaxPayload: config.udpMaxPayload)
             } catch {
-                (store as? JournalStore)?.close()
-                etcd?.stop()
+                closeStore()
                 throw StartupError("--upstream: \(error)")
             }
             notes.append("forwarding names outside the served zones to \(config.upstreams.map(\.description).joined(separator: ", "))")
         }
-        let udp = UDPServer(engine: engine, forward: udpForward, responsesPerSecond: config.responseRateLimit)
-        /// Undoes what started so far, for a start-up that fails part-way.
-        let abandon = { (tcp: TCPServer?) in
-            tcp?.stop()
-            udp.stop()
+        let dns: DNSListeners
+        do throws(StartupError) {
+            dns = try DNSListeners(
+                config, source: answers, registry: registry, udpForward: forwarding?.0, tcpForward: forwarding?.1)
+        } catch {
             forwarder?.stop()
-            (store as? JournalStore)?.close()
-            etcd?.stop()
-        }
-        let tcp: TCPServer
-        do throws(SystemCallError) {
-            tcp = try TCPServer(engine: engine, forward: tcpForward)
-        } catch {
-            abandon(nil)
-            throw StartupError("--dns \(config.dnsAddress): \(error.errno)")
-        }
-        var dnsAddress = config.dnsAddress
-        do throws(SystemCallError) {
-            // TCP first: with port 0 it picks the port, and UDP then binds the same one.
-            dnsAddress = try tcp.start(
-                address: config.dnsAddress, maximumConnections: config.tcpMaxConnections,
-                idleMilliseconds: config.tcpIdleMilliseconds)
-            try udp.start(address: dnsAddress, threads: config.udpThreads)
-        } catch {
-            abandon(tcp)
-            throw StartupError("--dns \(config.dnsAddress): \(error.errno)")
+            closeStore()
+            throw error
         }
         let httpCounters = HTTPCounters()
-        var operatorMetrics = [OperatorMetrics.build(startedAtSeconds: startedAt)]
+        let reloadCounters = ReloadCounters()
+        var operatorMetrics = [OperatorMetrics.build(startedAtSeconds: startedAt), OperatorMetrics.reloads(reloadCounters)]
         if let journal = store as? JournalStore { operatorMetrics.append(OperatorMetrics.journal(journal)) }
         let extraMetrics = operatorMetrics
-        let negativeTTL = zones.zone(for: config.domain)?.negativeSOA.ttl ?? 5
+        let listeners = dns.listeners.map { (address: $0.address.description, counters: $0.counters) }
         let api = ControlAPI(
-            store: store, tokens: tokens,
+            store: store, tokens: content.tokens,
             settings: ControlAPI.Settings(
-                domain: config.domain.description, maxTTL: config.maxTTL, negativeTTL: negativeTTL,
-                dnsAddress: dnsAddress.description, version: "\(BuildInfo.version) (\(BuildInfo.commit))"),
+                domain: config.domain.description, maxTTL: config.maxTTL,
+                negativeTTL: content.zones.zone(for: config.domain)?.negativeSOA.ttl ?? 5,
+                dnsAddress: dns.addresses[0].description, version: "\(BuildInfo.version) (\(BuildInfo.commit))"),
             counters: httpCounters, clock: clock,
-            metrics: { MetricsText.render(dns: counters, registry: registry, http: httpCounters, extra: extraMetrics) },
+            metrics: { MetricsText.render(dns: listeners, registry: registry, http: httpCounters, extra: extraMetrics) },
             log: log)
+        api.replaceCNAMEOwners(content.cnameOwners(domain: config.domain))
         var options = HTTPServer.Options()
         options.threads = config.httpThreads
         options.maximumConnections = config.httpMaxConnections
         options.idleMilliseconds = config.httpIdleMilliseconds
         options.requestTimeoutMilliseconds = config.httpHeaderTimeoutMilliseconds
         let http = HTTPServer(api: api, options: options)
-        let httpAddress: SocketAddress
+        let httpAddresses: [SocketAddress]
         do throws(SystemCallError) {
-            httpAddress = try http.start(address: config.httpAddress)
+            httpAddresses = try http.start(addresses: config.httpAddresses)
         } catch {
-            abandon(tcp)
-            throw StartupError("--http \(config.httpAddress): \(error.errno)")
+            http.stop()
+            dns.stop()
+            forwarder?.stop()
+            closeStore()
+            throw StartupError("--http \(config.httpAddresses.map(\.description).joined(separator: ", ")): \(error.errno)")
         }
         let sweeper = ExpirySweeper(registry: registry)
         sweeper.start()
         for note in notes { log.info(note) }
-        log.info("dns listening on \(dnsAddress) (udp x\(config.udpThreads), tcp)")
-        log.info("http listening on \(httpAddress)")
-        return BeaconServer(
-            config: config, registry: registry, store: store, dnsCounters: counters, log: log, udp: udp, tcp: tcp,
-            http: http, sweeper: sweeper, forwarder: forwarder, etcd: etcd, dnsAddress: dnsAddress,
-            httpAddress: httpAddress)
+        for address in dns.addresses { log.info("dns listening on \(address) (udp x\(config.udpThreads), tcp)") }
+        for address in httpAddresses { log.info("http listening on \(address)") }
+        let server = BeaconServer(
+            config: config, registry: registry, store: store, log: log, dns: dns, answers: answers, http: http, api: api,
+            sweeper: sweeper, forwarder: forwarder, etcd: etcd, content: content, reloadCounters: reloadCounters,
+            httpAddresses: httpAddresses)
+        api.setReloadHandler { [weak server] in
+            guard let server else { return .failed("the server is stopping") }
+            return server.reload(reason: "POST /v1/reload")
+        }
+        return server
     }
 
-    private static func loadTokens(_ path: String?) throws(StartupError) -> TokenTable? {
-        guard let path else { return nil }
-        let bytes: [UInt8]
-        do throws(SystemCallError) {
-            bytes = try Files.read(path)
-        } catch {
-            throw StartupError("--token-file \(path): cannot read: \(error.errno)")
+    private static func openStore(
+        _ config: ServeConfig, registry: Registry, log: Log, clock: @escaping @Sendable () -> Instant,
+        notes: inout [String]
+    ) throws(StartupError) -> (any RegistrationStore, EtcdStore?) {
+        if !config.etcdEndpoints.isEmpty {
+            if let data = config.dataDirectory { notes.append("--store etcd: registrations live in etcd; \(data) is not used") }
+            let etcd: EtcdStore
+            do throws(SystemCallError) {
+                etcd = try EtcdStore(endpoints: config.etcdEndpoints, registry: registry, log: log, clock: clock)
+            } catch {
+                throw StartupError("--store: cannot start the etcd workers: \(error.errno)")
+            }
+            etcd.start()
+            return (etcd, etcd)
         }
-        do throws(TokenFileError) {
-            return try TokenTable(parsing: String(decoding: bytes, as: UTF8.self), fileName: path)
+        guard let dataDirectory = config.dataDirectory else { return (MemoryStore(registry: registry, clock: clock), nil) }
+        do throws(JournalError) {
+            let store = try JournalStore.open(
+                directory: dataDirectory, registry: registry, log: log, clock: clock,
+                options: JournalOptions(compactionThreshold: config.journalCompactionBytes))
+            return (store, nil)
         } catch {
-            throw StartupError("--token-file \(error.message)")
+            throw StartupError("--data \(dataDirectory): \(error.message)")
         }
+    }
+
+    private static func forwardHandlers(_ forwarder: Forwarder, udpMaxPayload: Int)
+        -> (UDPServer.ForwardHandler, TCPServer.ForwardHandler)
+    {
+        let udp: UDPServer.ForwardHandler = { query, client, socket in
+            forwarder.forward(query, clientLimit: Forwarder.udpLimit(of: query, maximum: udpMaxPayload)) { reply in
+                _ = reply.withUnsafeBytes { try? Posix.send(socket, from: $0, to: client) }
+            }
+        }
+        let tcp: TCPServer.ForwardHandler = { query, completion in
+            forwarder.forward(query, clientLimit: 0xFFFF) { completion($0) }
+        }
+        return (udp, tcp)
     }
 
     private init(
-        config: ServeConfig, registry: Registry, store: any RegistrationStore, dnsCounters: DNSCounters, log: Log,
-        udp: UDPServer, tcp: TCPServer, http: HTTPServer, sweeper: ExpirySweeper, forwarder: Forwarder?,
-        etcd: EtcdStore?, dnsAddress: SocketAddress, httpAddress: SocketAddress
+        config: ServeConfig, registry: Registry, store: any RegistrationStore, log: Log, dns: DNSListeners,
+        answers: AnswerSource, http: HTTPServer, api: ControlAPI, sweeper: ExpirySweeper, forwarder: Forwarder?,
+        etcd: EtcdStore?, content: ServerContent, reloadCounters: ReloadCounters, httpAddresses: [SocketAddress]
     ) {
-        self.forwarder = forwarder
-        self.etcd = etcd
-        self.http = http
-        self.httpAddress = httpAddress
         self.config = config
         self.registry = registry
         self.store = store
-        self.dnsCounters = dnsCounters
         self.log = log
-        self.udp = udp
-        self.tcp = tcp
+        self.dns = dns
+        self.answers = answers
+        self.http = http
+        self.api = api
         self.sweeper = sweeper
-        self.dnsAddress = dnsAddress
+        self.forwarder = forwarder
+        self.etcd = etcd
+        self.content = Locked(content)
+        self.reloadCounters = reloadCounters
+        dnsAddresses = dns.addresses
+        self.httpAddresses = httpAddresses
+    }
+
+    /// Loads the zone files and the token file again and puts them in force together, or neither:
+    /// a file that fails keeps the old set, is logged with its `file:line:column`, and counts in
+    /// `beacon_reload_failures_total`. DNS, HTTP and the table carry on throughout; queries already
+    /// being answered finish with the old zones.
+    @discardableResult
+    package func reload(reason: String) -> ControlAPI.ReloadOutcome {
+        reloading.withLock { _ in
+            let started = Posix.monotonicNanoseconds()
+            let fresh: ServerContent
+            do throws(StartupError) {
+                fresh = try ServerContent.load(config, dnsAddress: dnsAddress)
+            } catch {
+                reloadCounters.failures.add(1, ordering: .relaxed)
+                log.error("reload (\(reason)) failed, keeping the previous zones and tokens: \(error.message)")
+                return .failed(error.message)
+            }
+            let (responder, fast) = fresh.answerers(config)
+            let old = content.withLock { current in
+                defer { current = fresh }
+                return current
+            }
+            answers.replace(responder: responder, fast: fast)
+            api.replaceTokens(fresh.tokens)
+            api.replaceCNAMEOwners(fresh.cnameOwners(domain: config.domain))
+            reloadCounters.successes.add(1, ordering: .relaxed)
+            reloadCounters.lastSuccessSeconds.store(Int64(Posix.wallClockSeconds()), ordering: .relaxed)
+            let summary = fresh.changes(from: old)
+            let milliseconds = Double(Posix.monotonicNanoseconds() - started) / 1e6
+            log.info("reloaded (\(reason)) in \((milliseconds * 10).rounded() / 10) ms: \(summary)")
+            return .reloaded(summary)
+        }
     }
 
     /// Closes the listeners and stops every thread; the journal commits what was queued, then closes.
@@ -200,10 +227,17 @@ package final class BeaconServer: Sendable {
         (store as? JournalStore)?.close()
         // Before the DNS sockets close: a late forwarded reply must not be sent on a closed socket.
         forwarder?.stop()
-        tcp.stop()
-        udp.stop()
+        dns.stop()
         sweeper.stop()
         etcd?.stop()
         log.info("stopped")
     }
+}
+
+/// Reload outcomes, for `/metrics`.
+package final class ReloadCounters: Sendable {
+    package let successes = Atomic<UInt64>(0)
+    package let failures = Atomic<UInt64>(0)
+    package let lastSuccessSeconds = Atomic<Int64>(0)
+    package init() {}
 }

@@ -23,15 +23,34 @@ struct MetricsText {
         family(name, type, help, [("", Self.secondsText(nanoseconds))])
     }
 
-    /// A histogram of durations, in seconds.
-    mutating func histogram(_ name: String, _ help: String, _ histogram: LatencyHistogram) {
-        text += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+    /// A histogram of durations, in seconds (`labels` for one series of a family: `transport="udp"`).
+    mutating func histogram(
+        _ name: String, _ help: String, _ histogram: Histogram, labels: String = "", header: Bool = true,
+        unit: HistogramUnit = .seconds
+    ) {
+        if header { text += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n" }
+        let prefix = labels.isEmpty ? "" : labels + ","
+        let suffix = labels.isEmpty ? "" : "{\(labels)}"
         let counts = histogram.cumulativeCounts
         for (bound, count) in zip(histogram.bounds, counts) {
-            text += "\(name)_bucket{le=\"\(Self.secondsText(bound))\"} \(count)\n"
+            text += "\(name)_bucket{\(prefix)le=\"\(unit.text(bound))\"} \(count)\n"
         }
-        text += "\(name)_bucket{le=\"+Inf\"} \(counts.last ?? 0)\n"
-        text += "\(name)_sum \(Self.secondsText(histogram.sumNanoseconds))\n\(name)_count \(histogram.count)\n"
+        text += "\(name)_bucket{\(prefix)le=\"+Inf\"} \(counts.last ?? 0)\n"
+        text += "\(name)_sum\(suffix) \(unit.text(histogram.sum))\n\(name)_count\(suffix) \(histogram.count)\n"
+    }
+
+    enum HistogramUnit {
+        /// Values recorded in nanoseconds, shown in seconds.
+        case seconds
+        /// Values shown as recorded.
+        case plain
+
+        func text(_ value: Int64) -> String {
+            switch self {
+            case .seconds: MetricsText.secondsText(value)
+            case .plain: String(value)
+            }
+        }
     }
 
     /// Nanoseconds as decimal seconds without trailing zeros (no Foundation formatting here).
@@ -43,42 +62,12 @@ struct MetricsText {
         return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
     }
 
-    static func render(dns: DNSCounters, registry: Registry, http: HTTPCounters, extra: [@Sendable (inout MetricsText) -> Void])
-        -> String
-    {
+    static func render(
+        dns: [(address: String, counters: DNSCounters)], registry: Registry, http: HTTPCounters,
+        extra: [@Sendable (inout MetricsText) -> Void]
+    ) -> String {
         var metrics = MetricsText()
-        metrics.family(
-            "beacon_dns_queries_total", "counter", "DNS queries answered, by query type.",
-            dns.queriesByType.map { ("type=\"\($0.0)\"", String($0.1)) })
-        metrics.family(
-            "beacon_dns_responses_total", "counter", "DNS responses sent, by RCODE.",
-            dns.responsesByRCode.filter { $0.1 > 0 || ["NOERROR", "NXDOMAIN", "REFUSED"].contains($0.0) }.map {
-                ("rcode=\"\($0.0)\"", String($0.1))
-            })
-        metrics.family(
-            "beacon_dns_transport_queries_total", "counter", "DNS queries received, by transport.",
-            [
-                ("transport=\"udp\"", String(dns.udpQueries.load(ordering: .relaxed))),
-                ("transport=\"tcp\"", String(dns.tcpQueries.load(ordering: .relaxed))),
-            ])
-        metrics.single(
-            "beacon_dns_truncated_total", "counter", "UDP responses sent with TC set.",
-            dns.truncated.load(ordering: .relaxed))
-        metrics.single(
-            "beacon_dns_dropped_total", "counter", "DNS messages dropped without a reply (junk, QR set, oversized).",
-            dns.dropped.load(ordering: .relaxed))
-        metrics.single(
-            "beacon_dns_forwarded_total", "counter", "Queries forwarded to an upstream.",
-            dns.forwarded.load(ordering: .relaxed))
-        metrics.single(
-            "beacon_dns_rate_limited_total", "counter", "UDP responses dropped or slipped by --rrl.",
-            dns.rateLimited.load(ordering: .relaxed))
-        metrics.single(
-            "beacon_dns_tcp_connections_rejected_total", "counter", "TCP connections refused at --max-tcp-connections.",
-            dns.tcpConnectionsRejected.load(ordering: .relaxed))
-        metrics.single(
-            "beacon_dns_tcp_connections_timed_out_total", "counter", "TCP connections closed when idle.",
-            dns.tcpConnectionsTimedOut.load(ordering: .relaxed))
+        metrics.renderDNS(dns)
         metrics.single("beacon_instances", "gauge", "Instances in the table.", registry.count)
         metrics.single(
             "beacon_registrations_total", "counter", "Registrations of new ids accepted.",

@@ -22,6 +22,21 @@ enum OperatorMetrics {
         }
     }
 
+    static func reloads(_ counters: ReloadCounters) -> @Sendable (inout MetricsText) -> Void {
+        { metrics in
+            metrics.single(
+                "beacon_reloads_total", "counter", "Reloads of the zone and token files that took effect.",
+                counters.successes.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_reload_failures_total", "counter",
+                "Reloads refused because a file failed to load (the previous files stay in force).",
+                counters.failures.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_reload_last_success_timestamp_seconds", "gauge", "When the last reload took effect (0: none yet).",
+                counters.lastSuccessSeconds.load(ordering: .relaxed))
+        }
+    }
+
     static func journal(_ store: JournalStore) -> @Sendable (inout MetricsText) -> Void {
         { metrics in
             let counters = store.counters

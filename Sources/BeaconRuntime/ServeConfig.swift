@@ -6,8 +6,19 @@ import PosixIO
 
 /// Everything `beacon serve` can be told, with the contract's defaults.
 package struct ServeConfig: Sendable {
-    package var dnsAddress = SocketAddress(parsing: "127.0.0.1:8053")!
-    package var httpAddress = SocketAddress(parsing: "127.0.0.1:8054")!
+    /// `--dns`, repeatable: each address gets its own UDP sockets, TCP listener and counters.
+    package var dnsAddresses = [SocketAddress(parsing: "127.0.0.1:8053")!]
+    /// `--http`, repeatable.
+    package var httpAddresses = [SocketAddress(parsing: "127.0.0.1:8054")!]
+    /// The first DNS listener (tests and single-listener callers set it).
+    package var dnsAddress: SocketAddress {
+        get { dnsAddresses[0] }
+        set { dnsAddresses = [newValue] }
+    }
+    package var httpAddress: SocketAddress {
+        get { httpAddresses[0] }
+        set { httpAddresses = [newValue] }
+    }
     package var domain = try! DomainName("local.")
     package var zonesDirectory = "./zones"
     /// Whether `zonesDirectory` was given explicitly (then it must exist).
@@ -34,6 +45,7 @@ package struct ServeConfig: Sendable {
     /// UDP responses per second per source prefix; nil is off.
     package var responseRateLimit: Int? = nil
     package var logLevel = Log.Level.info
+    package var logFormat = Log.Format.text
 
     package init() {}
 }

@@ -60,6 +60,11 @@ package struct ControlClient: ~Copyable {
     }
 
     /// `DELETE /v1/instances/{id}`.
+    /// `POST /v1/reload`: the server reloads its zone files and token file.
+    package mutating func reload() throws(ClientError) -> ControlReply {
+        try call("POST", "/v1/reload", authorized: true)
+    }
+
     package mutating func deregister(id: String) throws(ClientError) -> ControlReply {
         try call("DELETE", "/v1/instances/\(Self.escape(id))", authorized: true)
     }

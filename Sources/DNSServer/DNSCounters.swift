@@ -1,6 +1,8 @@
 // DNSServer: the DNS transports. UDP threads with batched receive and send, TCP connections on an
 // event loop, both answering through one `DNSEngine`. Everything that decides an answer lives in
 // Authority; this module moves bytes and counts them.
+import Authority
+import Primitives
 import Synchronization
 
 /// Query and response totals for `/metrics`, updated with relaxed atomics on the packet path.
@@ -17,6 +19,10 @@ package final class DNSCounters: Sendable {
 
     private let byType: InlineArray<11, Atomic<UInt64>>
     private let byRCode: InlineArray<16, Atomic<UInt64>>
+    /// Responses by transport (UDP first) and RCODE.
+    private let byTransportAndRCode: InlineArray<32, Atomic<UInt64>>
+    package let udpResponseSizes = Histogram(bounds: Histogram.responseSizeBounds)
+    package let tcpResponseSizes = Histogram(bounds: Histogram.responseSizeBounds)
     package let dropped = Atomic<UInt64>(0)
     package let truncated = Atomic<UInt64>(0)
     package let tcpQueries = Atomic<UInt64>(0)
@@ -30,6 +36,27 @@ package final class DNSCounters: Sendable {
         precondition(Self.countedTypes.count + 1 == 11)
         byType = InlineArray { _ in Atomic<UInt64>(0) }
         byRCode = InlineArray { _ in Atomic<UInt64>(0) }
+        byTransportAndRCode = InlineArray { _ in Atomic<UInt64>(0) }
+    }
+
+    /// A response sent: its transport, RCODE and size.
+    @inline(__always)
+    package func countResponse(transport: Responder.Transport, rcode: UInt8, size: Int) {
+        let tcp = transport == .tcp
+        byTransportAndRCode[(tcp ? 16 : 0) + Int(rcode & 0xF)].add(1, ordering: .relaxed)
+        (tcp ? tcpResponseSizes : udpResponseSizes).record(Int64(size))
+    }
+
+    /// (transport, RCODE name, count) for the RCODEs that occurred.
+    package var responsesByTransportAndRCode: [(String, String, UInt64)] {
+        var result: [(String, String, UInt64)] = []
+        for (offset, transport) in [(0, "udp"), (16, "tcp")] {
+            for (index, name) in Self.rcodeNames.enumerated() {
+                let count = byTransportAndRCode[offset + index].load(ordering: .relaxed)
+                if count > 0 { result.append((transport, name, count)) }
+            }
+        }
+        return result
     }
 
     @inline(__always)

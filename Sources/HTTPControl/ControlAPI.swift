@@ -39,7 +39,19 @@ package final class ControlAPI: Sendable {
     }
 
     package let store: any RegistrationStore
-    package let tokens: TokenTable?
+    /// Whether writes need a token (`--token-file`); fixed for the server's life, while the table
+    /// itself is replaced by a reload.
+    package let tokensRequired: Bool
+    private let tokenTable: Locked<TokenTable?>
+    /// `F.S` names a static CNAME owns (a registration there is refused with 409), replaced by a reload.
+    private let cnameOwners = Locked<[FunctionKey: String]>([:])
+    /// Reloads the zones and the token file (`POST /v1/reload`); nil until the server sets it.
+    private let reloadHandler = Locked<(@Sendable () -> ReloadOutcome)?>(nil)
+
+    /// Sets what `POST /v1/reload` runs.
+    package func setReloadHandler(_ handler: @escaping @Sendable () -> ReloadOutcome) {
+        reloadHandler.withLock { $0 = handler }
+    }
     package let settings: Settings
     package let counters: HTTPCounters
     private let clock: @Sendable () -> Instant
@@ -59,7 +71,8 @@ package final class ControlAPI: Sendable {
     ) {
         self.log = log
         self.store = store
-        self.tokens = tokens
+        tokensRequired = tokens != nil
+        tokenTable = Locked(tokens)
         self.settings = settings
         self.counters = counters
         self.clock = clock
@@ -69,6 +82,21 @@ package final class ControlAPI: Sendable {
     }
 
     package var registry: Registry { store.registry }
+
+    /// The token table in force.
+    package var tokens: TokenTable? { tokenTable.withLock { $0 } }
+
+    /// Puts a reloaded token table in force: removed tokens stop working with the next request.
+    package func replaceTokens(_ tokens: TokenTable?) { tokenTable.withLock { $0 = tokens } }
+
+    /// Puts the `F.S` names owned by static CNAMEs (from the zones) in force.
+    package func replaceCNAMEOwners(_ owners: [FunctionKey: String]) { cnameOwners.withLock { $0 = owners } }
+
+    /// What a reload did, for `POST /v1/reload`.
+    package enum ReloadOutcome: Sendable {
+        case reloaded(String)
+        case failed(String)
+    }
 
     // MARK: - Routing
 
@@ -108,6 +136,9 @@ package final class ControlAPI: Sendable {
         case (1, "register"):
             guard method == .post else { return .respond(notAllowed("POST")) }
             return register(request, reply: reply)
+        case (1, "reload"):
+            guard method == .post else { return .respond(notAllowed("POST")) }
+            return reload(request, reply: reply)
         case (1, "discover"):
             guard method == .post else { return .respond(notAllowed("POST")) }
             do throws(BodyError) {
@@ -143,7 +174,7 @@ package final class ControlAPI: Sendable {
     package func answerHeartbeat(
         _ request: HTTPRequest, jitter: Double, counts: HTTPStatusCounts, into buffer: inout [UInt8]
     ) -> Bool {
-        guard tokens == nil, request.method == .post, let id = Self.heartbeatID(request.rawPath),
+        guard !tokensRequired, request.method == .post, let id = Self.heartbeatID(request.rawPath),
             let result = store.renewImmediately(id: id)
         else { return false }
         switch result {
@@ -203,6 +234,13 @@ package final class ControlAPI: Sendable {
         if let services = grant?.services, !services.contains(spec.service) {
             return .respond(forbidden(spec.service))
         }
+        if let cname = cnameOwners.withLock({ $0[FunctionKey(service: spec.service, function: spec.function)] }) {
+            return .respond(
+                HTTPResponse.error(
+                    status: 409,
+                    message: "\(spec.function).\(spec.service): \(cname) is a CNAME in a zone file, and a CNAME stands alone "
+                        + "(RFC 2181 10.1): a registration there would never be answered"))
+        }
         if grant?.services == nil, let owner = registry.instance(id: spec.id, now: clock()), owner.spec.service != spec.service {
             // Allowed without a scope, but an id moving between services is worth a line in the log.
             log?.warning("register: id \(spec.id) moves from service \(owner.spec.service) to \(spec.service)")
@@ -213,6 +251,29 @@ package final class ControlAPI: Sendable {
                 reply(json(200) { $0.field("id", instance.id); $0.field("ttl", Int(instance.spec.ttl)) })
             case .failure(let error):
                 reply(storeError(error))
+            }
+        }
+        return .pending
+    }
+
+    /// Reloads on a thread of its own (parsing zones takes time no loop should spend), then replies.
+    /// With tokens on, it needs a token that may write every service.
+    private func reload(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
+        switch authorize(request) {
+        case .failure(let box): return .respond(box.response)
+        case .success(let entry) where entry?.services != nil:
+            return .respond(HTTPResponse.error(status: 403, message: "reload needs a token for every service"))
+        case .success: break
+        }
+        guard let reload = reloadHandler.withLock({ $0 }) else {
+            return .respond(HTTPResponse.error(status: 404, message: "this server cannot reload"))
+        }
+        Threads.detach(name: "beacon-reload") { [self] in
+            switch reload() {
+            case .reloaded(let summary):
+                reply(json(200) { $0.field("status", "reloaded"); $0.field("changes", summary) })
+            case .failed(let reason):
+                reply(json(500) { $0.field("status", "kept the previous configuration"); $0.field("error", reason) })
             }
         }
         return .pending
@@ -403,7 +464,7 @@ package final class ControlAPI: Sendable {
 
     /// The caller's token entry (nil when no token file is set), or the 401 to send.
     private func authorize(_ request: HTTPRequest) -> Result<TokenTable.Entry?, ResponseBox> {
-        guard let tokens else { return .success(nil) }
+        guard tokensRequired, let tokens else { return .success(nil) }
         guard let header = request.header("authorization") else {
             return .failure(ResponseBox(unauthorized("missing Authorization: Bearer token")))
         }

@@ -19,7 +19,7 @@ package final class HTTPServer: @unchecked Sendable {
     private let api: ControlAPI
     private let options: Options
     private var loops: [EventLoop] = []
-    private var listeners: [StreamListener] = []
+    private var listeners: [(loop: EventLoop, listener: StreamListener)] = []
     private var hubs: [WatchHub] = []
     private var threads: [ThreadHandle] = []
 
@@ -31,29 +31,38 @@ package final class HTTPServer: @unchecked Sendable {
     /// Binds and starts the loops.
     /// - Returns: the bound address (port filled in when `address` had port 0).
     package func start(address: SocketAddress) throws(SystemCallError) -> SocketAddress {
-        var bound = address
-        let perLoop = max(1, options.maximumConnections / max(1, options.threads))
+        try start(addresses: [address])[0]
+    }
+
+    /// Binds every address (`--http` repeated) on every loop, then starts the loops.
+    /// - Returns: the bound addresses, in order (ports filled in where they were 0).
+    package func start(addresses: [SocketAddress]) throws(SystemCallError) -> [SocketAddress] {
+        var bound = addresses
+        // The cap is for the server: shared out over loops and listening addresses.
+        let perLoop = max(1, options.maximumConnections / max(1, options.threads * addresses.count))
         let timeouts = HTTPSession.Timeouts(
             idleNanoseconds: Int64(options.idleMilliseconds) * 1_000_000,
             requestNanoseconds: Int64(options.requestTimeoutMilliseconds) * 1_000_000)
         for index in 0..<max(1, options.threads) {
             let loop = try EventLoop()
-            let socket = try Sockets.tcpListener(bind: bound, reusePort: true)
-            if index == 0 { bound = try Posix.localAddress(socket.rawValue) }
             let hub = WatchHub(loop: loop, api: api)
             let limits = options.limits
             let counts = api.counters.shard(index)
-            let listener = StreamListener(
-                descriptor: socket, loop: loop, maximumConnections: perLoop, idleMilliseconds: options.idleMilliseconds
-            ) { [api] connection in
-                HTTPSession(
-                    connection: connection, api: api, hub: hub, counts: counts, limits: limits, timeouts: timeouts)
+            for position in bound.indices {
+                let socket = try Sockets.tcpListener(bind: bound[position], reusePort: true)
+                if index == 0 { bound[position] = try Posix.localAddress(socket.rawValue) }
+                let listener = StreamListener(
+                    descriptor: socket, loop: loop, maximumConnections: perLoop, idleMilliseconds: options.idleMilliseconds
+                ) { [api] connection in
+                    HTTPSession(
+                        connection: connection, api: api, hub: hub, counts: counts, limits: limits, timeouts: timeouts)
+                }
+                listener.onRejected = { [api] in api.counters.connectionsRejected.add(1, ordering: .relaxed) }
+                listener.onTimedOut = { [api] in api.counters.connectionsTimedOut.add(1, ordering: .relaxed) }
+                try listener.start()
+                listeners.append((loop, listener))
             }
-            listener.onRejected = { [api] in api.counters.connectionsRejected.add(1, ordering: .relaxed) }
-            listener.onTimedOut = { [api] in api.counters.connectionsTimedOut.add(1, ordering: .relaxed) }
-            try listener.start()
             loops.append(loop)
-            listeners.append(listener)
             hubs.append(hub)
         }
         // Weak: the registry outlives nothing here, but a strong hub would close a cycle
@@ -74,10 +83,8 @@ package final class HTTPServer: @unchecked Sendable {
 
     /// Stops accepting, closes every connection and stops the loops.
     package func stop() {
-        for (loop, listener) in zip(loops, listeners) {
-            loop.execute { listener.stop() }
-            loop.stop()
-        }
+        for (loop, listener) in listeners { loop.execute { listener.stop() } }
+        for loop in loops { loop.stop() }
         for thread in threads { thread.join() }
     }
 }

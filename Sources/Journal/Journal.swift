@@ -99,7 +99,7 @@ package final class JournalCounters: Sendable {
     /// How long the last compaction took, from the copy to the old journals' removal.
     package let lastCompactionNanoseconds = Atomic<Int64>(0)
     /// How long each fdatasync of the journal took.
-    package let syncLatency = LatencyHistogram()
+    package let syncLatency = Histogram()
 
     package init() {}
 }

@@ -145,7 +145,7 @@ struct JournalWriter: Sendable {
             try file.append(buffer)
             let syncStart = Posix.monotonicNanoseconds()
             try file.sync()
-            counters.syncLatency.record(nanoseconds: Posix.monotonicNanoseconds() - syncStart)
+            counters.syncLatency.record( Posix.monotonicNanoseconds() - syncStart)
         } catch {
             counters.failedBatches.add(1, ordering: .relaxed)
             // Leave no half record behind for a later append to follow: recovery would take the

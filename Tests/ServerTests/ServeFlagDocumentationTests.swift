@@ -19,8 +19,9 @@ import Testing
             let trimmed = line.drop { $0 == " " }
             if trimmed.hasPrefix("--"), line.hasPrefix("  --") {
                 current = String(trimmed.dropFirst(2).prefix { $0 != " " })
+                if flags[current!] == nil { flags[current!] = "" }  // a flag with no variable (--check)
             }
-            if let flag = current, flags[flag] == nil, let variable = environmentVariable(in: String(line)) {
+            if let flag = current, flags[flag] == "", let variable = environmentVariable(in: String(line)) {
                 flags[flag] = variable
             }
         }
