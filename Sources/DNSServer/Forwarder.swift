@@ -122,7 +122,7 @@ package final class Forwarder: @unchecked Sendable {
     private func forwardOverTCP(_ request: PendingQuery) {
         let upstream = options.upstreams[request.upstreamIndex]
         let timeout = options.tryTimeoutMilliseconds
-        let bound = LoopBound(self)
+        let bound = LoopBound(self, loop: loop)
         let box = UncheckedBox(request)
         Threads.detach(name: "beacon-fwd-tcp") { [loop] in
             let reply = Self.exchangeTCP(box.value.query, id: box.value.id, upstream: upstream, timeout: timeout)

@@ -97,7 +97,7 @@ final class TCPDNSSession: StreamSession {
                     guard let forward else { continue }
                     connection.pauseReading()
                     let loop = connection.loop
-                    let bound = LoopBound(connection)
+                    let bound = LoopBound(connection, loop: loop)
                     forward(query) { answer in
                         loop.execute {
                             guard let connection = bound.value, connection.isOpen else { return }

@@ -67,10 +67,10 @@ package final class HTTPServer: @unchecked Sendable {
         }
         // Weak: the registry outlives nothing here, but a strong hub would close a cycle
         // (registry → listener → hub → API → store → registry) and keep a stopped server alive.
-        let pairs = zip(loops, hubs).map { (loop: $0, hub: LoopBound($1)) }
+        let pairs = zip(loops, hubs).map { (loop: $0, hub: LoopBound($1, loop: $0), parked: $1.parked) }
         api.registry.addListener { change in
             for pair in pairs {
-                guard let hub = pair.hub.value, hub.parkedCount.load(ordering: .relaxed) > 0 else { continue }
+                guard pair.parked.count.load(ordering: .relaxed) > 0 else { continue }
                 let bound = pair.hub
                 pair.loop.execute { bound.value?.notify(change.functions + [.allServices]) }
             }

@@ -153,7 +153,7 @@ final class HTTPSession: StreamSession {
         inFlightKeepAlive = request.keepAlive
         inFlightIsHead = request.method == .head
         let loop = connection?.loop
-        let bound = LoopBound(self)
+        let bound = LoopBound(self, loop: loop)
         let outcome = api.handle(request) { response in
             loop?.executeSoon { bound.value?.finish(response) }
         }

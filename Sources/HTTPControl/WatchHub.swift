@@ -6,7 +6,7 @@ import Synchronization
 /// The blocking queries parked on one HTTP loop, woken by table changes or by their wait running out.
 ///
 /// Lives on its loop's thread; `notify` is posted to it by the registry listener, and only when
-/// some watch is parked (`parkedCount`), so registrations cost nothing extra without watchers.
+/// some watch is parked (`parked`), so registrations cost nothing extra without watchers.
 /// A watch leaves the hub exactly once: answered (`notify`), expired, or cancelled because its
 /// connection closed. Each of those is O(1) plus a timer operation (O(log n)), so any number of
 /// watches expiring or disconnecting together costs linear time, and the gauge counts only watches
@@ -30,7 +30,9 @@ final class WatchHub: @unchecked Sendable {
     private let api: ControlAPI
     private var waiters: [FunctionKey: [UInt64: Waiter]] = [:]
     private var nextID: UInt64 = 0
-    let parkedCount = Atomic<Int>(0)
+    /// How many watches are parked: read by the registry's listener on other threads, so it lives in
+    /// an object of its own rather than behind the hub's loop-bound reference.
+    let parked = ParkedWatches()
 
     init(loop: EventLoop, api: ControlAPI) {
         self.loop = loop
@@ -83,7 +85,12 @@ final class WatchHub: @unchecked Sendable {
     }
 
     private func settle(added: Int) {
-        parkedCount.add(added, ordering: .relaxed)
+        parked.count.add(added, ordering: .relaxed)
         api.counters.watchesWaiting.add(added, ordering: .relaxed)
     }
+}
+
+/// The number of watches a hub holds parked.
+final class ParkedWatches: Sendable {
+    let count = Atomic<Int>(0)
 }

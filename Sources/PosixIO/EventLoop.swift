@@ -200,8 +200,20 @@ package struct TimerQueue {
 }
 
 /// A weak reference that may cross threads but is only dereferenced on the loop that owns its object
-/// (inside `EventLoop.execute`), which is what makes the unchecked conformance sound.
+/// (inside `EventLoop.execute`), which is what makes the unchecked conformance sound. Debug builds
+/// check that promise on every access, as swift-nio's `NIOLoopBound` does.
 package struct LoopBound<Value: AnyObject>: @unchecked Sendable {
-    package weak var value: Value?
-    package init(_ value: Value) { self.value = value }
+    private weak var storage: Value?
+    private let loop: EventLoop?
+
+    /// - Parameter loop: the loop that owns `value` (nil only for objects not yet on one, in tests).
+    package init(_ value: Value, loop: EventLoop?) {
+        storage = value
+        self.loop = loop
+    }
+
+    package var value: Value? {
+        assert(loop?.isCurrentThread ?? true, "a LoopBound value was used off the loop that owns it")
+        return storage
+    }
 }
