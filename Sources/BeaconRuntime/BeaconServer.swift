@@ -52,10 +52,7 @@ package final class BeaconServer: Sendable {
         notes.append("fast path: \(fast.templates.count) static answers prepared")
         let answers = AnswerSource(responder: responder, fast: fast)
         var forwarder: Forwarder? = nil
-        let closeStore = {
-            (store as? JournalStore)?.close()
-            etcd?.stop()
-        }
+        let closeStore = { store.close() }
         var forwarding: (UDPServer.ForwardHandler, TCPServer.ForwardHandler)? = nil
         if !config.upstreams.isEmpty {
             do throws(SystemCallError) {
@@ -224,12 +221,11 @@ package final class BeaconServer: Sendable {
     /// Closes the listeners and stops every thread; the journal commits what was queued, then closes.
     package func stop() {
         http.stop()
-        (store as? JournalStore)?.close()
+        store.close()
         // Before the DNS sockets close: a late forwarded reply must not be sent on a closed socket.
         forwarder?.stop()
         dns.stop()
         sweeper.stop()
-        etcd?.stop()
         log.info("stopped")
     }
 }

@@ -90,6 +90,8 @@ package final class EtcdStore: RegistrationStore {
         return sync.syncs > 0
     }
 
+    package func close() { stop() }
+
     package func stop() {
         sync.stop()
         refresher.stop()

@@ -10,5 +10,5 @@ package func fuzzRegistrationBody(_ bytes: [UInt8]) {
     }
     precondition(spec.port >= 1 && spec.ttl >= 1 && spec.ttl <= InstanceSpec.maximumTTL, "a bound was not enforced")
     precondition(LabelRules.normalize(spec.service) == spec.service, "service not normalized")
-    for entry in spec.meta { precondition(entry.txtString.count <= 255, "meta longer than a character-string") }
+    for entry in spec.meta { precondition(entry.publishedLength <= 255, "meta longer than a character-string") }
 }

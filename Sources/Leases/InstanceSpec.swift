@@ -65,8 +65,8 @@ package struct MetaEntry: Equatable, Hashable, Sendable {
         self.value = value
     }
 
-    /// The TXT character-string this entry is published as.
-    package var txtString: [UInt8] { Array(key.utf8) + [UInt8(ascii: "=")] + Array(value.utf8) }
+    /// The length of `key=value`, as published in TXT (at most 255 bytes).
+    package var publishedLength: Int { key.utf8.count + 1 + value.utf8.count }
 }
 
 /// An instance address: an IPv4 or IPv6 literal, kept as raw bytes so Leases needs only DNSWire's names.
@@ -91,17 +91,4 @@ package enum IPAddressValue: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    package var rdata: RData {
-        switch self {
-        case .v4(let value): .a(IPv4Address(value))
-        case .v6(let high, let low): .aaaa(IPv6Address(high: high, low: low))
-        }
-    }
-
-    package var rrType: RRType {
-        switch self {
-        case .v4: .a
-        case .v6: .aaaa
-        }
-    }
 }

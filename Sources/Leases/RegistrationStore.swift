@@ -20,10 +20,14 @@ package protocol RegistrationStore: Sendable {
     /// nil when the caller must use `renew(id:completion:)`. The HTTP heartbeat path uses it to
     /// answer without closures.
     func renewImmediately(id: String) -> Result<Instance, StoreError>?
+    /// Finishes what is queued and lets go of the store's resources (a journal's writer thread and
+    /// directory lock, an etcd store's workers). Later writes fail with `.unavailable`.
+    func close()
 }
 
 extension RegistrationStore {
     package func renewImmediately(id: String) -> Result<Instance, StoreError>? { nil }
+    package func close() {}
 
     /// Registers with no token scope.
     package func register(_ spec: InstanceSpec, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
