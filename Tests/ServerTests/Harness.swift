@@ -20,6 +20,7 @@ final class RunningBeacon: Sendable {
         config.dataDirectory = nil
         config.zonesDirectory = RunningBeacon.repositoryRoot + "/zones"
         config.udpThreads = 1
+        config.httpThreads = 1
         configure(&config)
         let log = Log(level: .info) { [logs] line in logs.append(line) }
         server = try BeaconServer.start(config, log: log)

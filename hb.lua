@@ -1,0 +1,1 @@
+request = function() return wrk.format("POST", "/v1/instances/hb1/heartbeat", nil, "") end
