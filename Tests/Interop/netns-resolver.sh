@@ -23,6 +23,8 @@ trap cleanup EXIT
 
 ok() { echo "ok - $1"; }
 not_ok() { echo "not ok - $1"; failures=$((failures + 1)); }
+# Background programs are started with `ip netns exec` directly, not through in_ns: `in_ns cmd &`
+# forks a subshell, so $! would be the subshell and the cleanup would leave the program running.
 in_ns() { ip netns exec "$NS" "$@"; }
 
 ip netns add "$NS"
@@ -33,18 +35,18 @@ echo "nameserver 127.0.0.1" > "/etc/netns/$NS/resolv.conf"
 echo "hosts: files dns" > "/etc/netns/$NS/nsswitch.conf"
 
 # The upstream: dnsmasq knows one name, nothing else.
-in_ns dnsmasq --keep-in-foreground --no-resolv --no-hosts --port 5300 --listen-address 127.0.0.1 --bind-interfaces \
+ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --port 5300 --listen-address 127.0.0.1 --bind-interfaces \
     --address=/only-upstream.example/192.0.2.55 --pid-file="$WORK/dnsmasq.pid" --log-facility=- 2>"$WORK/dnsmasq.log" &
 PIDS+=($!)
 
 mkdir -p "$WORK/zones"
-in_ns "$BEACON_BIN" serve --dns 127.0.0.1:53 --http 127.0.0.1:8054 --domain internal. --zones "$WORK/zones" \
+ip netns exec "$NS" "$BEACON_BIN" serve --dns 127.0.0.1:53 --http 127.0.0.1:8054 --domain internal. --zones "$WORK/zones" \
     --in-memory --upstream 127.0.0.1:5300 2>"$WORK/beacon.log" &
 PIDS+=($!)
 
 # A service to find: an HTTP server on loopback inside the namespace.
 mkdir -p "$WORK/site" && echo "hello from create.orders" > "$WORK/site/index.html"
-in_ns python3 -m http.server 8080 --bind 127.0.0.1 --directory "$WORK/site" >/dev/null 2>&1 &
+ip netns exec "$NS" python3 -m http.server 8080 --bind 127.0.0.1 --directory "$WORK/site" >/dev/null 2>&1 &
 PIDS+=($!)
 
 for _ in $(seq 1 50); do
