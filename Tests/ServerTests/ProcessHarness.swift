@@ -83,8 +83,15 @@ final class TemporaryDirectory: Sendable {
 }
 
 enum ProcessHarness {
-    /// The `beacon` binary `swift build` and `swift test` leave in `.build/debug`.
-    static let beacon = RunningBeacon.repositoryRoot + "/.build/debug/beacon"
+    /// The `beacon` binary built with this test bundle: beside it in the same build folder (so a
+    /// sanitizer build with its own `--scratch-path` runs its own binary), else `.build/debug`.
+    static let beacon: String = {
+        if let bundle = Files.executablePath() {
+            let sibling = Files.directoryName(of: bundle) + "/beacon"
+            if Files.exists(sibling) { return sibling }
+        }
+        return RunningBeacon.repositoryRoot + "/.build/debug/beacon"
+    }()
     static let fixtures = RunningBeacon.repositoryRoot + "/Tests/ServerTests/Fixtures"
 
     /// A loopback TCP port nobody listens on right now (bound to port 0, read back, closed).
