@@ -53,21 +53,29 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "beacon", dependencies: ["BeaconCLI"], swiftSettings: strict),
 
+        // Fuzz entry points as library functions: the libFuzzer executables and the corpus-replay
+        // tests call the same code; no production module carries any of it.
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["DNSWire", "ZoneFile", "Leases", "Authority", "HTTPWire", "HTTPControl", "Primitives"],
+            swiftSettings: strict),
         // libFuzzer targets (Tests/Fuzz/run-fuzzers.sh); a plain build replays files instead.
-        .executableTarget(name: "FuzzMessage", dependencies: ["DNSWire", "PosixIO"], path: "Tests/Fuzz/FuzzMessage"),
-        .executableTarget(name: "FuzzZoneFile", dependencies: ["ZoneFile", "PosixIO"], path: "Tests/Fuzz/FuzzZoneFile"),
+        .executableTarget(name: "FuzzMessage", dependencies: ["FuzzSupport", "PosixIO"], path: "Tests/Fuzz/FuzzMessage"),
+        .executableTarget(name: "FuzzZoneFile", dependencies: ["FuzzSupport", "PosixIO"], path: "Tests/Fuzz/FuzzZoneFile"),
         .executableTarget(
-            name: "FuzzHTTPRequest", dependencies: ["HTTPWire", "PosixIO"], path: "Tests/Fuzz/FuzzHTTPRequest"),
+            name: "FuzzHTTPRequest", dependencies: ["FuzzSupport", "PosixIO"], path: "Tests/Fuzz/FuzzHTTPRequest"),
         .executableTarget(
-            name: "FuzzRegistrationBody", dependencies: ["HTTPControl", "PosixIO"], path: "Tests/Fuzz/FuzzRegistrationBody"),
-        .executableTarget(name: "FuzzResponder", dependencies: ["Authority", "PosixIO"], path: "Tests/Fuzz/FuzzResponder"),
+            name: "FuzzRegistrationBody", dependencies: ["FuzzSupport", "PosixIO"], path: "Tests/Fuzz/FuzzRegistrationBody"),
+        .executableTarget(
+            name: "FuzzResponder", dependencies: ["FuzzSupport", "PosixIO"], path: "Tests/Fuzz/FuzzResponder"),
 
         // Test-only helpers. The allocation counter interposes malloc, so only test binaries link it.
         .target(name: "CAllocationCounter"),
         .target(name: "TestSupport", dependencies: ["DNSWire", "Leases", "PosixIO", "Primitives"], swiftSettings: strict),
 
         .testTarget(
-            name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport", "Primitives"], exclude: ["Corpus"], swiftSettings: strict),
+            name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport", "Primitives", "FuzzSupport"], exclude: ["Corpus"],
+            swiftSettings: strict),
         .testTarget(
             name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire", "TestSupport", "Primitives"],
             swiftSettings: strict),
@@ -77,7 +85,7 @@ let package = Package(
             name: "AuthorityTests",
             dependencies: ["Authority", "ZoneFile", "Leases", "DNSWire", "TestSupport", "CAllocationCounter"],
             swiftSettings: strict),
-        .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire", "TestSupport", "FuzzSupport"], swiftSettings: strict),
         .testTarget(
             name: "EtcdStoreTests",
             dependencies: ["EtcdStore", "Leases", "HTTPWire", "PosixIO", "TestSupport", "Primitives"],
@@ -88,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire", "Primitives",
-                "HTTPWire", "Leases", "PosixIO", "TestSupport"],
+                "HTTPWire", "Leases", "PosixIO", "TestSupport", "FuzzSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strict),
     ]

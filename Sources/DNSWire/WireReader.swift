@@ -51,11 +51,6 @@ package struct WireReader {
         offset += count
     }
 
-    package func peekUInt16(at position: Int) throws(WireError) -> UInt16 {
-        guard position >= 0, bytes.count - position >= 2 else { throw .truncated(at: wireOffset(position)) }
-        return UInt16(bytes[position]) << 8 | UInt16(bytes[position + 1])
-    }
-
     /// Reads `length` bytes of RDATA through `body`, which must consume exactly that many.
     ///
     /// The whole RDATA must lie within the message (else `truncated` at its start). Inside, the

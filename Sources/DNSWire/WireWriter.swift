@@ -58,11 +58,6 @@ package struct WireWriter {
         bytes[position + 1] = UInt8(truncatingIfNeeded: value)
     }
 
-    package mutating func setUInt32(_ value: UInt32, at position: Int) {
-        setUInt16(UInt16(truncatingIfNeeded: value >> 16), at: position)
-        setUInt16(UInt16(truncatingIfNeeded: value), at: position + 2)
-    }
-
     // MARK: - Checkpoints
 
     /// A point to roll back to, undoing the bytes and compression entries written since.

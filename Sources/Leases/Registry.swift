@@ -4,20 +4,15 @@ import Synchronization
 /// The lease table shared between threads: one mutex, short critical sections, and change listeners.
 ///
 /// Readers (DNS threads, HTTP reads) hold the lock only to look up an entry; entries and instances
-/// are immutable or atomic, so the work of answering happens outside it. `generation` rises after
-/// every change of live data, so a cache can tell in one atomic load whether it may still be valid.
+/// are immutable or atomic, so the work of answering happens outside it.
 package final class Registry: Sendable {
     private let table: Locked<LeaseTable>
-    private let generationCounter = Atomic<UInt64>(0)
     private let listeners = Locked<[@Sendable (RegistryChange) -> Void]>([])
     package let counters = RegistryCounters()
 
     package init(limits: LeaseLimits = LeaseLimits(), initialIndex: UInt64 = 0) {
         table = Locked(LeaseTable(limits: limits, initialIndex: initialIndex))
     }
-
-    /// Rises after every change to the set of live instances or their data (not on heartbeats).
-    package var generation: UInt64 { generationCounter.load(ordering: .acquiring) }
 
     /// Calls `listener` after each change, on the thread that made it, outside the lock.
     package func addListener(_ listener: @escaping @Sendable (RegistryChange) -> Void) {
@@ -144,7 +139,6 @@ package final class Registry: Sendable {
     package var count: Int { table.withLock { $0.count } }
 
     private func publish(_ change: RegistryChange) {
-        generationCounter.add(1, ordering: .releasing)
         let current = listeners.withLock { $0 }
         for listener in current { listener(change) }
     }

@@ -63,13 +63,6 @@ package enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    package func withPort(_ port: UInt16) -> SocketAddress {
-        switch self {
-        case .v4(let host, _): .v4(host: host, port: port)
-        case .v6(let host, _, let scope): .v6(host: host, port: port, scope: scope)
-        }
-    }
-
     package var family: CInt {
         switch self {
         case .v4: AF_INET

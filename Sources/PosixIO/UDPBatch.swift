@@ -76,8 +76,6 @@ package final class UDPBatch {
     /// The sender of datagram `index`.
     package func sender(_ index: Int) -> SocketAddress? { SocketAddress(storage: addresses[index]) }
 
-    /// The sender's address as raw bytes for hashing (rate limiting) without building a `SocketAddress`.
-    package func senderStorage(_ index: Int) -> UnsafePointer<sockaddr_storage> { UnsafePointer(addresses + index) }
 
     /// The buffer the next reply can be written into in place, before `commitReply`.
     package var nextReplyBuffer: UnsafeMutableRawBufferPointer {

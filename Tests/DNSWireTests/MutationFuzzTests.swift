@@ -1,3 +1,4 @@
+import FuzzSupport
 import Primitives
 import DNSWire
 import TestSupport

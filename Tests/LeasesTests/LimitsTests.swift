@@ -67,10 +67,10 @@ import Testing
         let registry = Registry(limits: LeaseLimits(maxInstances: 1, maxInstancesPerFunction: 1))
         let recorder = ChangeRecorder(registry)
         #expect(throws: Never.self) { try registry.register(spec("a"), now: t0) }
-        let generation = registry.generation
+        let generation = registry.read { $0.lastIndex }
         #expect(throws: LeaseError.tooManyInstances(limit: 1)) { try registry.register(spec("b"), now: t0) }
         #expect(registry.counters.limitRejections.load(ordering: .relaxed) == 1)
-        #expect(registry.generation == generation)
+        #expect(registry.read { $0.lastIndex } == generation)
         #expect(recorder.count == 1)
     }
 }

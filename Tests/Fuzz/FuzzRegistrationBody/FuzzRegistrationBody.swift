@@ -1,6 +1,6 @@
 // libFuzzer target: `Tests/Fuzz/run-fuzzers.sh` builds it with -sanitize=fuzzer and -D FUZZING.
 // A normal build gets a main that replays the files named on the command line instead.
-import HTTPControl
+import FuzzSupport
 
 #if FUZZING
     @_cdecl("LLVMFuzzerTestOneInput")

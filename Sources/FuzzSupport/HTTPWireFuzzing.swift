@@ -1,3 +1,4 @@
+import HTTPWire
 /// Entry points for coverage-guided fuzzers (libFuzzer targets call these with each input) and for the
 /// seeded mutation tests. Each parses and discards; a trap or a failed check here is the bug to find.
 

@@ -1,3 +1,4 @@
+import DNSWire
 /// Fuzz entry points, kept as library functions so that `swift test` can replay corpora and crash
 /// files through exactly the code a libFuzzer executable runs (TOOLCHAIN.md, "Fuzzing with libFuzzer").
 ///

@@ -1,5 +1,5 @@
 import DNSWire
-
+import ZoneFile
 /// Fuzz entry point: parses `bytes` as a zone file (with one level of `$INCLUDE` served from the
 /// same bytes) and checks that whatever parses holds only in-zone data with the SOA first.
 package func fuzzZoneFile(_ bytes: [UInt8]) {

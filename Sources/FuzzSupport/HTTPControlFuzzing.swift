@@ -1,6 +1,6 @@
+import HTTPControl
 import HTTPWire
 import Leases
-
 /// Fuzz entry point for registration bodies: JSON parsing, field types and the contract's value
 /// rules. Anything accepted must be a spec within every bound.
 package func fuzzRegistrationBody(_ bytes: [UInt8]) {
