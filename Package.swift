@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "DNSWire", swiftSettings: strict),
         .target(name: "ZoneFile", dependencies: ["DNSWire"], swiftSettings: strict),
         .target(name: "Leases", dependencies: ["DNSWire", "Primitives"], swiftSettings: strict),
-        .target(name: "Authority", dependencies: ["DNSWire", "ZoneFile", "Leases"], swiftSettings: strict),
+        .target(name: "Authority", dependencies: ["DNSWire", "ZoneFile", "Leases", "Primitives"], swiftSettings: strict),
         .target(name: "HTTPWire", swiftSettings: strict),
 
         // The one syscall layer.

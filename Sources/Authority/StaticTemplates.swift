@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 import Leases
 
@@ -93,8 +94,7 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
     private(set) var count = 0
 
     static func hash(_ bytes: UnsafeRawBufferPointer, type: UInt16) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(type)
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        let hash = FNV1a.hash(bytes, seed: FNV1a.offsetBasis ^ UInt64(type))
         return hash ^ (hash >> 29)
     }
 

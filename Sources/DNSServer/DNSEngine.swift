@@ -137,22 +137,7 @@ package final class DNSWorker {
     private func count(query: UnsafeRawBufferPointer, response: [UInt8], transport: Responder.Transport) {
         guard response.count >= 12 else { return }
         if response[2] & 0x02 != 0 { engine.counters.truncated.add(1, ordering: .relaxed) }
-        engine.counters.count(type: Self.questionType(query) ?? 0, rcode: response[3] & 0x0F)
+        engine.counters.count(type: Question.type(in: query) ?? 0, rcode: response[3] & 0x0F)
         engine.counters.countResponse(transport: transport, rcode: response[3] & 0x0F, size: response.count)
-    }
-
-    /// QTYPE of the first question, read without decoding the name.
-    static func questionType(_ query: UnsafeRawBufferPointer) -> UInt16? {
-        var offset = 12
-        while offset < query.count {
-            let length = Int(query[offset])
-            if length == 0 {
-                guard offset + 2 < query.count else { return nil }
-                return UInt16(query[offset + 1]) << 8 | UInt16(query[offset + 2])
-            }
-            guard length < 64 else { return nil }
-            offset += 1 + length
-        }
-        return nil
     }
 }

@@ -221,16 +221,7 @@ package final class Forwarder: @unchecked Sendable {
         return writer.bytes
     }
 
-    static func questionEnd(_ message: [UInt8]) -> Int? {
-        var offset = 12
-        while offset < message.count {
-            let length = Int(message[offset])
-            if length == 0 { return offset + 5 <= message.count ? offset + 5 : nil }
-            guard length < 64 else { return nil }
-            offset += 1 + length
-        }
-        return nil
-    }
+    static func questionEnd(_ message: [UInt8]) -> Int? { message.withUnsafeBytes { Question.end(in: $0) } }
 }
 
 /// One query being forwarded.

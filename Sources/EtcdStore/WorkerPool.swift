@@ -28,9 +28,7 @@ final class WorkerPool: Sendable {
 
     /// Runs `job` on the worker that owns `key`, with that worker's connection.
     func submit(key: String, _ job: @escaping @Sendable (EtcdConnection) -> Void) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        let index = Int(hash % UInt64(loops.count))
+        let index = Int(FNV1a.hash(key.utf8) % UInt64(loops.count))
         let connection = connections[index]
         loops[index].execute { job(connection) }
     }

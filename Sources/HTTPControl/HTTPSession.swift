@@ -1,3 +1,4 @@
+import Primitives
 import HTTPWire
 import Leases
 import PosixIO
@@ -31,8 +32,8 @@ final class HTTPSession: StreamSession {
     private let api: ControlAPI
     private let hub: WatchHub
     private let counts: HTTPStatusCounts
-    /// xorshift state for heartbeat jitter: per connection, so no lock.
-    private var jitterState: UInt64
+    /// Heartbeat jitter: per connection, so no lock.
+    private var jitter: SplitMix64
     private let timeouts: Timeouts
     private var parser: HTTPRequestParser
     private weak var connection: StreamConnection?
@@ -57,7 +58,7 @@ final class HTTPSession: StreamSession {
         self.api = api
         self.hub = hub
         self.counts = counts
-        jitterState = UInt64(bitPattern: Posix.monotonicNanoseconds()) | 1
+        jitter = SplitMix64(seed: UInt64(bitPattern: Posix.monotonicNanoseconds()))
         self.timeouts = timeouts
         parser = HTTPRequestParser(limits: limits)
     }
@@ -184,13 +185,8 @@ final class HTTPSession: StreamSession {
         if !processing { process() }
     }
 
-    /// A value in 0..<1 for `next_heartbeat_in`'s jitter (xorshift64).
-    private func nextJitter() -> Double {
-        jitterState ^= jitterState << 13
-        jitterState ^= jitterState >> 7
-        jitterState ^= jitterState << 17
-        return Double(jitterState >> 11) / Double(1 << 53)
-    }
+    /// A value in 0..<1 for `next_heartbeat_in`'s jitter.
+    private func nextJitter() -> Double { jitter.nextUnit() }
 
     private func updateDeadline(_ connection: StreamConnection) {
         let now = Posix.monotonicNanoseconds()

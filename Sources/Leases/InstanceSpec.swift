@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 
 /// What a client asks to register, validated: every field within the contract's bounds.
@@ -44,10 +45,7 @@ package struct InstanceSpec: Equatable, Hashable, Sendable {
     /// 13 base-32 characters of a 64-bit FNV-1a hash: a valid label that stays within Swift's
     /// 15-byte small-string form, so it costs no allocation per instance.
     package static func derivedID(service: String, function: String, address: IPAddressValue, port: UInt16) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(service)|\(function)|\(address)|\(port)".utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
+        let hash = FNV1a.hash("\(service)|\(function)|\(address)|\(port)".utf8)
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
         var text: [UInt8] = []
         for index in 0..<13 { text.append(alphabet[Int((hash >> UInt64(index * 5)) & 31)]) }
