@@ -87,7 +87,8 @@ struct PosixIOTests {
             loop.cancel(cancelled)
         }
         Threads.start(name: "poster") { loop.execute { log.withLock { $0.append("task") } } }.join()
-        Posix.sleep(milliseconds: 200)
+        // Wait for the last timer (60 ms) to fire, by which time the cancelled one (30 ms) would have.
+        for _ in 0..<2_000 where log.withLock({ $0.count }) < 3 { Posix.sleep(milliseconds: 1) }
         loop.stop()
         thread.join()
         #expect(log.withLock { $0 } == ["task", "early", "late"])

@@ -94,7 +94,7 @@ struct EndToEndHTTPTests {
             let reply = try? watchClient.json("GET", "/v1/services/pay/charge?index=\(index)&wait=15s")
             result.withLock { $0 = reply }
         }
-        Posix.sleep(milliseconds: 200)
+        #expect(beacon.waitUntilWatchesParked(1), "the watch parked")
         try beacon.register(["service": "pay", "function": "charge", "address": "10.0.0.9", "port": 443])
         watcher.join()
         let elapsed = Double(Posix.monotonicNanoseconds() - started) / 1e9
@@ -117,7 +117,7 @@ struct EndToEndHTTPTests {
             let reply = try? watchClient.json("GET", "/v1/services?index=\(index)&wait=15s")
             result.withLock { $0 = reply?.value }
         }
-        Posix.sleep(milliseconds: 200)
+        #expect(beacon.waitUntilWatchesParked(1), "the watch parked")
         try beacon.register(["service": "new", "function": "f", "address": "10.0.0.9", "port": 443])
         watcher.join()
         let after = try #require(result.withLock { $0 })

@@ -45,6 +45,21 @@ final class RunningBeacon: Sendable {
         try dns.query(DomainName(name), type: type, forceTCP: tcp)
     }
 
+    /// Waits (up to 10 s) until `count` watches are parked: the event a test wants before it changes
+    /// the table, instead of a sleep that hopes the watch got there first.
+    func waitUntilWatchesParked(_ count: Int) -> Bool {
+        for _ in 0..<1_000 {
+            var client = http()
+            if let body = try? client.send("GET", "/metrics").body,
+                String(decoding: body, as: UTF8.self).contains("beacon_http_watches_waiting \(count)\n")
+            {
+                return true
+            }
+            Posix.sleep(milliseconds: 10)
+        }
+        return false
+    }
+
     static let repositoryRoot: String = {
         var path = #filePath
         for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
