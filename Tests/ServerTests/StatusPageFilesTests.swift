@@ -55,7 +55,8 @@ struct StatusPageFilesTests {
     func embeddedConstantsAreTheFiles() throws {
         let embedded = [StatusPage.indexHTML, StatusPage.styleCSS, StatusPage.appJS]
         for (file, constant) in zip(Self.files, embedded) {
-            #expect(Array(constant.utf8) == (try Files.read(Self.directory + "/" + file.file)), "\(file.file)")
+            let same = Array(constant.utf8) == (try Files.read(Self.directory + "/" + file.file))
+            #expect(same, "StatusPage.\(file.constant) is not \(file.file): regenerate, then build again")
         }
         #expect(StatusPage.assets["app.js"]?.body == Array(StatusPage.appJS.utf8))
         #expect(StatusPage.assets["style.css"]?.body == Array(StatusPage.styleCSS.utf8))
