@@ -35,8 +35,10 @@ let package = Package(
         // I/O layers.
         .target(name: "DNSServer", dependencies: ["DNSWire", "Authority", "Leases", "PosixIO", "Primitives"], swiftSettings: strict),
         .target(name: "Journal", dependencies: ["Leases", "PosixIO", "Primitives"], swiftSettings: strict),
+        // StatusPage/ holds the status page's files; StatusPage+Files.generated.swift embeds them.
         .target(
-            name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO", "Primitives"], swiftSettings: strict),
+            name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO", "Primitives"],
+            exclude: ["StatusPage"], swiftSettings: strict),
         .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO"], swiftSettings: strict),
         .target(
             name: "EtcdStore", dependencies: ["Leases", "Clients", "HTTPWire", "PosixIO", "Primitives"], swiftSettings: strict),

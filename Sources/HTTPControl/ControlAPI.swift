@@ -4,7 +4,8 @@ import Leases
 import PosixIO
 import Synchronization
 
-/// The `/v1` API, `/healthz`, `/metrics` and the status page: requests in, responses out.
+/// The `/v1` API, `/healthz`, `/metrics` and the status page (`/`, `/ui`, `/ui/app.js`, `/ui/style.css`):
+/// requests in, responses out.
 ///
 /// Runs on an HTTP loop thread and never blocks it: a store write answers through `reply` (possibly
 /// before `handle` returns, for the in-memory store), and a blocking query comes back as `.watch`
@@ -108,6 +109,10 @@ package final class ControlAPI: Sendable {
         case (0, _), (1, "ui"):
             guard method == .get else { return .respond(notAllowed("GET")) }
             return .respond(HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: statusPage))
+        case (2, "ui"):
+            guard let asset = StatusPage.assets[segments[1]] else { return .respond(notFound()) }
+            guard method == .get else { return .respond(notAllowed("GET")) }
+            return .respond(HTTPResponse(status: 200, contentType: asset.contentType, body: asset.body))
         case (1, "healthz"):
             guard method == .get else { return .respond(notAllowed("GET")) }
             if let reason = store.unavailableReason {

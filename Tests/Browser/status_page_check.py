@@ -504,6 +504,10 @@ def run(beacon, browser):
     browser.eval("(() => { const s = document.getElementById('functions-scroll'); s.scrollTop = s.scrollHeight; })()")
     last = wait_until(lambda: (k := browser.eval(ROW_KEYS)) and k[-1] == "inventory/reserve" and k, 2)
     check(bool(last), "scrolled to the end, the last rows are drawn", (last or ["?"])[-1])
+    # The rows above the drawn ones are one spacer, sized from the script (the CSSOM, which the
+    # policy allows; a style attribute it would refuse).
+    spacer = browser.eval("document.querySelector('#functions-body tr.spacer td').getBoundingClientRect().height")
+    check(spacer > 100_000, "the spacer above them takes the height of the rows not drawn", f"{spacer:.0f} px")
     browser.eval("document.getElementById('filter').focus()")
     browser.send("Input.insertText", {"text": "bulk-42 fn-09"})
     matches = wait_until(lambda: (m := text(browser, "matches")).startswith("10 of") and m, 3)
@@ -523,6 +527,16 @@ def run(beacon, browser):
 
     # Nothing left the origin, and the script raised nothing.
     events = browser.all_events
+    # The stylesheet and the script are files of this server, with their types.
+    responses = {e["params"]["response"]["url"]: e["params"]["response"] for e in events
+                 if e.get("method") == "Network.responseReceived"}
+    for path, mime in (("/ui/style.css", "text/css"), ("/ui/app.js", "application/javascript")):
+        response = responses.get(origin + path)
+        check(response and response["status"] == 200 and response["mimeType"] == mime,
+              f"the page loads {path} from the server as {mime}",
+              response and f"{response['status']} {response['mimeType']}")
+    check(browser.eval("getComputedStyle(document.body).display") == "flex", "the stylesheet applies",
+          browser.eval("getComputedStyle(document.body).display"))
     foreign = [e["params"]["request"]["url"] for e in events
                if e.get("method") == "Network.requestWillBeSent" and not e["params"]["request"]["url"].startswith(origin)]
     check(not foreign, "every request went to the server itself", foreign)
@@ -541,6 +555,34 @@ def run(beacon, browser):
         setTimeout(() => resolve('no violation'), 2000);
     })""")
     check(blocked == "connect-src", "the page's CSP refuses other origins", blocked)
+    # Nor does it run inline script or apply inline style: the stylesheet and the script come only
+    # from the server ('self'), and nothing needs 'unsafe-inline'.
+    inline = browser.eval("""new Promise((resolve) => {
+        const seen = [];
+        const record = (e) => seen.push(e.violatedDirective);
+        document.addEventListener('securitypolicyviolation', record);
+        const script = document.createElement('script');
+        script.textContent = 'window.__inlineRan = true';
+        document.head.append(script);
+        const style = document.createElement('style');
+        style.textContent = 'footer { outline: 3px dashed red; }';
+        document.head.append(style);
+        const header = document.querySelector('header');
+        header.setAttribute('style', 'outline: 3px dashed red');
+        setTimeout(() => {
+            document.removeEventListener('securitypolicyviolation', record);
+            const result = {
+                seen: seen.sort(), ran: window.__inlineRan === true,
+                outlines: [getComputedStyle(document.querySelector('footer')).outlineStyle,
+                           getComputedStyle(header).outlineStyle],
+            };
+            script.remove(); style.remove(); header.removeAttribute('style');
+            resolve(result);
+        }, 1000);
+    })""")
+    check(inline["seen"] == ["script-src-elem", "style-src-attr", "style-src-elem"] and not inline["ran"]
+          and inline["outlines"] == ["none", "none"],
+          "the page's CSP refuses inline script, style elements and style attributes", inline)
     load.stopping.set()
 
 

@@ -62,6 +62,8 @@ import Testing
         #expect(status("GET", "/healthz") == 200)
         #expect(status("GET", "/metrics") == 200)
         #expect(status("GET", "/") == 200 && status("GET", "/ui") == 200)
+        #expect(status("GET", "/ui/app.js") == 200 && status("GET", "/ui/style.css") == 200)
+        #expect(status("GET", "/ui/other.js") == 404 && status("HEAD", "/ui/style.css") == 200)
         #expect(status("GET", "/nowhere") == 404 && status("GET", "/v1/nowhere") == 404)
         let notAllowed = respond(Self.request("PUT", "/v1/register"))
         #expect(notAllowed?.status == 405)

@@ -6,7 +6,8 @@ import HTTPWire
 import PosixIO
 import Testing
 
-/// The status page at `/` and `/ui`: how it is served and that it is self-contained.
+/// The status page at `/` and `/ui`, its script and stylesheet at `/ui/app.js` and `/ui/style.css`:
+/// how they are served and that they load nothing from elsewhere.
 ///
 /// What it does in a browser is checked by `Tests/Browser/status-page.sh` (headless Chromium).
 @Suite("Status page")
@@ -39,34 +40,87 @@ struct StatusPageTests {
         #expect(try client.send("POST", "/ui", body: []).status == 405)
     }
 
+    @Test func scriptAndStylesheetAreServedUnderUI() throws {
+        let beacon = try RunningBeacon()
+        let script = try get(beacon, "/ui/app.js")
+        #expect(script.status == 200)
+        #expect(script.contentType == "application/javascript; charset=utf-8")
+        #expect(script.body == StatusPage.appJS)
+        let style = try get(beacon, "/ui/style.css")
+        #expect(style.status == 200)
+        #expect(style.contentType == "text/css; charset=utf-8")
+        #expect(style.body == StatusPage.styleCSS)
+        for path in ["/ui/index.html", "/ui/app", "/ui/app.js/x", "/app.js", "/style.css"] {
+            #expect(try get(beacon, path).status == 404, "GET \(path)")
+        }
+        var client = beacon.http()
+        #expect(try client.send("POST", "/ui/app.js", body: []).status == 405)
+    }
+
+    /// The page, its stylesheet and its script, as the browser gets them.
+    static let page = String(decoding: StatusPage.html(domain: "local.", dnsAddress: "127.0.0.1:8053"), as: UTF8.self)
+    static let everything = page + StatusPage.styleCSS + StatusPage.appJS
+
     @Test func pageLoadsNothingFromElsewhere() throws {
-        let page = String(decoding: StatusPage.html(domain: "local.", dnsAddress: "127.0.0.1:8053"), as: UTF8.self)
-        let lowered = page.lowercased()
+        let lowered = Self.everything.lowercased()
         // No absolute or protocol-relative URL anywhere, not even in text (JS comments are "// ").
         let schemes = lowered.matches(of: try Regex(#"\b(https?|wss?|ftp|data|blob|file|javascript):"#)).map {
             String($0.output[0].substring!)
         }
         #expect(schemes.isEmpty, "the page mentions \(schemes)")
-        #expect(page.matches(of: try Regex(#"//[A-Za-z0-9\[]"#)).isEmpty, "a //host reference")
-        // Nothing that loads a resource.
-        let loaders = [
-            "<script src", "<link", "@import", "url(", "<img", "<iframe", "<object", "<embed", "srcset", "<base",
-        ]
+        #expect(Self.everything.matches(of: try Regex(#"//[A-Za-z0-9\[]"#)).isEmpty, "a //host reference")
+        // Nothing that loads a resource, but for the one stylesheet and the one script of this server.
+        let page = Self.page.lowercased()
+        #expect(page.matches(of: try Regex("<link")).count == 1)
+        #expect(page.contains(#"<link rel="stylesheet" href="/ui/style.css">"#))
+        #expect(page.matches(of: try Regex("<script")).count == 1)
+        #expect(page.contains(#"<script src="/ui/app.js" defer></script>"#))
+        let loaders = ["@import", "url(", "<img", "<iframe", "<object", "<embed", "srcset", "<base", "<style"]
         for loader in loaders {
             #expect(!lowered.contains(loader), "the page uses \(loader)")
         }
-        #expect(lowered.matches(of: try Regex("<script")).count == 1)
-        #expect(lowered.matches(of: try Regex("<style")).count == 1)
-        // Links and the script's paths are this server's own API.
-        let attributes = page.matches(of: try Regex(#"(?:href|src|action)="([^"]*)""#)).map {
+        // Links and the script's paths are this server's own.
+        let attributes = Self.page.matches(of: try Regex(#"(?:href|src|action)="([^"]*)""#)).map {
             String($0.output[1].substring!)
         }
-        #expect(attributes.sorted() == ["#details", "/metrics", "/v1/services", "/v1/services"].sorted())
-        let paths = Set(page.matches(of: try Regex(#"['`](/[a-z0-9/]*)"#)).map { String($0.output[1].substring!) })
+        let own = ["#details", "/metrics", "/v1/services", "/v1/services", "/ui/style.css", "/ui/app.js"]
+        #expect(attributes.sorted() == own.sorted())
+        let paths = Set(StatusPage.appJS.matches(of: try Regex(#"['`](/[a-z0-9/]*)"#)).map {
+            String($0.output[1].substring!)
+        })
         #expect(paths == ["/v1/services", "/v1/services/", "/metrics"], "paths the script requests: \(paths)")
-        // And the browser is told so: the policy allows this origin only.
-        let policy = #"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; connect-src 'self';"#
-        #expect(page.contains(policy))
+    }
+
+    @Test func policyAllowsThisServerOnlyAndNothingInline() throws {
+        // The browser is told so: the policy allows this origin only, and no inline script or style.
+        let policy = #"""
+            <meta http-equiv="Content-Security-Policy" content="default-src 'none'; connect-src 'self';
+              script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'">
+            """#
+        #expect(Self.page.contains(policy))
+        #expect(!Self.page.contains("unsafe"))
+        // The policy must come before what it governs.
+        let meta = try #require(Self.page.firstRange(of: "Content-Security-Policy"))
+        let link = try #require(Self.page.firstRange(of: "<link"))
+        #expect(meta.lowerBound < link.lowerBound)
+        // What 'self' alone refuses: inline event handlers, style attributes, script that makes either.
+        let inline = try Regex(#"\s(on[a-z]+|style)="#)
+        #expect(Self.page.matches(of: inline).isEmpty, "an inline handler or style attribute in index.html")
+        let refused = [
+            "setAttribute('style'", #"setAttribute("style""#, "cssText", "innerHTML", "eval(", "new Function",
+        ]
+        for refused in refused {
+            #expect(!StatusPage.appJS.contains(refused), "app.js uses \(refused)")
+        }
+    }
+
+    @Test func valuesAreFilledInOnce() {
+        let page = String(
+            decoding: StatusPage.html(domain: "{{dns}}", dnsAddress: "1.2.3.4:53", version: "v{{x}}"), as: UTF8.self)
+        #expect(page.contains(#"data-domain="{{dns}}" data-dns="1.2.3.4:53""#))
+        #expect(page.contains(#"<p class="muted" id="version">v{{x}}</p>"#))
+        #expect(!Self.page.contains("{{"), "a placeholder left in the page")
+        #expect(StatusPage.fill("{{a}}{{b}} {{ {{a}}}}", ["a": "1"]) == "1{{b}} {{ 1}}")
     }
 
     @Test func domainAndDNSAddressAreHTMLEscaped() {
@@ -80,11 +134,15 @@ struct StatusPageTests {
         try Files.writeAtomically(path, Array("page-secret-token-1\n".utf8))
         let beacon = try RunningBeacon { $0.tokenFile = path }
         let page = try get(beacon, "/ui")
-        #expect(page.status == 200)
-        #expect(!page.body.contains("page-secret-token-1"))
+        let script = try get(beacon, "/ui/app.js")
+        let style = try get(beacon, "/ui/style.css")
+        #expect(page.status == 200 && script.status == 200 && style.status == 200)
+        for served in [page, script, style] {
+            #expect(!served.body.contains("page-secret-token-1"))
+        }
         // The script only reads: no other method, no credentials.
         for write in ["method:", "POST", "DELETE", "Authorization", "credentials"] {
-            #expect(!page.body.contains(write), "the page's script uses \(write)")
+            #expect(!page.body.contains(write) && !script.body.contains(write), "the page's script uses \(write)")
         }
         try beacon.register(["service": "orders", "function": "create", "address": "10.0.0.1", "port": 80],
             token: "page-secret-token-1")
