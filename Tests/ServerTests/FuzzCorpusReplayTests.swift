@@ -24,14 +24,12 @@ struct FuzzCorpusReplayTests {
             "d1.refund.pay.local.", "refund.pay.local."]
         for name in names {
             for type in [RRType.a, .aaaa, .srv, .txt] {
-                let before = fuzzFastAnswers.values
-                fuzzResponder(DNSQuery(name, type).bytes)
-                let after = fuzzFastAnswers.values
-                #expect(after[0] == before[0], "the wildcard zone's fast path declined \(name) \(type)")
+                let answered = fuzzResponderFastAnswers(DNSQuery(name, type).bytes)
+                #expect(!answered[0], "the wildcard zone's fast path declined \(name) \(type)")
                 // The 40- and 64-instance functions do not fit 512 bytes: the fast path declines those.
                 let small = !name.hasPrefix("_list") && !name.hasPrefix("big")
                 if small && (type != .txt || name.hasPrefix("create1") || name.hasPrefix("d1")) {
-                    #expect(after[1] == before[1] + 1, "the plain zone's fast path answered \(name) \(type)")
+                    #expect(answered[1], "the plain zone's fast path answered \(name) \(type)")
                 }
             }
         }
