@@ -32,6 +32,9 @@ let package = Package(
         // The one syscall layer.
         .target(name: "PosixIO", dependencies: ["CGlue", "Primitives"], swiftSettings: strict),
 
+        // TLS on the system's OpenSSL 3, loaded with dlopen only when a TLS flag asks for it.
+        .target(name: "TLS", dependencies: ["PosixIO", "Primitives"], swiftSettings: strict),
+
         // I/O layers.
         .target(name: "DNSServer", dependencies: ["DNSWire", "Authority", "Leases", "PosixIO", "Primitives"], swiftSettings: strict),
         .target(name: "Journal", dependencies: ["Leases", "PosixIO", "Primitives"], swiftSettings: strict),
