@@ -83,6 +83,7 @@ let package = Package(
             name: "EtcdStoreTests",
             dependencies: ["EtcdStore", "Leases", "HTTPWire", "PosixIO", "TestSupport", "Primitives"],
             swiftSettings: strict),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "PosixIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(
             name: "JournalTests", dependencies: ["Journal", "Leases", "PosixIO", "TestSupport", "Primitives"], swiftSettings: strict),

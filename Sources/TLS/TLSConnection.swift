@@ -12,8 +12,8 @@ package final class TLSConnection: StreamSecurity {
     private let inbound: OpaquePointer
     /// Ciphertext for the peer, written by OpenSSL. Owned by `ssl`.
     private let outbound: OpaquePointer
-    private let isServer: Bool
     package private(set) var isEstablished = false
+    /// The verified peer certificate's names (PeerCertificate), once established.
     package private(set) var peerNames: [String] = []
     /// A fatal error happened: OpenSSL forbids any further call but freeing (no close alert either).
     private var hasFailed = false
@@ -23,7 +23,6 @@ package final class TLSConnection: StreamSecurity {
     ///   a reload may free its own afterwards).
     init(library: LibSSL, context: OpaquePointer, isServer: Bool) throws(TLSError) {
         self.library = library
-        self.isServer = isServer
         guard let ssl = library.SSL_new(context) else {
             throw TLSError(library.drainErrors(or: "SSL_new failed"))
         }
@@ -74,8 +73,8 @@ package final class TLSConnection: StreamSecurity {
     }
 
     /// Runs the handshake to its next step without reading application data: what a client does
-    /// before its first request.
-    func handshake() -> SecureRead {
+    /// before its first request. `.plaintext(0)` once it is complete.
+    package func handshake() -> SecureRead {
         guard !hasFailed else { return .failed("the connection has failed") }
         if isEstablished { return .plaintext(0) }
         let result = library.SSL_do_handshake(ssl)
@@ -149,7 +148,7 @@ package final class TLSConnection: StreamSecurity {
 
     private func established() {
         isEstablished = true
-        if isServer { peerNames = PeerCertificate.names(library: library, ssl: ssl) }
+        peerNames = PeerCertificate.names(library: library, ssl: ssl)
     }
 
     /// What a call that returned `result` (not a success) means.

@@ -50,7 +50,12 @@ enum ContextPolicy {
             throw TLSError("\(certificate): not a PEM certificate chain (\(library.drainErrors(or: "unreadable")))")
         }
         guard library.SSL_CTX_use_PrivateKey_file(context.pointer, key.path, OpenSSLConstants.fileTypePEM) == 1 else {
-            throw TLSError("\(key): not a PEM private key (\(library.drainErrors(or: "unreadable")))")
+            // OpenSSL compares the key with the certificate as it loads it.
+            let reason = library.drainErrors(or: "unreadable")
+            if reason.contains("key values mismatch") {
+                throw TLSError("\(key): does not match the certificate in \(certificate.path) (\(reason))")
+            }
+            throw TLSError("\(key): not a PEM private key (\(reason))")
         }
         guard library.SSL_CTX_check_private_key(context.pointer) == 1 else {
             throw TLSError(
