@@ -40,17 +40,18 @@ let package = Package(
         .target(name: "Journal", dependencies: ["Leases", "PosixIO", "Primitives"], swiftSettings: strict),
         .target(
             name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO", "Primitives"], swiftSettings: strict),
-        .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO"], swiftSettings: strict),
+        .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO", "TLS"], swiftSettings: strict),
         .target(
-            name: "EtcdStore", dependencies: ["Leases", "Clients", "HTTPWire", "PosixIO", "Primitives"], swiftSettings: strict),
+            name: "EtcdStore", dependencies: ["Leases", "Clients", "HTTPWire", "PosixIO", "Primitives", "TLS"],
+            swiftSettings: strict),
         .target(
             name: "BeaconRuntime",
             dependencies: ["DNSWire", "ZoneFile", "Leases", "Authority", "PosixIO", "DNSServer", "HTTPWire",
-                "HTTPControl", "Journal", "EtcdStore", "Primitives"],
+                "HTTPControl", "Journal", "EtcdStore", "Primitives", "TLS"],
             swiftSettings: strict),
         .target(
             name: "BeaconCLI",
-            dependencies: ["BeaconRuntime", "Clients", "DNSWire", "HTTPWire", "Leases", "PosixIO", "Primitives"],
+            dependencies: ["BeaconRuntime", "Clients", "DNSWire", "HTTPWire", "Leases", "PosixIO", "Primitives", "TLS"],
             swiftSettings: strict),
         .executableTarget(name: "beacon", dependencies: ["BeaconCLI"], swiftSettings: strict),
 

@@ -7,6 +7,7 @@ import HTTPWire
 import Journal
 import Leases
 import PosixIO
+import TLS
 
 /// A running Beacon: build it with `start`, end it with `stop`.
 package final class BeaconServer: Sendable {
@@ -22,6 +23,8 @@ package final class BeaconServer: Sendable {
     private let forwarder: Forwarder?
     private let etcd: EtcdStore?
     package let httpAddress: SocketAddress
+    /// The side channel's TLS, with `--tls-cert`: what `reloadTLS` re-reads.
+    private let tls: TLSServerContext?
     /// Where the listeners ended up (port 0 in the config picks a free port).
     package let dnsAddress: SocketAddress
 
@@ -34,6 +37,8 @@ package final class BeaconServer: Sendable {
         // Logged once everything is bound, so that a failed start prints exactly one line.
         var notes = zones.zones.map { "serving zone \($0.origin)" }
         let tokens = try loadTokens(config.tokenFile)
+        // Before anything starts: a bad certificate or a missing libssl ends the start-up here.
+        let (tls, etcdTLS) = try loadTLS(config)
         // Indexes start from the wall clock (microseconds; a clock before 1970 starts them at 1). With
         // a data directory, recovery then raises them past every index recorded before the restart.
         let registry = Registry(
@@ -44,7 +49,9 @@ package final class BeaconServer: Sendable {
         if !config.etcdEndpoints.isEmpty {
             if let data = config.dataDirectory { notes.append("--store etcd: registrations live in etcd; \(data) is not used") }
             do throws(SystemCallError) {
-                etcd = try EtcdStore(endpoints: config.etcdEndpoints, registry: registry, log: log, clock: clock)
+                etcd = try EtcdStore(
+                    endpoints: config.etcdEndpoints, registry: registry, log: log, clock: clock, tls: etcdTLS,
+                    hosts: config.etcdHosts.isEmpty ? nil : config.etcdHosts)
             } catch {
                 throw StartupError("--store: cannot start the etcd workers: \(error.errno)")
             }
@@ -132,6 +139,10 @@ package final class BeaconServer: Sendable {
         options.maximumConnections = config.httpMaxConnections
         options.idleMilliseconds = config.httpIdleMilliseconds
         options.requestTimeoutMilliseconds = config.httpHeaderTimeoutMilliseconds
+        if let tls {
+            options.makeSecurity = { try? tls.makeConnection() }
+            options.onSecurityFailed = { reason in log.debug("https: connection failed: \(reason)") }
+        }
         let http = HTTPServer(api: api, options: options)
         let httpAddress: SocketAddress
         do throws(SystemCallError) {
@@ -144,11 +155,50 @@ package final class BeaconServer: Sendable {
         sweeper.start()
         for note in notes { log.info(note) }
         log.info("dns listening on \(dnsAddress) (udp x\(config.udpThreads), tcp)")
-        log.info("http listening on \(httpAddress)")
+        if let tls {
+            let clients = tls.requiresClientCertificate ? ", client certificates required" : ""
+            // "http listening on" as for plain HTTP: scripts wait for that line.
+            log.info("http listening on \(httpAddress) (https: TLS 1.2 and 1.3\(clients); \(tls.libraryVersion))")
+        } else {
+            log.info("http listening on \(httpAddress)")
+        }
         return BeaconServer(
             config: config, registry: registry, store: store, dnsCounters: counters, log: log, udp: udp, tcp: tcp,
-            http: http, sweeper: sweeper, forwarder: forwarder, etcd: etcd, dnsAddress: dnsAddress,
+            http: http, sweeper: sweeper, forwarder: forwarder, etcd: etcd, tls: tls, dnsAddress: dnsAddress,
             httpAddress: httpAddress)
+    }
+
+    /// The side channel's TLS context and the etcd client's, loading OpenSSL only when one is asked for.
+    private static func loadTLS(_ config: ServeConfig) throws(StartupError) -> (TLSServerContext?, TLSClientContext?) {
+        guard config.tls != nil || config.etcdTLS != nil else { return (nil, nil) }
+        do throws(TLSError) {
+            _ = try LibSSL.load()
+        } catch {
+            throw StartupError("\(config.tls != nil ? "--tls-cert" : "--store etcds://"): \(error.message)")
+        }
+        do throws(TLSError) {
+            let server = try config.tls.map { (settings) throws(TLSError) in try TLSServerContext(settings: settings) }
+            let client = try config.etcdTLS.map { (settings) throws(TLSError) in try TLSClientContext(settings: settings) }
+            return (server, client)
+        } catch {
+            throw StartupError(error.message)
+        }
+    }
+
+    /// Re-reads `--tls-cert`, `--tls-key` and `--tls-client-ca` for new connections (certificate
+    /// rotation); on failure the running ones stay and the log says why. The SIGHUP handler calls it.
+    /// - Returns: false when the files could not be loaded; true when reloaded or TLS is off.
+    @discardableResult
+    package func reloadTLS() -> Bool {
+        guard let tls else { return true }
+        do throws(TLSError) {
+            try tls.reload()
+            log.info("https: reloaded \(tls.settings.certificate) and \(tls.settings.key)")
+            return true
+        } catch {
+            log.warning("https: reload failed, keeping the running certificate: \(error.message)")
+            return false
+        }
     }
 
     private static func loadTokens(_ path: String?) throws(StartupError) -> TokenTable? {
@@ -169,8 +219,9 @@ package final class BeaconServer: Sendable {
     private init(
         config: ServeConfig, registry: Registry, store: any RegistrationStore, dnsCounters: DNSCounters, log: Log,
         udp: UDPServer, tcp: TCPServer, http: HTTPServer, sweeper: ExpirySweeper, forwarder: Forwarder?,
-        etcd: EtcdStore?, dnsAddress: SocketAddress, httpAddress: SocketAddress
+        etcd: EtcdStore?, tls: TLSServerContext?, dnsAddress: SocketAddress, httpAddress: SocketAddress
     ) {
+        self.tls = tls
         self.forwarder = forwarder
         self.etcd = etcd
         self.http = http

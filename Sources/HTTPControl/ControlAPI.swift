@@ -68,7 +68,11 @@ package final class ControlAPI: Sendable {
 
     // MARK: - Routing
 
-    package func handle(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
+    /// - Parameter certificateNames: the names in the client's verified TLS certificate (CN, then
+    ///   subjectAltNames), which `cert:` lines of the token file may grant services to.
+    package func handle(
+        _ request: HTTPRequest, certificateNames: [String] = [], reply: @escaping @Sendable (HTTPResponse) -> Void
+    ) -> Outcome {
         // Split before decoding: `%2F` inside an id must not make another route (`.../a%2Fheartbeat`).
         let segments = request.pathSegments
         let method = request.method == .head ? HTTPMethod.get : request.method
@@ -94,7 +98,7 @@ package final class ControlAPI: Sendable {
         switch (rest.count, rest.first) {
         case (1, "register"):
             guard method == .post else { return .respond(notAllowed("POST")) }
-            return register(request, reply: reply)
+            return register(request, certificateNames: certificateNames, reply: reply)
         case (1, "discover"):
             guard method == .post else { return .respond(notAllowed("POST")) }
             do throws(BodyError) {
@@ -111,12 +115,12 @@ package final class ControlAPI: Sendable {
         case (2, "instances"):
             switch method {
             case .get: return .respond(instanceResponse(id: rest[1]))
-            case .delete: return deregister(id: rest[1], request: request, reply: reply)
+            case .delete: return deregister(id: rest[1], request: request, certificateNames: certificateNames, reply: reply)
             default: return .respond(notAllowed("GET, DELETE"))
             }
         case (3, "instances") where rest[2] == "heartbeat":
             guard method == .post else { return .respond(notAllowed("POST")) }
-            return heartbeat(id: rest[1], request: request, reply: reply)
+            return heartbeat(id: rest[1], request: request, certificateNames: certificateNames, reply: reply)
         default:
             return .respond(notFound())
         }
@@ -170,9 +174,11 @@ package final class ControlAPI: Sendable {
 
     // MARK: - Mutations
 
-    private func register(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
+    private func register(
+        _ request: HTTPRequest, certificateNames: [String], reply: @escaping @Sendable (HTTPResponse) -> Void
+    ) -> Outcome {
         let grant: TokenTable.Entry?
-        switch authorize(request) {
+        switch authorize(request, certificateNames: certificateNames) {
         case .failure(let box): return .respond(box.response)
         case .success(let entry): grant = entry
         }
@@ -205,11 +211,11 @@ package final class ControlAPI: Sendable {
         return .pending
     }
 
-    private func heartbeat(id rawID: String, request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void)
-        -> Outcome
-    {
+    private func heartbeat(
+        id rawID: String, request: HTTPRequest, certificateNames: [String], reply: @escaping @Sendable (HTTPResponse) -> Void
+    ) -> Outcome {
         let id: String
-        switch authorizeInstance(rawID, request) {
+        switch authorizeInstance(rawID, request, certificateNames: certificateNames) {
         case .failure(let box): return .respond(box.response)
         case .success(let normalized): id = normalized
         }
@@ -231,11 +237,11 @@ package final class ControlAPI: Sendable {
         return .pending
     }
 
-    private func deregister(id rawID: String, request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void)
-        -> Outcome
-    {
+    private func deregister(
+        id rawID: String, request: HTTPRequest, certificateNames: [String], reply: @escaping @Sendable (HTTPResponse) -> Void
+    ) -> Outcome {
         let id: String
-        switch authorizeInstance(rawID, request) {
+        switch authorizeInstance(rawID, request, certificateNames: certificateNames) {
         case .failure(let box): return .respond(box.response)
         case .success(let normalized): id = normalized
         }
@@ -388,10 +394,17 @@ package final class ControlAPI: Sendable {
 
     // MARK: - Authorization
 
-    /// The caller's token entry (nil when no token file is set), or the 401 to send.
-    private func authorize(_ request: HTTPRequest) -> Result<TokenTable.Entry?, ResponseBox> {
+    /// The caller's grant (nil when no token file is set), or the 401 to send. A request with
+    /// `Authorization` is judged by its token alone; one without, from a client whose verified
+    /// certificate a `cert:` line names, gets that line's services.
+    private func authorize(_ request: HTTPRequest, certificateNames: [String]) -> Result<TokenTable.Entry?, ResponseBox> {
         guard let tokens else { return .success(nil) }
         guard let header = request.header("authorization") else {
+            if !certificateNames.isEmpty {
+                if let grant = tokens.certificateGrant(for: certificateNames) { return .success(grant) }
+                return .failure(
+                    ResponseBox(unauthorized("client certificate \(certificateNames[0]) is not in the token file, and no Authorization: Bearer token")))
+            }
             return .failure(ResponseBox(unauthorized("missing Authorization: Bearer token")))
         }
         let parts = header.split(separator: " ", maxSplits: 1)
@@ -405,9 +418,11 @@ package final class ControlAPI: Sendable {
     }
 
     /// Checks the token and that it may write the instance's service; the normalized id.
-    private func authorizeInstance(_ rawID: String, _ request: HTTPRequest) -> Result<String, ResponseBox> {
+    private func authorizeInstance(_ rawID: String, _ request: HTTPRequest, certificateNames: [String])
+        -> Result<String, ResponseBox>
+    {
         let entry: TokenTable.Entry?
-        switch authorize(request) {
+        switch authorize(request, certificateNames: certificateNames) {
         case .failure(let box): return .failure(box)
         case .success(let granted): entry = granted
         }
