@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire", "Primitives",
-                "HTTPWire", "Leases", "PosixIO", "TestSupport"],
+                "HTTPWire", "Leases", "PosixIO", "TestSupport", "TLS"],
             exclude: ["Fixtures"],
             swiftSettings: strict),
     ]
