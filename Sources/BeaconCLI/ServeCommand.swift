@@ -5,8 +5,8 @@ import PosixIO
 import TLS
 
 /// `beacon serve`: flags to `ServeConfig`, then run until SIGINT or SIGTERM.
-enum ServeCommand {
-    static let specs: [FlagSpec] = [
+package enum ServeCommand {
+    package static let specs: [FlagSpec] = [
         FlagSpec("dns", env: "BEACON_DNS"),
         FlagSpec("http", env: "BEACON_HTTP"),
         FlagSpec("domain", env: "BEACON_DOMAIN"),
@@ -150,7 +150,7 @@ enum ServeCommand {
     }
 
     /// `--store etcd://...` or `etcds://...`, and the `--etcd-*` TLS files that go with the latter.
-    static func parseStore(_ arguments: ParsedArguments, into config: inout ServeConfig) throws(UsageError) {
+    package static func parseStore(_ arguments: ParsedArguments, into config: inout ServeConfig) throws(UsageError) {
         let etcdFlags = ["etcd-ca", "etcd-cert", "etcd-key"].filter { arguments.has($0) }
         guard let text = arguments.value("store") else {
             if let flag = etcdFlags.first { throw UsageError("\(arguments.origin(flag)) needs --store etcds://HOST:PORT") }
