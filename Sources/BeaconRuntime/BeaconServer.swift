@@ -55,6 +55,10 @@ package final class BeaconServer: Sendable {
             } catch {
                 throw StartupError("--store: cannot start the etcd workers: \(error.errno)")
             }
+            if let settings = config.etcdTLS {
+                let client = settings.certificate.map { ", client certificate \($0.path)" } ?? ""
+                notes.append("--store etcds: TLS to etcd, verified by \(settings.ca?.path ?? "the system's CAs")\(client)")
+            }
             etcd!.start()
             store = etcd!
         } else if let dataDirectory = config.dataDirectory {

@@ -17,10 +17,24 @@ package enum TLSFixtures {
         guard (try? DynamicLibrary(opening: "libssl.so.3")) != nil else { return nil }
         var root = #filePath
         for _ in 0..<3 { root = String(root[..<root.lastIndex(of: "/")!]) }
-        let directory = "/tmp/beacon-tls-fixtures-\(Posix.processID)-\(Posix.monotonicNanoseconds())"
+        removeLeftovers()
+        let directory = "/tmp/\(prefix)\(Posix.processID)-\(Posix.monotonicNanoseconds())"
         guard let pid = try? ChildProcess.spawn(["/bin/bash", root + "/Tests/Interop/tls-certs.sh", directory]),
             ChildProcess.wait(pid) == .exited(0)
         else { return nil }
         return directory
+    }
+
+    private static let prefix = "beacon-tls-fixtures-"
+
+    /// A test process cannot remove its fixtures as it exits, so each one removes those of test
+    /// processes that have ended (the process id is in the name).
+    private static func removeLeftovers() {
+        let stale = ((try? Files.list("/tmp")) ?? []).filter { name in
+            guard name.hasPrefix(prefix), let pid = name.dropFirst(prefix.count).split(separator: "-").first else { return false }
+            return !Files.exists("/proc/\(pid)")
+        }
+        guard !stale.isEmpty, let pid = try? ChildProcess.spawn(["rm", "-rf"] + stale.map { "/tmp/" + $0 }) else { return }
+        _ = ChildProcess.wait(pid)
     }
 }
