@@ -402,8 +402,8 @@ package final class ControlAPI: Sendable {
         guard let header = request.header("authorization") else {
             if !certificateNames.isEmpty {
                 if let grant = tokens.certificateGrant(for: certificateNames) { return .success(grant) }
-                return .failure(
-                    ResponseBox(unauthorized("client certificate \(certificateNames[0]) is not in the token file, and no Authorization: Bearer token")))
+                let message = "client certificate \(certificateNames[0]) is not in the token file, and no Authorization: Bearer token"
+                return .failure(ResponseBox(unauthorized(message)))
             }
             return .failure(ResponseBox(unauthorized("missing Authorization: Bearer token")))
         }

@@ -61,7 +61,8 @@ package struct LibSSL: @unchecked Sendable {
     let SSL_get_version: @convention(c) (Pointer) -> Text?
     let SSL_get_current_cipher: @convention(c) (Pointer) -> Pointer
     let SSL_CIPHER_get_name: @convention(c) (Pointer) -> Text?
-    let SSL_get0_alpn_selected: @convention(c) (Pointer, UnsafeMutablePointer<UnsafePointer<UInt8>?>, UnsafeMutablePointer<UInt32>) -> Void
+    let SSL_get0_alpn_selected:
+        @convention(c) (Pointer, UnsafeMutablePointer<UnsafePointer<UInt8>?>, UnsafeMutablePointer<UInt32>) -> Void
     let SSL_get_verify_result: @convention(c) (Pointer) -> Int
     let SSL_get1_peer_certificate: @convention(c) (Pointer) -> Pointer
 

@@ -26,15 +26,17 @@ struct TLSCommandLineTests {
     }
 
     @Test func anUnreadableCertificateExits1WithOneLineNamingTheFlagAndFile() throws {
+        let ports = "--dns 127.0.0.1:0 --http 127.0.0.1:0"
         let (status, stderr) = try ServeCommandTests.run(
-            "serve --in-memory --dns 127.0.0.1:0 --http 127.0.0.1:0 --tls-cert /nonexistent/cert.pem --tls-key \(Self.fixture("server.key"))")
+            "serve --in-memory \(ports) --tls-cert /nonexistent/cert.pem --tls-key \(Self.fixture("server.key"))")
         #expect(status == 1)
         #expect(stderr == "beacon: --tls-cert /nonexistent/cert.pem: cannot read: No such file or directory\n", "\(stderr)")
         let (keyStatus, keyError) = try ServeCommandTests.run(
             "serve --in-memory --dns 127.0.0.1:0 --http 127.0.0.1:0",
             environment: "BEACON_TLS_CERT=\(Self.fixture("server.pem")) BEACON_TLS_KEY=\(Self.fixture("client.key"))")
         #expect(keyStatus == 1)
-        #expect(keyError.hasPrefix("beacon: $BEACON_TLS_KEY \(Self.fixture("client.key")): does not match the certificate"), "\(keyError)")
+        let mismatch = "beacon: $BEACON_TLS_KEY \(Self.fixture("client.key")): does not match the certificate"
+        #expect(keyError.hasPrefix(mismatch), "\(keyError)")
         #expect(keyError.split(separator: "\n").count == 1)
     }
 
