@@ -87,6 +87,9 @@ package final class TLSConnection: StreamSecurity {
 
     package func read(into buffer: UnsafeMutableRawBufferPointer) -> SecureRead {
         guard !hasFailed else { return .failed("the connection has failed") }
+        // Nothing buffered can give plaintext (a partial record inside OpenSSL needs more input too):
+        // skip the call, which would only say so. The common case after each request.
+        if isEstablished, !hasBufferedInput { return .needsInput }
         // SSL_read runs the handshake first while it is not done.
         let result = library.SSL_read(ssl, buffer.baseAddress, Int32(clamping: buffer.count))
         if !isEstablished, library.SSL_is_init_finished(ssl) == 1 { established() }
