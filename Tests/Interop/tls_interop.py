@@ -183,6 +183,7 @@ def main():
         sidecar(report, procs, binary, certs, beacon)
         procs.signal("mtls", signal.SIGTERM)
         tls_limits.run(report, procs, binary, certs, Beacon)
+        tls_limits.idle_connections(report, procs, binary, certs, Beacon)
         tls_etcd.run(report, procs, binary, certs, workdir)
     finally:
         procs.stop_all()

@@ -2,7 +2,7 @@
 cap and are closed at the handshake deadline, a full-handshake flood runs beside them, and through
 it all a client on an established keep-alive connection keeps getting fast answers while the
 server's memory stays bounded."""
-import multiprocessing, select, socket, ssl, statistics, threading, time
+import multiprocessing, select, signal, socket, ssl, statistics, threading, time
 
 CAP = 64
 HANDSHAKE_SECONDS = 2
@@ -124,6 +124,35 @@ def flood_worker(port, cafile, seconds, results):
         except OSError:
             failed += 1
     results.put((done, failed))
+
+
+def idle_connections(report, procs, binary, certs, Beacon, count=800):
+    """What an established, idle TLS keep-alive connection costs the server in memory."""
+    beacon = Beacon(procs, "idle", binary, certs, [
+        "--tls-cert", f"{certs}/server.pem", "--tls-key", f"{certs}/server.key", "--http-threads", "1",
+        "--log-level", "warning"])
+    beacon.wait_up()
+    context = ssl.create_default_context(cafile=f"{certs}/ca.pem")
+    pid = beacon.process.pid
+    held = []
+    try:
+        warm = context.wrap_socket(socket.create_connection(("127.0.0.1", beacon.port), timeout=5), server_hostname="127.0.0.1")
+        held.append(warm)
+        before = rss_kib(pid)
+        for _ in range(count):
+            sock = context.wrap_socket(socket.create_connection(("127.0.0.1", beacon.port), timeout=5),
+                                       server_hostname="127.0.0.1")
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: b\r\n\r\n")
+            sock.recv(4096)
+            held.append(sock)
+        time.sleep(0.5)
+        per_connection = (rss_kib(pid) - before) / count
+        report.check(per_connection < 48, f"{count} idle TLS keep-alive connections: {per_connection:.1f} KiB each "
+                     "in the server (buffers released while idle; bound 48)")
+    finally:
+        for sock in held:
+            sock.close()
+        procs.signal("idle", signal.SIGTERM)
 
 
 def run(report, procs, binary, certs, Beacon):
