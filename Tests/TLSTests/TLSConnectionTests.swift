@@ -108,3 +108,54 @@ struct TLSConnectionTests {
         return nil
     }
 }
+
+@Suite("TLS server layer under hostile input", .enabled(if: TLSFixtures.available))
+struct TLSHostileInputTests {
+    /// Random bytes, and a real ClientHello with random bytes spliced in, fed in random slices: the
+    /// layer ends in a failure or waits for more, never produces plaintext or crashes, and a failed
+    /// layer stays failed.
+    @Test func randomInputNeverYieldsPlaintext() throws {
+        let context = try TLSServerContext(settings: .fixture())
+        let clientHello: [UInt8] = try {
+            let client = try TLSClientContext(settings: .fixture()).makeConnection(host: "127.0.0.1")
+            _ = client.handshake()
+            var bytes: [UInt8] = []
+            client.takeOutput(into: &bytes)
+            return bytes
+        }()
+        var random = SeededGenerator(seed: 18)
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        for round in 0..<300 {
+            var input = round % 2 == 0
+                ? (0..<random.next(below: 4096)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                : clientHello
+            if round % 2 == 1 {
+                for _ in 0..<random.next(below: 8) + 1 {
+                    input[random.next(below: input.count)] = UInt8(truncatingIfNeeded: random.next())
+                }
+            }
+            let server = try context.makeConnection()
+            var offset = 0
+            var failed = false
+            while offset < input.count {
+                let end = min(input.count, offset + random.next(below: 600) + 1)
+                input[offset..<end].withUnsafeBytes { server.absorb($0) }
+                offset = end
+                let result = buffer.withUnsafeMutableBytes { server.read(into: $0) }
+                var alert: [UInt8] = []
+                server.takeOutput(into: &alert)
+                switch result {
+                case .plaintext: Issue.record("round \(round): plaintext from random input")
+                case .failed: failed = true
+                case .needsInput, .closed: break
+                }
+                if failed { break }
+            }
+            if failed {
+                let again = buffer.withUnsafeMutableBytes { server.read(into: $0) }
+                #expect(again == .failed("the connection has failed"), "round \(round)")
+                #expect(!Array("x".utf8).withUnsafeBytes { server.seal($0) })
+            }
+        }
+    }
+}
