@@ -18,6 +18,8 @@ struct HTTPSTests {
             tokenPath = "/tmp/beacon-https-tokens-\(Posix.processID)-\(Posix.monotonicNanoseconds())"
             try Files.writeAtomically(tokenPath!, Array(tokens.utf8))
         }
+        // The token file is read once, at start.
+        defer { if let tokenPath { try? Posix.unlink(tokenPath) } }
         return try RunningBeacon {
             $0.tls = TLSServerSettings(
                 certificate: TLSFile(TLSFixtures.path("server.pem"), flag: "--tls-cert"),
