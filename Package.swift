@@ -32,6 +32,9 @@ let package = Package(
         // The one syscall layer.
         .target(name: "PosixIO", dependencies: ["CGlue", "Primitives"], swiftSettings: strict),
 
+        // TLS on the system's OpenSSL 3, loaded with dlopen only when a TLS flag asks for it.
+        .target(name: "TLS", dependencies: ["PosixIO", "Primitives"], swiftSettings: strict),
+
         // I/O layers.
         .target(name: "DNSServer", dependencies: ["DNSWire", "Authority", "Leases", "PosixIO", "Primitives"], swiftSettings: strict),
         .target(name: "Journal", dependencies: ["Leases", "PosixIO", "Primitives"], swiftSettings: strict),
@@ -39,19 +42,20 @@ let package = Package(
         .target(
             name: "HTTPControl", dependencies: ["HTTPWire", "Leases", "DNSWire", "PosixIO", "Primitives"],
             exclude: ["StatusPage"], swiftSettings: strict),
-        .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO"], swiftSettings: strict),
+        .target(name: "Clients", dependencies: ["DNSWire", "HTTPWire", "PosixIO", "TLS"], swiftSettings: strict),
         .target(
-            name: "EtcdStore", dependencies: ["Leases", "Clients", "HTTPWire", "PosixIO", "Primitives"], swiftSettings: strict),
+            name: "EtcdStore", dependencies: ["Leases", "Clients", "HTTPWire", "PosixIO", "Primitives", "TLS"],
+            swiftSettings: strict),
         // Writes the git commit of the build into BeaconRuntime (`beacon --version`, `beacon_build_info`).
         .plugin(name: "VersionStamp", capability: .buildTool(), path: "Sources/VersionStamp"),
         .target(
             name: "BeaconRuntime",
             dependencies: ["DNSWire", "ZoneFile", "Leases", "Authority", "PosixIO", "DNSServer", "HTTPWire",
-                "HTTPControl", "Journal", "EtcdStore", "Primitives"],
+                "HTTPControl", "Journal", "EtcdStore", "Primitives", "TLS"],
             swiftSettings: strict, plugins: ["VersionStamp"]),
         .target(
             name: "BeaconCLI",
-            dependencies: ["BeaconRuntime", "Clients", "DNSWire", "HTTPWire", "Leases", "PosixIO", "Primitives"],
+            dependencies: ["BeaconRuntime", "Clients", "DNSWire", "HTTPWire", "Leases", "PosixIO", "Primitives", "TLS"],
             swiftSettings: strict),
         .executableTarget(name: "beacon", dependencies: ["BeaconCLI"], swiftSettings: strict),
 
@@ -92,13 +96,14 @@ let package = Package(
             name: "EtcdStoreTests",
             dependencies: ["EtcdStore", "Leases", "HTTPWire", "PosixIO", "TestSupport", "Primitives"],
             swiftSettings: strict),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "PosixIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(
             name: "JournalTests", dependencies: ["Journal", "Leases", "PosixIO", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
             dependencies: ["BeaconRuntime", "BeaconCLI", "Clients", "DNSServer", "HTTPControl", "Journal", "DNSWire", "Primitives",
-                "HTTPWire", "Leases", "PosixIO", "TestSupport", "FuzzSupport"],
+                "HTTPWire", "Leases", "PosixIO", "TestSupport", "FuzzSupport", "TLS"],
             exclude: ["Fixtures"],
             swiftSettings: strict),
     ]

@@ -2,10 +2,11 @@ import BeaconRuntime
 import DNSWire
 import Leases
 import PosixIO
+import TLS
 
 /// `beacon serve`: flags to `ServeConfig`, then run until SIGINT or SIGTERM.
-enum ServeCommand {
-    static let specs: [FlagSpec] = [
+package enum ServeCommand {
+    package static let specs: [FlagSpec] = [
         FlagSpec("dns", env: "BEACON_DNS", repeatable: true),
         FlagSpec("http", env: "BEACON_HTTP", repeatable: true),
         FlagSpec("domain", env: "BEACON_DOMAIN"),
@@ -17,6 +18,12 @@ enum ServeCommand {
         FlagSpec("upstream", env: "BEACON_UPSTREAM"),
         FlagSpec("token-file", env: "BEACON_TOKEN_FILE"),
         FlagSpec("store", env: "BEACON_STORE"),
+        FlagSpec("tls-cert", env: "BEACON_TLS_CERT"),
+        FlagSpec("tls-key", env: "BEACON_TLS_KEY"),
+        FlagSpec("tls-client-ca", env: "BEACON_TLS_CLIENT_CA"),
+        FlagSpec("etcd-ca", env: "BEACON_ETCD_CA"),
+        FlagSpec("etcd-cert", env: "BEACON_ETCD_CERT"),
+        FlagSpec("etcd-key", env: "BEACON_ETCD_KEY"),
         FlagSpec("udp-threads", env: "BEACON_UDP_THREADS"),
         FlagSpec("http-threads", env: "BEACON_HTTP_THREADS"),
         FlagSpec("max-instances", env: "BEACON_MAX_INSTANCES"),
@@ -52,7 +59,15 @@ enum ServeCommand {
           --max-ttl SECONDS        upper bound on any dynamic answer's TTL [$BEACON_MAX_TTL, default 30]
           --upstream HOST:PORT,... forward names outside the served zones [$BEACON_UPSTREAM, default: REFUSED]
           --token-file FILE        require a bearer token for register, heartbeat, deregister [$BEACON_TOKEN_FILE]
-          --store URL              etcd://HOST:PORT[,HOST:PORT...] shares the table between nodes [$BEACON_STORE]
+          --store URL              etcd://HOST:PORT[,HOST:PORT...] shares the table between nodes; etcds://
+                                   for etcd over TLS [$BEACON_STORE]
+          --tls-cert FILE          serve HTTPS: PEM certificate chain [$BEACON_TLS_CERT]
+          --tls-key FILE           its PEM private key [$BEACON_TLS_KEY]
+          --tls-client-ca FILE     require client certificates that verify against these PEM CAs; with
+                                   --token-file, cert:NAME lines grant services by CN or SAN [$BEACON_TLS_CLIENT_CA]
+          --etcd-ca FILE           CAs that verify the etcd members (etcds://) [$BEACON_ETCD_CA, default: system CAs]
+          --etcd-cert FILE         client certificate for etcd [$BEACON_ETCD_CERT]
+          --etcd-key FILE          its private key [$BEACON_ETCD_KEY]
           --udp-threads N          UDP sockets and threads on the DNS port [$BEACON_UDP_THREADS, default: one per CPU]
           --http-threads N         HTTP event loops on the HTTP port [$BEACON_HTTP_THREADS, default: one per CPU]
           --max-instances N        instances in the table, 429 past it [$BEACON_MAX_INSTANCES, default 2000000]
@@ -135,20 +150,8 @@ enum ServeCommand {
             config.upstreams = upstreams
         }
         config.tokenFile = arguments.value("token-file")
-        if let text = arguments.value("store") {
-            guard text.hasPrefix("etcd://") else {
-                throw UsageError("\(arguments.origin("store")): expected etcd://HOST:PORT[,HOST:PORT...], got '\(text)'")
-            }
-            var endpoints: [SocketAddress] = []
-            for part in text.dropFirst("etcd://".count).split(separator: ",") {
-                guard let address = SocketAddress(parsing: String(part)) else {
-                    throw UsageError("\(arguments.origin("store")): bad etcd endpoint '\(part)' (HOST:PORT)")
-                }
-                endpoints.append(address)
-            }
-            guard !endpoints.isEmpty else { throw UsageError("\(arguments.origin("store")): no etcd endpoint") }
-            config.etcdEndpoints = endpoints
-        }
+        try parseStore(arguments, into: &config)
+        config.tls = try tlsSettings(arguments)
         if let threads = try integer("udp-threads", in: 1...64) { config.udpThreads = threads }
         if let threads = try integer("http-threads", in: 1...64) { config.httpThreads = threads }
         if let limit = try integer("max-instances", in: 1...100_000_000) { config.limits.maxInstances = limit }
@@ -177,6 +180,60 @@ enum ServeCommand {
             config.logFormat = format
         }
         return config
+    }
+
+    /// `--store etcd://...` or `etcds://...`, and the `--etcd-*` TLS files that go with the latter.
+    package static func parseStore(_ arguments: ParsedArguments, into config: inout ServeConfig) throws(UsageError) {
+        let etcdFlags = ["etcd-ca", "etcd-cert", "etcd-key"].filter { arguments.has($0) }
+        guard let text = arguments.value("store") else {
+            if let flag = etcdFlags.first { throw UsageError("\(arguments.origin(flag)) needs --store etcds://HOST:PORT") }
+            return
+        }
+        let scheme = ["etcd://", "etcds://"].first { text.hasPrefix($0) }
+        guard let scheme else {
+            throw UsageError(
+                "\(arguments.origin("store")): expected etcd://HOST:PORT[,HOST:PORT...] or etcds://..., got '\(text)'")
+        }
+        var endpoints: [SocketAddress] = []
+        var hosts: [String] = []
+        for part in text.dropFirst(scheme.count).split(separator: ",") {
+            guard let address = SocketAddress(parsing: String(part)), let colon = part.lastIndex(of: ":") else {
+                throw UsageError("\(arguments.origin("store")): bad etcd endpoint '\(part)' (HOST:PORT)")
+            }
+            endpoints.append(address)
+            hosts.append(String(part[..<colon].trimmingPrefix("[").prefix { $0 != "]" }))
+        }
+        guard !endpoints.isEmpty else { throw UsageError("\(arguments.origin("store")): no etcd endpoint") }
+        config.etcdEndpoints = endpoints
+        config.etcdHosts = hosts
+        guard scheme == "etcds://" else {
+            if let flag = etcdFlags.first { throw UsageError("\(arguments.origin(flag)) needs --store etcds:// (TLS)") }
+            return
+        }
+        if arguments.has("etcd-cert") != arguments.has("etcd-key") {
+            let (given, missing) = arguments.has("etcd-cert") ? ("etcd-cert", "etcd-key") : ("etcd-key", "etcd-cert")
+            throw UsageError("\(arguments.origin(given)) needs --\(missing)")
+        }
+        func file(_ name: String) -> TLSFile? { arguments.value(name).map { TLSFile($0, flag: arguments.origin(name)) } }
+        config.etcdTLS = TLSClientSettings(ca: file("etcd-ca"), certificate: file("etcd-cert"), key: file("etcd-key"))
+    }
+
+    /// `--tls-cert`, `--tls-key`, `--tls-client-ca`: nil when HTTPS is off.
+    static func tlsSettings(_ arguments: ParsedArguments) throws(UsageError) -> TLSServerSettings? {
+        func file(_ name: String) -> TLSFile? { arguments.value(name).map { TLSFile($0, flag: arguments.origin(name)) } }
+        switch (file("tls-cert"), file("tls-key")) {
+        case (let certificate?, let key?):
+            return TLSServerSettings(certificate: certificate, key: key, clientCA: file("tls-client-ca"))
+        case (_?, nil):
+            throw UsageError("\(arguments.origin("tls-cert")) needs --tls-key")
+        case (nil, _?):
+            throw UsageError("\(arguments.origin("tls-key")) needs --tls-cert")
+        case (nil, nil):
+            if arguments.has("tls-client-ca") {
+                throw UsageError("\(arguments.origin("tls-client-ca")) needs --tls-cert and --tls-key")
+            }
+            return nil
+        }
     }
 
     static func run(_ arguments: ParsedArguments, console: Console = .standard) -> ExitCode {

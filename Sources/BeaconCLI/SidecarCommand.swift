@@ -1,5 +1,6 @@
 import Clients
 import PosixIO
+import TLS
 
 /// `beacon sidecar`: flags to a `SidecarConfig`, then `SidecarDriver` runs it.
 enum SidecarCommand {
@@ -7,7 +8,7 @@ enum SidecarCommand {
         RegistrationFlags.specs + [
             FlagSpec("interval"), FlagSpec("check"), FlagSpec("drain-max"), FlagSpec("server", env: "BEACON_SERVER"),
             FlagSpec("token-file"), FlagSpec("help", value: false),
-        ]
+        ] + ClientOptions.tlsSpecs
 
     static let help = """
         Usage: beacon sidecar --service S --function F --port P [flags] [-- CMD ARGS...]
@@ -37,8 +38,9 @@ enum SidecarCommand {
           --check URL          http://HOST:PORT/PATH (passes on 2xx/3xx within 2 s) or tcp://HOST:PORT
           --drain-max N        longest drain honoured on SIGTERM/SIGINT, seconds [default 30]
           --priority N, --weight N, --meta KEY=VALUE (repeatable)   as for `beacon register`
-          --server URL         Beacon's HTTP side channel [$BEACON_SERVER, default \(ClientOptions.defaultServer)]
+          --server URL         Beacon's HTTP side channel, http:// or https:// [$BEACON_SERVER, default \(ClientOptions.defaultServer)]
           --token-file FILE    send the first token in FILE as Authorization: Bearer
+        \(ClientOptions.tlsHelp)
 
         Logs one line per event on stderr. Under systemd use KillMode=mixed, so that SIGTERM reaches
         only the sidecar and CMD keeps serving through the drain, and TimeoutStopSec above --drain-max.
@@ -65,6 +67,8 @@ package struct SidecarConfig {
     var server: HTTPEndpoint
     var token: String?
     var command: [String]
+    /// For an `https://` server.
+    var tls: TLSClientContext? = nil
 
     static let defaultTTL = 30
 
@@ -115,7 +119,7 @@ package struct SidecarConfig {
             registration: registration, check: check,
             interval: try seconds("interval", default: .seconds(10), allowZero: false),
             drainMax: try seconds("drain-max", default: .seconds(30), allowZero: true), server: server,
-            token: token, command: arguments.passthrough)
+            token: token, command: arguments.passthrough, tls: try ClientOptions.tlsContext(arguments, server: server))
     }
 
     /// The address to advertise when `--address` is absent: the first IPv4 address of an interface that

@@ -22,7 +22,7 @@ struct SidecarDriver: ~Copyable {
         self.config = config
         self.log = log
         control = ControlClient(
-            server: config.server, token: config.token, timeoutMilliseconds: Self.callTimeoutMilliseconds)
+            server: config.server, token: config.token, tls: config.tls, timeoutMilliseconds: Self.callTimeoutMilliseconds)
     }
 
     /// Runs until the machine says exit, and returns the status.

@@ -9,6 +9,7 @@ import Leases
 import Primitives
 import PosixIO
 import Synchronization
+import TLS
 
 /// A running Beacon: build it with `start`, end it with `stop`, reload its files with `reload`.
 package final class BeaconServer: Sendable {
@@ -24,6 +25,8 @@ package final class BeaconServer: Sendable {
     private let forwarder: Forwarder?
     private let etcd: EtcdStore?
     private let content: Locked<ServerContent>
+    /// The side channel's TLS, with `--tls-cert`: what `reloadTLS` re-reads.
+    private let tls: TLSServerContext?
     /// One reload at a time (SIGHUP and `POST /v1/reload` may race).
     private let reloading = Locked<Void>(())
     package let reloadCounters: ReloadCounters
@@ -40,6 +43,8 @@ package final class BeaconServer: Sendable {
     package static func start(_ config: ServeConfig, log: Log) throws(StartupError) -> BeaconServer {
         let startedAt = Posix.wallClockSeconds()
         let content = try ServerContent.load(config, dnsAddress: config.dnsAddress)
+        // Before anything starts: a bad certificate or a missing libssl ends the start-up here.
+        let (tls, etcdTLS) = try loadTLS(config)
         // Logged once everything is bound, so that a failed start prints exactly one line.
         var notes = content.zones.zones.map { "serving zone \($0.origin)" }
         // Indexes start from the wall clock (microseconds; a clock before 1970 starts them at 1). With
@@ -47,7 +52,8 @@ package final class BeaconServer: Sendable {
         let registry = Registry(
             limits: config.limits, initialIndex: UInt64(max(1, (Posix.wallClockSeconds() * 1_000_000).rounded(.down))))
         let clock: @Sendable () -> Instant = { Instant(nanoseconds: Posix.monotonicNanoseconds()) }
-        let (store, etcd) = try openStore(config, registry: registry, log: log, clock: clock, notes: &notes)
+        let (store, etcd) = try openStore(
+            config, registry: registry, log: log, clock: clock, etcdTLS: etcdTLS, notes: &notes)
         let (responder, fast) = content.answerers(config)
         notes.append("fast path: \(fast.templates.count) static answers prepared")
         let answers = AnswerSource(responder: responder, fast: fast)
@@ -96,6 +102,10 @@ package final class BeaconServer: Sendable {
         options.maximumConnections = config.httpMaxConnections
         options.idleMilliseconds = config.httpIdleMilliseconds
         options.requestTimeoutMilliseconds = config.httpHeaderTimeoutMilliseconds
+        if let tls {
+            options.makeSecurity = { try? tls.makeConnection() }
+            options.onSecurityFailed = { reason in log.debug("https: connection failed: \(reason)") }
+        }
         let http = HTTPServer(api: api, options: options)
         let httpAddresses: [SocketAddress]
         do throws(SystemCallError) {
@@ -111,11 +121,19 @@ package final class BeaconServer: Sendable {
         sweeper.start()
         for note in notes { log.info(note) }
         for address in dns.addresses { log.info("dns listening on \(address) (udp x\(config.udpThreads), tcp)") }
-        for address in httpAddresses { log.info("http listening on \(address)") }
+        for address in httpAddresses {
+            if let tls {
+                let clients = tls.requiresClientCertificate ? ", client certificates required" : ""
+                // "http listening on" as for plain HTTP: scripts wait for that line.
+                log.info("http listening on \(address) (https: TLS 1.2 and 1.3\(clients); \(tls.libraryVersion))")
+            } else {
+                log.info("http listening on \(address)")
+            }
+        }
         let server = BeaconServer(
             config: config, registry: registry, store: store, log: log, dns: dns, answers: answers, http: http, api: api,
             sweeper: sweeper, forwarder: forwarder, etcd: etcd, content: content, reloadCounters: reloadCounters,
-            httpAddresses: httpAddresses)
+            tls: tls, httpAddresses: httpAddresses)
         api.setReloadHandler { [weak server] in
             guard let server else { return .failed("the server is stopping") }
             return server.reload(reason: "POST /v1/reload")
@@ -125,15 +143,21 @@ package final class BeaconServer: Sendable {
 
     private static func openStore(
         _ config: ServeConfig, registry: Registry, log: Log, clock: @escaping @Sendable () -> Instant,
-        notes: inout [String]
+        etcdTLS: TLSClientContext?, notes: inout [String]
     ) throws(StartupError) -> (any RegistrationStore, EtcdStore?) {
         if !config.etcdEndpoints.isEmpty {
             if let data = config.dataDirectory { notes.append("--store etcd: registrations live in etcd; \(data) is not used") }
             let etcd: EtcdStore
             do throws(SystemCallError) {
-                etcd = try EtcdStore(endpoints: config.etcdEndpoints, registry: registry, log: log, clock: clock)
+                etcd = try EtcdStore(
+                    endpoints: config.etcdEndpoints, registry: registry, log: log, clock: clock, tls: etcdTLS,
+                    hosts: config.etcdHosts.isEmpty ? nil : config.etcdHosts)
             } catch {
                 throw StartupError("--store: cannot start the etcd workers: \(error.errno)")
+            }
+            if let settings = config.etcdTLS {
+                let client = settings.certificate.map { ", client certificate \($0.path)" } ?? ""
+                notes.append("--store etcds: TLS to etcd, verified by \(settings.ca?.path ?? "the system's CAs")\(client)")
             }
             etcd.start()
             return (etcd, etcd)
@@ -166,8 +190,10 @@ package final class BeaconServer: Sendable {
     private init(
         config: ServeConfig, registry: Registry, store: any RegistrationStore, log: Log, dns: DNSListeners,
         answers: AnswerSource, http: HTTPServer, api: ControlAPI, sweeper: ExpirySweeper, forwarder: Forwarder?,
-        etcd: EtcdStore?, content: ServerContent, reloadCounters: ReloadCounters, httpAddresses: [SocketAddress]
+        etcd: EtcdStore?, content: ServerContent, reloadCounters: ReloadCounters, tls: TLSServerContext?,
+        httpAddresses: [SocketAddress]
     ) {
+        self.tls = tls
         self.config = config
         self.registry = registry
         self.store = store
@@ -183,6 +209,40 @@ package final class BeaconServer: Sendable {
         self.reloadCounters = reloadCounters
         dnsAddresses = dns.addresses
         self.httpAddresses = httpAddresses
+    }
+
+    /// The side channel's TLS context and the etcd client's, loading OpenSSL only when one is asked for.
+    private static func loadTLS(_ config: ServeConfig) throws(StartupError) -> (TLSServerContext?, TLSClientContext?) {
+        guard config.tls != nil || config.etcdTLS != nil else { return (nil, nil) }
+        do throws(TLSError) {
+            _ = try LibSSL.load()
+        } catch {
+            throw StartupError("\(config.tls != nil ? "--tls-cert" : "--store etcds://"): \(error.message)")
+        }
+        do throws(TLSError) {
+            let server = try config.tls.map { (settings) throws(TLSError) in try TLSServerContext(settings: settings) }
+            let client = try config.etcdTLS.map { (settings) throws(TLSError) in try TLSClientContext(settings: settings) }
+            return (server, client)
+        } catch {
+            throw StartupError(error.message)
+        }
+    }
+
+    /// Re-reads `--tls-cert`, `--tls-key` and `--tls-client-ca` for new connections (certificate
+    /// rotation); on failure the running ones stay and the log says why. A reload calls it.
+    /// - Returns: false when the files could not be loaded; true when reloaded or TLS is off.
+    @discardableResult
+    package func reloadTLS() -> Bool {
+        guard let tls else { return true }
+        do throws(TLSError) {
+            try tls.reload()
+            log.info("https: reloaded \(tls.settings.certificate) and \(tls.settings.key)")
+            return true
+        } catch {
+            log.warning("https: reload failed, keeping the running certificate: \(error.message)")
+            reloadCounters.failures.add(1, ordering: .relaxed)
+            return false
+        }
     }
 
     /// Loads the zone files and the token file again and puts them in force together, or neither:
@@ -208,6 +268,8 @@ package final class BeaconServer: Sendable {
             }
             answers.replace(responder: responder, fast: fast)
             api.replaceTokens(fresh.tokens)
+            // The certificate and key too (rotation); a failure there keeps the running certificate.
+            reloadTLS()
             api.replaceCNAMEOwners(fresh.cnameOwners(domain: config.domain))
             reloadCounters.successes.add(1, ordering: .relaxed)
             reloadCounters.lastSuccessSeconds.store(Int64(Posix.wallClockSeconds()), ordering: .relaxed)

@@ -98,8 +98,12 @@ struct MetricsText {
             http.connectionsRejected.load(ordering: .relaxed))
         metrics.single(
             "beacon_http_connections_timed_out_total", "counter",
-            "HTTP connections closed for idleness or a request that arrived too slowly.",
+            "HTTP connections closed for idleness, a request or a TLS handshake that arrived too slowly.",
             http.connectionsTimedOut.load(ordering: .relaxed))
+        metrics.single(
+            "beacon_http_tls_handshake_failures_total", "counter",
+            "TLS connections closed for a failed handshake or record (plain HTTP, an unverified certificate).",
+            http.tlsFailures.load(ordering: .relaxed))
         metrics.single(
             "beacon_http_watches_waiting", "gauge", "Blocking queries waiting for a change.",
             http.watchesWaiting.load(ordering: .relaxed))

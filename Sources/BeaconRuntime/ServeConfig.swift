@@ -3,6 +3,7 @@
 import DNSWire
 import Leases
 import PosixIO
+import TLS
 
 /// Everything `beacon serve` can be told, with the contract's defaults.
 package struct ServeConfig: Sendable {
@@ -31,6 +32,12 @@ package struct ServeConfig: Sendable {
     package var upstreams: [SocketAddress] = []
     package var tokenFile: String? = nil
     package var etcdEndpoints: [SocketAddress] = []
+    /// Each etcd endpoint's host as written in `--store`, which its certificate must name with `etcds://`.
+    package var etcdHosts: [String] = []
+    /// `etcds://`: TLS to the etcd members (`--etcd-ca`, `--etcd-cert`, `--etcd-key`); nil is plain HTTP.
+    package var etcdTLS: TLSClientSettings? = nil
+    /// HTTPS for the side channel (`--tls-cert`, `--tls-key`, `--tls-client-ca`); nil is plain HTTP.
+    package var tls: TLSServerSettings? = nil
     package var udpThreads = max(1, Posix.availableCPUs())
     package var httpThreads = max(1, Posix.availableCPUs())
     package var limits = LeaseLimits()

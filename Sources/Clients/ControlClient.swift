@@ -1,5 +1,6 @@
 import HTTPWire
 import PosixIO
+import TLS
 
 /// A reply from Beacon's `/v1` API: the status, the raw body (for `--json`), and the parsed JSON.
 package struct ControlReply: Sendable, Equatable {
@@ -41,8 +42,9 @@ package struct ControlClient: ~Copyable {
     /// Sent as `Authorization: Bearer TOKEN` on the calls that need it (register, heartbeat, deregister).
     private let token: String?
 
-    package init(server: HTTPEndpoint, token: String? = nil, timeoutMilliseconds: Int = 5_000) {
-        http = HTTPClient(endpoint: server, timeoutMilliseconds: timeoutMilliseconds)
+    /// - Parameter tls: what an `https://` server is verified with, and the client certificate.
+    package init(server: HTTPEndpoint, token: String? = nil, tls: TLSClientContext? = nil, timeoutMilliseconds: Int = 5_000) {
+        http = HTTPClient(endpoint: server, tls: tls, timeoutMilliseconds: timeoutMilliseconds)
         var path = server.path
         while path.hasSuffix("/") { path.removeLast() }
         prefix = path

@@ -2,6 +2,7 @@
 // sidecar, the etcd store and tests. Never used on a server's event loop.
 import HTTPWire
 import PosixIO
+import TLS
 
 /// Why a client call failed before a response arrived.
 package enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -18,40 +19,59 @@ package enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// `http://HOST:PORT[/PATH]`, with HOST an IP literal or `localhost`.
+/// `http://HOST:PORT[/PATH]` or `https://...`, with HOST an IP literal or `localhost`.
 package struct HTTPEndpoint: Sendable, Equatable, CustomStringConvertible {
     package var address: SocketAddress
     package var path: String
+    /// `https://`: the connection is TLS, and the server's certificate must name `host`.
+    package var isSecure: Bool
+    /// The host as the URL gave it (`localhost`, `127.0.0.1`, `::1`): what a certificate is checked against.
+    package var host: String
 
-    package init(address: SocketAddress, path: String = "/") {
+    package init(address: SocketAddress, path: String = "/", isSecure: Bool = false, host: String? = nil) {
         self.address = address
         self.path = path
+        self.isSecure = isSecure
+        self.host = host ?? address.hostText
     }
 
     package init(parsing text: String) throws(ClientError) {
-        guard text.hasPrefix("http://") else { throw .badURL("\(text) (expected http://HOST:PORT)") }
-        let rest = text.dropFirst("http://".count)
+        let scheme: String
+        if text.hasPrefix("http://") {
+            scheme = "http://"
+        } else if text.hasPrefix("https://") {
+            scheme = "https://"
+        } else {
+            throw .badURL("\(text) (expected http://HOST:PORT or https://HOST:PORT)")
+        }
+        isSecure = scheme == "https://"
+        let rest = text.dropFirst(scheme.count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         var hostPort = String(rest[..<slash])
-        if !hostPort.contains(":") || hostPort.hasSuffix("]") { hostPort += ":80" }
+        if !hostPort.contains(":") || hostPort.hasSuffix("]") { hostPort += isSecure ? ":443" : ":80" }
         guard let address = SocketAddress(parsing: hostPort) else {
-            throw .badURL("\(text) (expected http://HOST:PORT with an IP literal or localhost)")
+            throw .badURL("\(text) (expected \(scheme)HOST:PORT with an IP literal or localhost)")
         }
         self.address = address
+        let hostPart = hostPort[..<hostPort.lastIndex(of: ":")!]
+        host = hostPart.hasPrefix("[") ? String(hostPart.dropFirst().dropLast()) : String(hostPart)
         path = slash == rest.endIndex ? "/" : String(rest[slash...])
     }
 
-    package var description: String { "http://\(address)\(path == "/" ? "" : path)" }
+    package var description: String { "\(isSecure ? "https" : "http")://\(address)\(path == "/" ? "" : path)" }
 }
 
-/// One keep-alive HTTP/1.1 connection, reopened when the server closed it.
+/// One keep-alive HTTP/1.1 connection, reopened when the server closed it; TLS for `https://`.
 package struct HTTPClient: ~Copyable {
     package let endpoint: HTTPEndpoint
     package var timeoutMilliseconds: Int
-    private var stream: BlockingStream?
+    /// What an `https://` endpoint is verified with; nil for `http://`.
+    private let tls: TLSClientContext?
+    private var stream: ClientStream?
 
-    package init(endpoint: HTTPEndpoint, timeoutMilliseconds: Int = 5_000) {
+    package init(endpoint: HTTPEndpoint, tls: TLSClientContext? = nil, timeoutMilliseconds: Int = 5_000) {
         self.endpoint = endpoint
+        self.tls = tls
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
@@ -88,15 +108,20 @@ package struct HTTPClient: ~Copyable {
 
     private mutating func exchange(_ request: [UInt8], expectingHead: Bool) throws(ClientError) -> HTTPClientResponse {
         if stream == nil {
-            do throws(SystemCallError) {
-                stream = try BlockingStream(connectingTo: endpoint.address, timeoutMilliseconds: timeoutMilliseconds)
+            guard !endpoint.isSecure || tls != nil else {
+                throw .connection("\(endpoint): https:// needs TLS settings (--ca)")
+            }
+            do throws(ClientStreamError) {
+                stream = try ClientStream(
+                    connectingTo: endpoint.address, host: endpoint.host, tls: endpoint.isSecure ? tls : nil,
+                    timeoutMilliseconds: timeoutMilliseconds)
             } catch {
-                throw .connection("cannot connect to \(endpoint.address): \(error.errno)")
+                throw .connection("cannot connect to \(endpoint.address): \(error)")
             }
         }
         var collector = HTTPResponseCollector()
         collector.expectingResponseToHEAD = expectingHead
-        do throws(SystemCallError) {
+        do throws(ClientStreamError) {
             try stream!.write(request)
         } catch {
             stream = nil
@@ -104,7 +129,7 @@ package struct HTTPClient: ~Copyable {
         }
         while true {
             let bytes: [UInt8]
-            do throws(SystemCallError) {
+            do throws(ClientStreamError) {
                 bytes = try stream!.read()
             } catch {
                 stream = nil

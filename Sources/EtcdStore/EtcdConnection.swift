@@ -2,6 +2,7 @@ import Clients
 import HTTPWire
 import PosixIO
 import Synchronization
+import TLS
 
 /// The etcd members listed in `--store`, and which one answered last.
 ///
@@ -9,11 +10,23 @@ import Synchronization
 /// from the member that worked instead of each timing out on the dead one.
 package final class EndpointRing: Sendable {
     package let endpoints: [SocketAddress]
+    /// With `etcds://`: the CA, client certificate and key every connection to a member uses.
+    package let tls: TLSClientContext?
+    /// Each member's host as `--store` named it, which its certificate must name.
+    package let hosts: [String]
     private let preferredIndex = Atomic<Int>(0)
 
-    package init(_ endpoints: [SocketAddress]) {
+    package init(_ endpoints: [SocketAddress], tls: TLSClientContext? = nil, hosts: [String]? = nil) {
         precondition(!endpoints.isEmpty, "at least one etcd endpoint")
+        precondition(hosts == nil || hosts!.count == endpoints.count, "one host per endpoint")
         self.endpoints = endpoints
+        self.tls = tls
+        self.hosts = hosts ?? endpoints.map(\.hostText)
+    }
+
+    /// Member `index` as an HTTP endpoint: `https://` with TLS.
+    package func endpoint(_ index: Int) -> HTTPEndpoint {
+        HTTPEndpoint(address: endpoints[index], isSecure: tls != nil, host: hosts[index])
     }
 
     package var preferred: Int { preferredIndex.load(ordering: .relaxed) }
@@ -88,8 +101,7 @@ package final class EtcdConnection: @unchecked Sendable {
 
     private func attempt(_ path: String, _ body: JSONValue, at index: Int) -> Result<JSONValue, EtcdError> {
         if currentIndex != index {
-            client = HTTPClient(
-                endpoint: HTTPEndpoint(address: ring.endpoints[index]), timeoutMilliseconds: timeoutMilliseconds)
+            client = HTTPClient(endpoint: ring.endpoint(index), tls: ring.tls, timeoutMilliseconds: timeoutMilliseconds)
             currentIndex = index
         }
         let outcome: Result<(status: Int, value: JSONValue), ClientError> = catching { () throws(ClientError) in

@@ -46,6 +46,7 @@
 // other nodes gave out are not counted.
 import Leases
 import PosixIO
+import TLS
 
 /// `RegistrationStore` backed by etcd; see the module comment for the design.
 package final class EtcdStore: RegistrationStore {
@@ -59,14 +60,17 @@ package final class EtcdStore: RegistrationStore {
     private let clock: @Sendable () -> Instant
     private let log: Log
 
+    /// - Parameters:
+    ///   - tls: for `etcds://`: the CA that verifies the members, and the client certificate.
+    ///   - hosts: each endpoint's host as written, which its certificate must name (default: the address).
     package init(
         endpoints: [SocketAddress], registry: Registry, log: Log, clock: @escaping @Sendable () -> Instant,
-        workers: Int = 4
+        workers: Int = 4, tls: TLSClientContext? = nil, hosts: [String]? = nil
     ) throws(SystemCallError) {
         self.registry = registry
         self.clock = clock
         self.log = log
-        ring = EndpointRing(endpoints)
+        ring = EndpointRing(endpoints, tls: tls, hosts: hosts)
         mirror = Mirror(registry: registry, log: log)
         self.workers = try WorkerPool(count: workers, ring: ring)
         sync = MirrorSync(mirror: mirror, ring: ring, status: status, log: log, clock: clock)

@@ -148,8 +148,7 @@ final class MirrorSync: Sendable {
     private func follow(_ connection: EtcdConnection, from startRevision: Int64) throws(EtcdError) {
         let index = max(0, connection.currentIndex)
         var watch = try WatchStream(
-            endpoint: ring.endpoints[index], prefix: SpecCodec.prefix, startRevision: startRevision,
-            timeoutMilliseconds: 3_000)
+            ring: ring, index: index, prefix: SpecCodec.prefix, startRevision: startRevision, timeoutMilliseconds: 3_000)
         var created = false
         var lastHeard = clock()
         while !isStopping {

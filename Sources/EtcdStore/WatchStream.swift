@@ -1,3 +1,4 @@
+import Clients
 import HTTPWire
 import PosixIO
 
@@ -11,18 +12,30 @@ import PosixIO
 /// metadata `hasleader`: etcd then cancels the watch when its member loses the leader, instead of
 /// leaving a partitioned member's watch open and silent.
 package struct WatchStream: ~Copyable {
-    private let stream: BlockingStream
+    private let stream: ClientStream
     private var parser = HTTPResponseParser()
     private var pending = LineSplitter()
     package let endpoint: SocketAddress
 
+    /// A plain-HTTP watch on one member.
     package init(endpoint: SocketAddress, prefix: String, startRevision: Int64, timeoutMilliseconds: Int)
         throws(EtcdError)
     {
+        try self.init(
+            ring: EndpointRing([endpoint]), index: 0, prefix: prefix, startRevision: startRevision,
+            timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// - Parameter ring: gives member `index`'s address, and TLS for `etcds://`.
+    package init(ring: EndpointRing, index: Int, prefix: String, startRevision: Int64, timeoutMilliseconds: Int)
+        throws(EtcdError)
+    {
+        let endpoint = ring.endpoints[index]
         self.endpoint = endpoint
-        let stream: BlockingStream
-        do throws(SystemCallError) {
-            stream = try BlockingStream(connectingTo: endpoint, timeoutMilliseconds: timeoutMilliseconds)
+        let stream: ClientStream
+        do throws(ClientStreamError) {
+            stream = try ClientStream(
+                connectingTo: endpoint, host: ring.hosts[index], tls: ring.tls, timeoutMilliseconds: timeoutMilliseconds)
         } catch {
             throw .unreachable("\(endpoint): watch: \(error)")
         }
@@ -31,7 +44,7 @@ package struct WatchStream: ~Copyable {
             method: .post, target: "/v3/watch", host: endpoint.description,
             headers: [("Grpc-Metadata-Hasleader", "true")], contentType: "application/json",
             body: EtcdRequest.watch(prefix: prefix, startRevision: startRevision).serialized(), into: &request)
-        do throws(SystemCallError) {
+        do throws(ClientStreamError) {
             try stream.write(request)
         } catch {
             throw .unreachable("\(endpoint): watch: \(error)")
@@ -43,10 +56,10 @@ package struct WatchStream: ~Copyable {
     /// - Throws: `.unreachable` when the stream ends or breaks, `.rejected` for a non-200 answer.
     package mutating func next(timeoutMilliseconds: Int) throws(EtcdError) -> [EtcdWatchMessage] {
         let bytes: [UInt8]
-        do throws(SystemCallError) {
+        do throws(ClientStreamError) {
             bytes = try stream.read(maximum: 65_536, timeoutMilliseconds: timeoutMilliseconds)
         } catch {
-            if error.errno == .timedOut { return [] }
+            if error.isTimeout { return [] }
             throw .unreachable("\(endpoint): watch: \(error)")
         }
         if bytes.isEmpty { parser.finish() } else { parser.append(bytes) }

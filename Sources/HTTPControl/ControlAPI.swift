@@ -101,7 +101,11 @@ package final class ControlAPI: Sendable {
 
     // MARK: - Routing
 
-    package func handle(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
+    /// - Parameter certificateNames: the names in the client's verified TLS certificate (CN, then
+    ///   subjectAltNames), which `cert:` lines of the token file may grant services to.
+    package func handle(
+        _ request: HTTPRequest, certificateNames: [String] = [], reply: @escaping @Sendable (HTTPResponse) -> Void
+    ) -> Outcome {
         // Split before decoding: `%2F` inside an id must not make another route (`.../a%2Fheartbeat`).
         let segments = request.pathSegments
         let method = request.method == .head ? HTTPMethod.get : request.method
@@ -140,10 +144,10 @@ package final class ControlAPI: Sendable {
         switch (rest.count, rest.first) {
         case (1, "register"):
             guard method == .post else { return .respond(notAllowed("POST")) }
-            return register(request, reply: reply)
+            return register(request, certificateNames: certificateNames, reply: reply)
         case (1, "reload"):
             guard method == .post else { return .respond(notAllowed("POST")) }
-            return reload(request, reply: reply)
+            return reload(request, certificateNames: certificateNames, reply: reply)
         case (1, "discover"):
             guard method == .post else { return .respond(notAllowed("POST")) }
             do throws(BodyError) {
@@ -160,12 +164,12 @@ package final class ControlAPI: Sendable {
         case (2, "instances"):
             switch method {
             case .get: return .respond(instanceResponse(id: rest[1]))
-            case .delete: return deregister(id: rest[1], request: request, reply: reply)
+            case .delete: return deregister(id: rest[1], request: request, certificateNames: certificateNames, reply: reply)
             default: return .respond(notAllowed("GET, DELETE"))
             }
         case (3, "instances") where rest[2] == "heartbeat":
             guard method == .post else { return .respond(notAllowed("POST")) }
-            return heartbeat(id: rest[1], request: request, reply: reply)
+            return heartbeat(id: rest[1], request: request, certificateNames: certificateNames, reply: reply)
         default:
             return .respond(notFound())
         }
@@ -219,9 +223,11 @@ package final class ControlAPI: Sendable {
 
     // MARK: - Mutations
 
-    private func register(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
+    private func register(
+        _ request: HTTPRequest, certificateNames: [String], reply: @escaping @Sendable (HTTPResponse) -> Void
+    ) -> Outcome {
         let grant: TokenTable.Entry?
-        switch authorize(request) {
+        switch authorize(request, certificateNames: certificateNames) {
         case .failure(let box): return .respond(box.response)
         case .success(let entry): grant = entry
         }
@@ -262,9 +268,11 @@ package final class ControlAPI: Sendable {
     }
 
     /// Reloads on a thread of its own (parsing zones takes time no loop should spend), then replies.
-    /// With tokens on, it needs a token that may write every service.
-    private func reload(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Outcome {
-        switch authorize(request) {
+    /// With tokens on, it needs a token (or certificate grant) that may write every service.
+    private func reload(_ request: HTTPRequest, certificateNames: [String], reply: @escaping @Sendable (HTTPResponse) -> Void)
+        -> Outcome
+    {
+        switch authorize(request, certificateNames: certificateNames) {
         case .failure(let box): return .respond(box.response)
         case .success(let entry) where entry?.services != nil:
             return .respond(HTTPResponse.error(status: 403, message: "reload needs a token for every service"))
@@ -284,11 +292,11 @@ package final class ControlAPI: Sendable {
         return .pending
     }
 
-    private func heartbeat(id rawID: String, request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void)
-        -> Outcome
-    {
+    private func heartbeat(
+        id rawID: String, request: HTTPRequest, certificateNames: [String], reply: @escaping @Sendable (HTTPResponse) -> Void
+    ) -> Outcome {
         let id: String
-        switch authorizeInstance(rawID, request) {
+        switch authorizeInstance(rawID, request, certificateNames: certificateNames) {
         case .failure(let box): return .respond(box.response)
         case .success(let normalized): id = normalized
         }
@@ -310,11 +318,11 @@ package final class ControlAPI: Sendable {
         return .pending
     }
 
-    private func deregister(id rawID: String, request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void)
-        -> Outcome
-    {
+    private func deregister(
+        id rawID: String, request: HTTPRequest, certificateNames: [String], reply: @escaping @Sendable (HTTPResponse) -> Void
+    ) -> Outcome {
         let id: String
-        switch authorizeInstance(rawID, request) {
+        switch authorizeInstance(rawID, request, certificateNames: certificateNames) {
         case .failure(let box): return .respond(box.response)
         case .success(let normalized): id = normalized
         }
@@ -467,10 +475,17 @@ package final class ControlAPI: Sendable {
 
     // MARK: - Authorization
 
-    /// The caller's token entry (nil when no token file is set), or the 401 to send.
-    private func authorize(_ request: HTTPRequest) -> Result<TokenTable.Entry?, ResponseBox> {
+    /// The caller's grant (nil when no token file is set), or the 401 to send. A request with
+    /// `Authorization` is judged by its token alone; one without, from a client whose verified
+    /// certificate a `cert:` line names, gets that line's services.
+    private func authorize(_ request: HTTPRequest, certificateNames: [String]) -> Result<TokenTable.Entry?, ResponseBox> {
         guard tokensRequired, let tokens else { return .success(nil) }
         guard let header = request.header("authorization") else {
+            if !certificateNames.isEmpty {
+                if let grant = tokens.certificateGrant(for: certificateNames) { return .success(grant) }
+                let message = "client certificate \(certificateNames[0]) is not in the token file, and no Authorization: Bearer token"
+                return .failure(ResponseBox(unauthorized(message)))
+            }
             return .failure(ResponseBox(unauthorized("missing Authorization: Bearer token")))
         }
         let parts = header.split(separator: " ", maxSplits: 1)
@@ -484,9 +499,11 @@ package final class ControlAPI: Sendable {
     }
 
     /// Checks the token and that it may write the instance's service; the normalized id.
-    private func authorizeInstance(_ rawID: String, _ request: HTTPRequest) -> Result<String, ResponseBox> {
+    private func authorizeInstance(_ rawID: String, _ request: HTTPRequest, certificateNames: [String])
+        -> Result<String, ResponseBox>
+    {
         let entry: TokenTable.Entry?
-        switch authorize(request) {
+        switch authorize(request, certificateNames: certificateNames) {
         case .failure(let box): return .failure(box)
         case .success(let granted): entry = granted
         }

@@ -11,6 +11,8 @@ package final class HTTPCounters: Sendable {
     package let connectionsRejected = Atomic<UInt64>(0)
     package let connectionsTimedOut = Atomic<UInt64>(0)
     package let watchesWaiting = Atomic<Int>(0)
+    /// TLS handshakes (or records) that failed: a plain-HTTP client, an unverified certificate.
+    package let tlsFailures = Atomic<UInt64>(0)
 
     package init() {
         shards = (0..<Self.shardCount).map { _ in HTTPStatusCounts() }

@@ -13,6 +13,11 @@ package final class HTTPServer: @unchecked Sendable {
         package var idleMilliseconds = 60_000
         package var requestTimeoutMilliseconds = 10_000
         package var limits = HTTPRequestParser.Limits()
+        /// Makes the TLS layer of each accepted connection (nil refuses it); nil serves plain HTTP.
+        /// The handshake must complete within `requestTimeoutMilliseconds` of the accept.
+        package var makeSecurity: (@Sendable () -> (any StreamSecurity)?)? = nil
+        /// Called with the reason of each failed TLS handshake, on a loop thread.
+        package var onSecurityFailed: @Sendable (String) -> Void = { _ in }
         package init() {}
     }
 
@@ -59,6 +64,15 @@ package final class HTTPServer: @unchecked Sendable {
                 }
                 listener.onRejected = { [api] in api.counters.connectionsRejected.add(1, ordering: .relaxed) }
                 listener.onTimedOut = { [api] in api.counters.connectionsTimedOut.add(1, ordering: .relaxed) }
+                if let makeSecurity = options.makeSecurity {
+                    listener.makeSecurity = makeSecurity
+                    listener.handshakeMilliseconds = options.requestTimeoutMilliseconds
+                    let report = options.onSecurityFailed
+                    listener.onSecurityFailed = { [api] reason in
+                        api.counters.tlsFailures.add(1, ordering: .relaxed)
+                        report(reason)
+                    }
+                }
                 try listener.start()
                 listeners.append((loop, listener))
             }

@@ -155,7 +155,7 @@ final class HTTPSession: StreamSession {
         inFlightIsHead = request.method == .head
         let loop = connection?.loop
         let bound = LoopBound(self, loop: loop)
-        let outcome = api.handle(request) { response in
+        let outcome = api.handle(request, certificateNames: connection?.security?.peerNames ?? []) { response in
             loop?.executeSoon { bound.value?.finish(response) }
         }
         switch outcome {

@@ -5,6 +5,11 @@
 import Leases
 
 /// The `--token-file`: one token per line, optionally followed by the services it may write.
+///
+/// A line `cert:NAME [services]` names a client certificate instead: with `--tls-client-ca`, a
+/// request without `Authorization` from a client whose verified certificate has NAME as its subject
+/// CN or a subjectAltName (DNS, email or URI) gets that line's services. `cert:` lines are never
+/// bearer tokens, so knowing a certificate's name is worth nothing without its key.
 package struct TokenTable: Sendable {
     package struct Entry: Sendable, Equatable {
         package var token: [UInt8]
@@ -13,6 +18,9 @@ package struct TokenTable: Sendable {
     }
 
     package private(set) var entries: [Entry]
+    /// `cert:` lines: `token` holds the certificate name.
+    package private(set) var certificateEntries: [Entry] = []
+    static let certificatePrefix = "cert:"
 
     /// Parses the file's text. Blank lines and comments are ignored: `#` starts a comment at the
     /// start of a line or after whitespace, so a token may contain `#` (`ci-token#2026`).
@@ -28,7 +36,11 @@ package struct TokenTable: Sendable {
             guard fields.count <= 2 else {
                 throw TokenFileError(message: "\(fileName):\(lineNumber): expected TOKEN [service,service...]")
             }
-            guard token.utf8.count >= 8, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            let isCertificate = token.hasPrefix(Self.certificatePrefix)
+            if isCertificate, token.count == Self.certificatePrefix.count {
+                throw TokenFileError(message: "\(fileName):\(lineNumber): cert: needs the certificate's CN or subjectAltName")
+            }
+            guard isCertificate || token.utf8.count >= 8, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
                 throw TokenFileError(
                     message: "\(fileName):\(lineNumber): a token is at least 8 printable ASCII characters")
             }
@@ -43,9 +55,16 @@ package struct TokenTable: Sendable {
                 }
                 services = set
             }
-            entries.append(Entry(token: Array(token.utf8), services: services))
+            if isCertificate {
+                certificateEntries.append(
+                    Entry(token: Array(token.dropFirst(Self.certificatePrefix.count).utf8), services: services))
+            } else {
+                entries.append(Entry(token: Array(token.utf8), services: services))
+            }
         }
-        guard !entries.isEmpty else { throw TokenFileError(message: "\(fileName): holds no token") }
+        guard !entries.isEmpty || !certificateEntries.isEmpty else {
+            throw TokenFileError(message: "\(fileName): holds no token")
+        }
     }
 
     /// `line` up to its comment, if any.
@@ -65,6 +84,19 @@ package struct TokenTable: Sendable {
         var found: Entry? = nil
         for entry in entries where Self.constantTimeEquals(entry.token, presented) { found = entry }
         return found
+    }
+
+    /// What a verified client certificate with `names` may write: the union of the services of every
+    /// `cert:` line naming one of them (every service if one such line lists none), or nil when no
+    /// line names it.
+    package func certificateGrant(for names: [String]) -> Entry? {
+        var granted: Set<String>? = []
+        var matched = false
+        for entry in certificateEntries where names.contains(where: { Array($0.utf8) == entry.token }) {
+            matched = true
+            if let services = entry.services { granted?.formUnion(services) } else { granted = nil }
+        }
+        return matched ? Entry(token: [], services: granted) : nil
     }
 
     package static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {

@@ -27,13 +27,15 @@ package final class StreamConnection: EventHandler {
     private var descriptor: FileDescriptor?
     private let fd: CInt
     package var session: (any StreamSession)?
-    private var outbound: [UInt8] = []
+    /// TLS between the socket and the session, when the listener has it (StreamConnection+Security).
+    package internal(set) var security: (any StreamSecurity)?
+    var outbound: [UInt8] = []
     private var outboundStart = 0
-    private var closeWhenDrained = false
+    private(set) var closeWhenDrained = false
     /// Input read and thrown away since `closeAfterWriting`.
     private var discardedByteCount = 0
-    private var readingPaused = false
-    private weak var listener: StreamListener?
+    private(set) var readingPaused = false
+    private(set) weak var listener: StreamListener?
     /// When the sweep closes the connection if nothing moves it later (idle or slow-client timeout).
     package var deadlineNanoseconds: Int64
     /// Queued output above which reading stops until the peer catches up.
@@ -67,6 +69,7 @@ package final class StreamConnection: EventHandler {
     /// Queues `bytes` and writes as much as the socket takes now.
     package func send(_ bytes: some Sequence<UInt8>) {
         guard isOpen else { return }
+        if security != nil { return sendSealed { $0.append(contentsOf: bytes) } }
         outbound.append(contentsOf: bytes)
         flush()
     }
@@ -74,6 +77,7 @@ package final class StreamConnection: EventHandler {
     /// Appends to the outbound buffer in place (no intermediate copy), then writes.
     package func send(building body: (inout [UInt8]) -> Void) {
         guard isOpen else { return }
+        if security != nil { return sendSealed(building: body) }
         body(&outbound)
         flush()
     }
@@ -86,8 +90,18 @@ package final class StreamConnection: EventHandler {
     /// so a peer blocked on sending can get to reading.
     package func closeAfterWriting() {
         guard isOpen, !closeWhenDrained else { return }
+        if let security {
+            security.shutdown()
+            security.takeOutput(into: &outbound)
+        }
         closeWhenDrained = true
-        if queuedByteCount == 0 { linger() } else { updateInterest() }
+        if queuedByteCount == 0 {
+            linger()
+        } else if security != nil {
+            flush()  // the close alert just queued
+        } else {
+            updateInterest()
+        }
     }
 
     private func linger() {
@@ -108,9 +122,10 @@ package final class StreamConnection: EventHandler {
         guard readingPaused, isOpen else { return }
         readingPaused = false
         updateInterest()
+        if security?.hasBufferedInput == true { decryptBufferedSoon() }
     }
 
-    private func flush() {
+    func flush() {
         while queuedByteCount > 0 {
             let result = outbound.withUnsafeBytes { raw in
                 catching { () throws(SystemCallError) in
@@ -139,7 +154,7 @@ package final class StreamConnection: EventHandler {
 
     private var interest: UInt32 = EventLoop.readable
 
-    private func updateInterest() {
+    func updateInterest() {
         guard isOpen else { return }
         var wanted: UInt32 = 0
         if closeWhenDrained || (!readingPaused && queuedByteCount < Self.maximumQueuedBytes) {
@@ -171,7 +186,11 @@ package final class StreamConnection: EventHandler {
                 close()
                 return
             case .success(.processed(let count)):
-                session?.received(UnsafeRawBufferPointer(rebasing: listener.scratch[0..<count]), on: self)
+                if security != nil {
+                    receiveSealed(count: count, in: listener)
+                } else {
+                    session?.received(UnsafeRawBufferPointer(rebasing: listener.scratch[0..<count]), on: self)
+                }
                 guard isOpen, !readingPaused, !closeWhenDrained, count == listener.scratch.count else {
                     updateInterest()
                     return
@@ -240,6 +259,14 @@ package final class StreamListener: EventHandler, @unchecked Sendable {
     /// Called when a connection is refused for the cap or closed for its deadline (for metrics).
     package var onRejected: () -> Void = {}
     package var onTimedOut: () -> Void = {}
+    /// With TLS: makes each connection's layer (nil refuses the connection), and the time its
+    /// handshake must complete in, from the accept (slow-handshake guard; the idle time without it).
+    package var makeSecurity: (() -> (any StreamSecurity)?)? = nil
+    package var handshakeMilliseconds: Int? = nil
+    /// Called with the reason when a TLS handshake or record fails (for metrics and a debug log).
+    package var onSecurityFailed: (String) -> Void = { _ in }
+    /// Plaintext staged by `send` before it is sealed: shared, as sessions send synchronously.
+    var sealScratch: [UInt8] = []
 
     package init(
         descriptor: consuming FileDescriptor, loop: EventLoop, maximumConnections: Int, idleMilliseconds: Int,
@@ -280,9 +307,19 @@ package final class StreamListener: EventHandler, @unchecked Sendable {
                 continue  // `owned` closes here
             }
             try? Posix.setOption(client, level: CInt(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
+            var security: (any StreamSecurity)? = nil
+            if let makeSecurity {
+                guard let made = makeSecurity() else {
+                    onSecurityFailed("cannot create a TLS connection")
+                    continue  // `owned` closes here
+                }
+                security = made
+            }
+            let firstDeadline = security == nil ? idleMilliseconds : handshakeMilliseconds ?? idleMilliseconds
             let connection = StreamConnection(
                 descriptor: owned, peer: peer, loop: loop, listener: self,
-                deadline: Posix.monotonicNanoseconds() + Int64(idleMilliseconds) * 1_000_000)
+                deadline: Posix.monotonicNanoseconds() + Int64(firstDeadline) * 1_000_000)
+            connection.security = security
             connections[client] = connection
             connection.session = makeSession(connection)
             do throws(SystemCallError) {

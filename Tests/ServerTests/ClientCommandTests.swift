@@ -259,7 +259,7 @@ struct ClientCommandTests {
                 "register",
                 [
                     "--service", "--function", "--address", "--port", "--id", "--ttl", "--priority", "--weight",
-                    "--meta", "--server", "--token-file", "--json",
+                    "--meta", "--server", "--token-file", "--json", "--ca", "--cert", "--key",
                 ]
             ),
             ("ls", ["--server", "--json"]), ("resolve", ["--dns", "--tcp"]),
@@ -267,7 +267,7 @@ struct ClientCommandTests {
                 "sidecar",
                 [
                     "--service", "--function", "--port", "--address", "--id", "--ttl", "--interval", "--check",
-                    "--drain-max", "--server", "--token-file", "--meta",
+                    "--drain-max", "--server", "--token-file", "--meta", "--ca", "--cert", "--key",
                 ]
             ),
         ] {
