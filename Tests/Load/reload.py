@@ -7,7 +7,16 @@ failure counted in /metrics), and the registered instance kept answering through
 Usage: reload.py [--beacon .build/release/beacon] [--reloads 20] [--qps 3000]
 Needs dnsperf (Debian's `dnsperf`). Everything on 127.0.0.1, bounded in time.
 """
-import argparse, json, os, re, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import free_port, http as request  # noqa: E402
+
+
+def http(port, method, path, body=None):
+    """(status, body text): /metrics is text, the rest is not needed here."""
+    status, payload = request(port, method, path, body)
+    return status, payload if isinstance(payload, str) else ""
 
 ZONE = """$ORIGIN local.
 $TTL 60
@@ -16,26 +25,6 @@ $TTL 60
 ns A 127.0.0.1
 www A 192.0.2.{last}
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-        u.bind(("127.0.0.1", port))
-    return port
-
-
-def http(port, method, path, body=None):
-    data = b"" if body is None else json.dumps(body).encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data)
-        reply = b""
-        while chunk := s.recv(65536):
-            reply += chunk
-    head, _, payload = reply.partition(b"\r\n\r\n")
-    return int(head.split()[1]), payload.decode()
 
 
 def query_a(port, name):

@@ -1,0 +1,56 @@
+"""Small helpers shared by the Python test scripts: free loopback ports, one HTTP request, one DNS
+A query. Standard library only; scripts add this folder to sys.path."""
+import json, random, socket, struct
+
+
+def free_port():
+    """A port free for both TCP and UDP on 127.0.0.1 (Beacon binds DNS on both)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.bind(("127.0.0.1", port))
+    return port
+
+
+def http(port, method, path, body=None, timeout=15):
+    """(status, parsed JSON or raw text) of one request on its own connection."""
+    data = b"" if body is None else json.dumps(body).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {len(data)}\r\n\r\n"
+                     .encode() + data)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, payload = reply.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    try:
+        return status, json.loads(payload) if payload else None
+    except ValueError:
+        return status, payload.decode(errors="replace")
+
+
+def dns_a(port, name, timeout=3):
+    """(rcode, sorted addresses) of an A query over UDP."""
+    query = struct.pack(">HHHHHH", random.randrange(65536), 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        query += bytes([len(label)]) + label.encode()
+    query += b"\x00" + struct.pack(">HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(query, ("127.0.0.1", port))
+        reply, _ = sock.recvfrom(65535)
+    rcode = reply[3] & 0x0F
+    answers = struct.unpack(">H", reply[6:8])[0]
+    offset = len(query)
+    addresses = []
+    for _ in range(answers):
+        while reply[offset] != 0 and reply[offset] & 0xC0 != 0xC0:
+            offset += reply[offset] + 1
+        offset += 2 if reply[offset] & 0xC0 == 0xC0 else 1
+        rtype, _, _, length = struct.unpack(">HHIH", reply[offset:offset + 10])
+        offset += 10
+        if rtype == 1:
+            addresses.append(socket.inet_ntoa(reply[offset:offset + 4]))
+        offset += length
+    return rcode, sorted(addresses)
