@@ -18,6 +18,14 @@ import Testing
         return image
     }
 
+    /// Opens a store on `directory` (a stopped server's, or a crash image), closes it, and returns
+    /// the ids it recovered.
+    static func idsAfterRestart(on directory: TemporaryDirectory, clock: TestClock) throws -> Set<String> {
+        let registry = Registry()
+        try openStore(directory, registry: registry, clock: clock).close()
+        return Set(tableContents(registry).keys)
+    }
+
     /// Has the writer write a mark at the clock's present time, and waits for it.
     static func waitForMark(_ store: JournalStore) {
         let before = store.counters.marks.load(ordering: .acquiring)
@@ -52,10 +60,7 @@ import Testing
         let image = try Self.crashImage(of: directory)
         store.close()
 
-        let registry = Registry()
-        let reopened = try openStore(image, registry: registry, clock: clock)
-        #expect(Set(tableContents(registry).keys) == ["i2"])
-        reopened.close()
+        #expect(try Self.idsAfterRestart(on: image, clock: clock) == ["i2"])
     }
 
     @Test func heartbeatsKeepAnInstanceAcrossACrashWithoutAWriteEach() throws {
@@ -77,10 +82,7 @@ import Testing
         let image = try Self.crashImage(of: directory)
         store.close()
 
-        let registry = Registry()
-        let reopened = try openStore(image, registry: registry, clock: clock)
-        #expect(Set(tableContents(registry).keys) == ["i1"])
-        reopened.close()
+        #expect(try Self.idsAfterRestart(on: image, clock: clock) == ["i1"])
     }
 
     @Test func churnThenRestartBringsBackExactlyTheLive() throws {
@@ -175,10 +177,7 @@ import Testing
         let image = try Self.crashImage(of: directory)
         middle.close()
         // Crashed 5 s into its 10 s grace: still within it.
-        let registry = Registry()
-        let reopened = try openStore(image, registry: registry, clock: clock)
-        #expect(Set(tableContents(registry).keys) == ["i1"])
-        reopened.close()
+        #expect(try Self.idsAfterRestart(on: image, clock: clock) == ["i1"])
     }
 
     @Test func aWallClockSteppedBackDoesNotBringTheDeadBackNorLowerTheIndex() throws {
