@@ -41,23 +41,23 @@ extension MetricsText {
                     header: index == 0 && transport == "udp", unit: .plain)
             }
         }
-        single(
-            "beacon_dns_truncated_total", "counter", "UDP responses sent with TC set.",
-            total { $0.truncated.load(ordering: .relaxed) })
-        single(
-            "beacon_dns_dropped_total", "counter", "DNS messages dropped without a reply (junk, QR set, oversized).",
-            total { $0.dropped.load(ordering: .relaxed) })
-        single(
-            "beacon_dns_forwarded_total", "counter", "Queries forwarded to an upstream.",
-            total { $0.forwarded.load(ordering: .relaxed) })
-        single(
-            "beacon_dns_rate_limited_total", "counter", "UDP responses dropped or slipped by --rrl.",
-            total { $0.rateLimited.load(ordering: .relaxed) })
-        single(
-            "beacon_dns_tcp_connections_rejected_total", "counter", "TCP connections refused at --max-tcp-connections.",
-            total { $0.tcpConnectionsRejected.load(ordering: .relaxed) })
-        single(
-            "beacon_dns_tcp_connections_timed_out_total", "counter", "TCP connections closed when idle.",
-            total { $0.tcpConnectionsTimedOut.load(ordering: .relaxed) })
+        let counters: [(String, String, (DNSCounters) -> UInt64)] = [
+            ("beacon_dns_truncated_total", "UDP responses sent with TC set.", { $0.truncated.load(ordering: .relaxed) }),
+            (
+                "beacon_dns_dropped_total", "DNS messages dropped without a reply (junk, QR set, oversized).",
+                { $0.dropped.load(ordering: .relaxed) }
+            ),
+            ("beacon_dns_forwarded_total", "Queries forwarded to an upstream.", { $0.forwarded.load(ordering: .relaxed) }),
+            ("beacon_dns_rate_limited_total", "UDP responses dropped or slipped by --rrl.", { $0.rateLimited.load(ordering: .relaxed) }),
+            (
+                "beacon_dns_tcp_connections_rejected_total", "TCP connections refused at --max-tcp-connections.",
+                { $0.tcpConnectionsRejected.load(ordering: .relaxed) }
+            ),
+            (
+                "beacon_dns_tcp_connections_timed_out_total", "TCP connections closed when idle.",
+                { $0.tcpConnectionsTimedOut.load(ordering: .relaxed) }
+            ),
+        ]
+        for (name, help, value) in counters { single(name, "counter", help, total(value)) }
     }
 }

@@ -44,22 +44,18 @@ enum OperatorMetrics {
                 "beacon_journal_writable", "gauge", "1 while the journal takes writes, 0 while it refuses them (503).",
                 store.unavailableReason == nil ? 1 : 0)
             metrics.histogram("beacon_journal_fsync_seconds", "How long each fdatasync of the journal took.", counters.syncLatency)
-            metrics.single(
-                "beacon_journal_failed_writes_total", "counter", "Batches refused because a write or fsync failed.",
-                counters.failedBatches.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_journal_bytes_total", "counter", "Bytes appended to the journal.", counters.bytes.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_journal_records_total", "counter", "Registrations and deregistrations journaled.",
-                counters.records.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_journal_marks_total", "counter", "Liveness marks written on their own.",
-                counters.marks.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_journal_compactions_total", "counter", "Snapshots written.", counters.compactions.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_journal_compaction_failures_total", "counter", "Compactions that failed or were postponed.",
-                counters.compactionFailures.load(ordering: .relaxed))
+            let totals: [(String, String, UInt64)] = [
+                ("beacon_journal_failed_writes_total", "Batches refused because a write or fsync failed.", counters.failedBatches.load(ordering: .relaxed)),
+                ("beacon_journal_bytes_total", "Bytes appended to the journal.", counters.bytes.load(ordering: .relaxed)),
+                ("beacon_journal_records_total", "Registrations and deregistrations journaled.", counters.records.load(ordering: .relaxed)),
+                ("beacon_journal_marks_total", "Liveness marks written on their own.", counters.marks.load(ordering: .relaxed)),
+                ("beacon_journal_compactions_total", "Snapshots written.", counters.compactions.load(ordering: .relaxed)),
+                (
+                    "beacon_journal_compaction_failures_total", "Compactions that failed or were postponed.",
+                    counters.compactionFailures.load(ordering: .relaxed)
+                ),
+            ]
+            for (name, help, value) in totals { metrics.single(name, "counter", help, value) }
             metrics.seconds(
                 "beacon_journal_last_compaction_seconds", "gauge", "How long the last compaction took.",
                 nanoseconds: counters.lastCompactionNanoseconds.load(ordering: .relaxed))
