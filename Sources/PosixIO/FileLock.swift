@@ -22,8 +22,26 @@ package final class FileLock: Sendable {
     /// forked between that predecessor's close and its exec, holds the lock for an instant only.
     package init(path: String, patienceMilliseconds: Int = 1_000) throws(Failure) {
         let fd: CInt
+        var writable = true
         do throws(SystemCallError) {
             fd = try Posix.open(path, flags: O_RDWR | O_CREAT)
+        } catch where error.errno == .readOnlyFileSystem || error.errno == .permissionDenied {
+            // A directory that cannot be written is still served (read-only, writes refused): lock
+            // the file if it is there; a lock on a read-only descriptor excludes writers all the same.
+            writable = false
+            do throws(SystemCallError) {
+                fd = try Posix.open(path, flags: O_RDONLY)
+            } catch let readError where readError.errno == .noSuchFile {
+                // Not there and cannot be made (a directory written by an older version): lock the
+                // directory itself, which at least keeps two such servers apart.
+                do throws(SystemCallError) {
+                    fd = try Posix.open(Files.directoryName(of: path), flags: O_RDONLY | O_DIRECTORY)
+                } catch let directoryError {
+                    throw .system(directoryError)
+                }
+            } catch let readError {
+                throw .system(readError)
+            }
         } catch {
             throw .system(error)
         }
@@ -41,9 +59,11 @@ package final class FileLock: Sendable {
             let text = count > 0 ? String(decoding: bytes[0..<count], as: UTF8.self) : ""
             throw .held(byProcess: Int32(text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? ""))
         }
-        let pid = Array("\(getpid())\n".utf8)
-        _ = Glibc.ftruncate(fd, 0)
-        _ = pid.withUnsafeBytes { Glibc.pwrite(fd, $0.baseAddress, $0.count, 0) }
+        if writable {
+            let pid = Array("\(getpid())\n".utf8)
+            _ = Glibc.ftruncate(fd, 0)
+            _ = pid.withUnsafeBytes { Glibc.pwrite(fd, $0.baseAddress, $0.count, 0) }
+        }
         descriptor = owned
         self.path = path
     }
