@@ -58,7 +58,8 @@ class Probe:
             try:
                 self.sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: beacon\r\n\r\n")
                 reply = b""
-                while not reply.endswith(b'{"status":"ok"}'):
+                # The body is {"status":"ok",...}: complete once its closing brace has arrived.
+                while not (b'"status":"ok"' in reply and reply.endswith(b"}")):
                     chunk = self.sock.recv(4096)
                     if not chunk:
                         raise ConnectionError("closed")
