@@ -57,7 +57,12 @@ extension MetricsText {
             "beacon_dns_tcp_connections_rejected_total", "counter", "TCP connections refused at --max-tcp-connections.",
             total { $0.tcpConnectionsRejected.load(ordering: .relaxed) })
         single(
-            "beacon_dns_tcp_connections_timed_out_total", "counter", "TCP connections closed when idle.",
+            "beacon_dns_tcp_connections_timed_out_total", "counter",
+            "TCP connections closed when idle or when a message did not arrive in full in time.",
             total { $0.tcpConnectionsTimedOut.load(ordering: .relaxed) })
+        single(
+            "beacon_dns_tcp_connections_evicted_total", "counter",
+            "TCP connections closed at --max-tcp-connections to make room, the least recently active first.",
+            total { $0.tcpConnectionsEvicted.load(ordering: .relaxed) })
     }
 }
