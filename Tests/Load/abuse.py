@@ -14,12 +14,17 @@
 5. Registration churn (table_hostile.py): 8,000 re-registrations of one id with a day-long lease and
    the largest meta (RSS growth), 150,000 unique names registered and deleted (RSS growth, then
    `GET /v1/services` on the emptied table, and DNS latency while a client polls it).
+6. Hostile DNS clients (dns_hostile.py, a server each): SRV floods for a 3,000-instance function with
+   and without --rrl (another client's p99), a 2,000-instance answer over TCP (records that fit in
+   64 KiB), 2,000 pipelined SRV queries never read (RSS growth, other TCP clients' p99), TCP slow
+   loris at --max-tcp-connections 20 (real queries' p99), --rrl across 4 UDP threads (full answers).
 
 Usage: abuse.py [--beacon .build/release/beacon] [--seconds 10] [--only GROUP ...]
 Exit status 0 only if every check passes.
 """
 import argparse, json, multiprocessing, os, random, resource, signal, socket, struct, subprocess, sys, tempfile, time
 
+import dns_hostile
 import http_hostile
 import table_hostile
 
@@ -133,7 +138,7 @@ def check_queries(dns_port, seconds, expected, interval=0.005):
     return correct, total
 
 
-SCENARIO_GROUPS = ["storm", "idle", "loris", "http", "table"]
+SCENARIO_GROUPS = ["storm", "idle", "loris", "http", "table", "dns"]
 
 
 def main():
@@ -180,6 +185,13 @@ def main():
             table_hostile.reregistered_id(web, server.pid, report)
             table_hostile.unique_names_churn(dns, web, server.pid, report)
             report(server.poll() is None, "the server survived the registration churn")
+        if "dns" in groups:
+            # 6. Hostile DNS clients (items 5 to 9), each against its own server with the flags it needs.
+            dns_hostile.large_function_flood(args.beacon, report)
+            dns_hostile.large_answer_over_tcp(args.beacon, report)
+            dns_hostile.unread_tcp_answers(args.beacon, report)
+            dns_hostile.tcp_slow_loris(args.beacon, report)
+            dns_hostile.rrl_across_threads(args.beacon, report)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
