@@ -81,8 +81,8 @@ def header(reply):
 
 
 def udp_flood(port, name, qtype, seconds, sockets=4, rate=2000, source="127.0.0.1"):
-    """Sends `rate` queries a second spread over `sockets` source ports, for `seconds`; replies are
-    read and thrown away. Returns how many were sent."""
+    """Sends `rate` queries a second (with EDNS 1232, as resolvers do) spread over `sockets` source
+    ports, for `seconds`; replies are read and thrown away. Returns how many were sent."""
     socks = []
     for _ in range(sockets):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -95,7 +95,7 @@ def udp_flood(port, name, qtype, seconds, sockets=4, rate=2000, source="127.0.0.
         due = int((time.time() - started) * rate)
         while sent < due:
             try:
-                socks[sent % sockets].sendto(query(name, qtype, sent & 0xFFFF), ("127.0.0.1", port))
+                socks[sent % sockets].sendto(query(name, qtype, sent & 0xFFFF, edns=1232), ("127.0.0.1", port))
             except BlockingIOError:
                 pass
             sent += 1
@@ -183,8 +183,9 @@ def summary(latencies):
 
 def large_function_flood(binary, report, seconds=5):
     """Item 5: SRV for a 3,000-instance function at 2,000 qps from 4 ports (without and with --rrl
-    10), while another client (another /24 for --rrl) times A queries for a small function."""
-    for flags in ([], ["--rrl", "10"]):
+    200), while another client (another /24, within its rate) times A queries for a small function
+    at 100 a second."""
+    for flags in ([], ["--rrl", "200"]):
         with Beacon(binary, *flags) as beacon:
             beacon.register("big", 3000)
             beacon.register("small", 3)
@@ -196,7 +197,7 @@ def large_function_flood(binary, report, seconds=5):
                 latencies = probe.get(timeout=seconds + 30)
                 cpu = beacon.cpu_seconds() - cpu_before
             text, p99, failed = summary(latencies)
-            name = "with --rrl 10" if flags else "without --rrl"
+            name = "with --rrl 200" if flags else "without --rrl"
             print(f"# {sent:,} SRV queries for a 3,000-instance function in {seconds} s {name}: server CPU "
                   f"{cpu:.2f} s ({cpu * 1e6 / max(sent, 1):.0f} us per flood query); small function beside it: {text}")
             report(p99 < LATENCY_BOUND_MS and failed == 0,
@@ -319,7 +320,7 @@ def rrl_across_threads(binary, report, seconds=2, ports=64):
                     pass
         for s in socks:
             s.close()
-        bound = 10 * (seconds + 1)
+        bound = 10 * (seconds + 2)  # the sending may touch seconds + 2 whole seconds
         print(f"# --rrl 10 --udp-threads 4, one /24 from {ports} ports for {seconds} s: {sent:,} queries, {full} full "
               f"answers, {slipped} slipped")
         report(full <= bound, f"--rrl holds one /24 to its rate across UDP threads ({full} full answers <= {bound})")
