@@ -44,7 +44,8 @@ extension FastResponder {
             }
             return renderInstanceName(instance, query: query, scratch: scratch, now: now, out: &out, output: output)
         }
-        let answers = FunctionAnswers.current(for: entry, apexWire: apexWire, now: now, maxTTL: dynamic.maxTTL)
+        let answers = FunctionAnswers.current(
+            for: entry, apexWire: apexWire, now: now, maxTTL: dynamic.maxTTL, reusable: scratch.smallFunction)
         guard !answers.live.isEmpty else {
             // Only draining instances below: `F.S` exists with no data of its own; `_F._tcp.S` does not.
             let emptyNonTerminal = !srvAlias && entry.draining.contains { $0.isLive(at: now) }

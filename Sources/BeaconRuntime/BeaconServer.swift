@@ -113,7 +113,7 @@ package final class BeaconServer: Sendable {
         let sweeper = ExpirySweeper(registry: registry)
         sweeper.start()
         for note in notes { log.info(note) }
-        for address in dns.addresses { log.info("dns listening on \(address) (udp x\(config.udpThreads), tcp)") }
+        for address in dns.addresses { log.info("dns listening on \(address) (udp x\(config.udpThreads), tcp x\(config.tcpThreads))") }
         for address in httpAddresses { log.info("http listening on \(address)") }
         let server = BeaconServer(
             config: config, registry: registry, store: store, log: log, dns: dns, answers: answers, http: http, api: api,

@@ -19,7 +19,8 @@ package final class FunctionEntry: Sendable {
     /// Heartbeats of this entry's instances: a heartbeat moves a deadline without a new entry, and
     /// whatever was derived from the deadlines (the earliest one, for answer TTLs) checks this first.
     private let renewalCounter = Atomic<UInt64>(0)
-    /// What the DNS side derived from this version (its rendered answers), built on first use.
+    /// What the DNS side derived from this version (the rendered answers of a large function),
+    /// built on first use; held inline, so an entry that never needs one costs no allocation for it.
     package let derived = DerivedValue()
 
     package init(
@@ -85,7 +86,7 @@ package final class FunctionEntry: Sendable {
 /// A value derived from an immutable entry and kept with it, such as its rendered DNS answers:
 /// computed by whoever needs it first, replaced when time or heartbeats make it stale, freed with
 /// the entry. A short lock guards the reference; the value itself is immutable.
-package final class DerivedValue: Sendable {
+package struct DerivedValue: ~Copyable, Sendable {
     private let value = Locked<(any AnyObject & Sendable)?>(nil)
 
     package init() {}

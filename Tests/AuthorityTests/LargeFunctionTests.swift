@@ -144,17 +144,29 @@ struct LargeFunctionTests {
         #expect(reference.message.answers.count == (0..<300).filter { 20 + $0 % 21 > 25 }.count)
     }
 
+    /// A small function keeps no rendering: in a table of many small functions that memory would
+    /// add up, and filling one per query costs little.
+    @Test func aSmallFunctionKeepsNoRendering() throws {
+        try registerBig(FunctionAnswersLimits.cachedAbove)
+        _ = try answers("big.orders.local.", .srv, transport: .udp, payload: 1232, rotation: 0, at: now)
+        let kept = parity.registry.entry(FunctionKey(service: "orders", function: "big"))?.derived.load()
+        #expect(kept == nil)
+    }
+
     /// The rendering is kept with the entry and reused while nothing changes; a registration makes
     /// a new entry, which renders afresh.
     @Test func theRenderingIsReusedUntilTheEntryChanges() throws {
         try registerBig(100)
         let key = FunctionKey(service: "orders", function: "big")
+        func rendering() -> (any AnyObject & Sendable)? { parity.registry.entry(key)?.derived.load() }
         _ = try answers("big.orders.local.", .a, transport: .udp, payload: 1232, rotation: 0, at: now)
-        let first = try #require(parity.registry.entry(key)?.derived.load())
+        let first = try #require(rendering())
         _ = try answers("_big._tcp.orders.local.", .srv, transport: .udp, payload: 1232, rotation: 3, at: now)
-        #expect(parity.registry.entry(key)?.derived.load() === first)
+        let second = rendering()
+        #expect(second === first)
         try registerBig(101)
-        #expect(parity.registry.entry(key)?.derived.load() == nil)
+        let fresh = rendering()
+        #expect(fresh == nil)
         let (fast, _) = try answers("big.orders.local.", .srv, transport: .tcp, payload: nil, rotation: 0, at: now)
         #expect(fast?.message.answers.count == 101)
     }
