@@ -20,9 +20,10 @@ def delete_request(ident):
     return b"DELETE /v1/instances/%s HTTP/1.1\r\nHost: t\r\n\r\n" % ident.encode()
 
 
-def pipeline(port, requests, seconds, window=256):
+def pipeline(port, requests, seconds, window=256, drain_seconds=5):
     """Sends the requests of the iterable `requests` on one keep-alive connection, at most `window`
-    unanswered, for at most `seconds`. Returns (sent, answered, answered with 200)."""
+    unanswered, for at most `seconds`, then waits at most `drain_seconds` for the answers still due.
+    Returns (sent, answered, answered with 200)."""
     s = socket.create_connection(("127.0.0.1", port))
     s.setblocking(False)
     source = iter(requests)
@@ -30,7 +31,9 @@ def pipeline(port, requests, seconds, window=256):
     sent = answered = ok = 0
     outgoing, incoming = b"", b""
     deadline = time.time() + seconds
-    while time.time() < deadline and not (exhausted and not outgoing and answered == sent):
+    while time.time() < deadline + drain_seconds and not (exhausted and not outgoing and answered == sent):
+        if time.time() >= deadline:
+            exhausted = True  # time is up: no more requests, only the answers still due
         if not outgoing and not exhausted and sent - answered < window:
             batch = []
             for _ in range(window - (sent - answered)):
