@@ -11,6 +11,8 @@ package final class QueryScratch {
     package private(set) var labelCount = 0
     /// A second buffer for names the fast path assembles (SRV targets of `_F._tcp.S`).
     package let assembled = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
+    /// The answers of a small function, filled per query (large ones keep theirs with their entry).
+    let smallFunction = FunctionAnswers()
 
     package private(set) var id: UInt16 = 0
     package private(set) var flags: UInt16 = 0

@@ -56,8 +56,13 @@ package struct Responder: Sendable {
                 query: parsed.header, question: parsed.question, clientEDNS: parsed.edns, rcode: resolution.rcode,
                 authoritative: resolution.authoritative, answers: resolution.answers,
                 authorities: resolution.authorities, additionals: resolution.additionals,
-                limit: limit(transport, parsed.edns), advertisedPayload: advertisedPayload, into: &writer)
-            if !written.truncated {
+                limit: limit(transport, parsed.edns), advertisedPayload: advertisedPayload,
+                partialAnswers: transport == .tcp, into: &writer)
+            if written.partialAnswer {
+                // Every instance of the sets begun, whether or not its record fit: a drain too long
+                // by a little for some is safe, one too short is not.
+                Self.noteExposure(resolution.answers, now: now)
+            } else if !written.truncated {
                 Self.noteExposure(resolution.answers, now: now)
                 Self.noteExposure(resolution.authorities, now: now)
                 Self.noteExposure(written.additionalsIncluded.lazy.map { resolution.additionals[$0] }, now: now)

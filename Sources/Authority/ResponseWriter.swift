@@ -7,12 +7,17 @@ import DNSWire
 /// do not fit are left out without TC, since the client can look them up itself. The additional
 /// section is filled as far as it goes: a set that does not fit is skipped and smaller ones after
 /// it still go in (Knot does the same), so a large SRV answer carries as much glue as it can.
+///
+/// Over TCP (`partialAnswers`) there is no larger transport to retry on: an answer past 64 KiB
+/// carries the records of its last set that fit, in its (rotated) order, with TC set.
 package enum ResponseWriter {
     /// What went into the message.
     package struct Written: Equatable {
         package var truncated: Bool
         /// Which of the resolution's additional sets were included (by index), in order.
         package var additionalsIncluded: [Int]
+        /// With `truncated`: the answer section holds the records that fit (TCP past 64 KiB).
+        package var partialAnswer = false
     }
 
     /// Size of an OPT record with no options: root name, type, class, TTL, RDLENGTH.
@@ -29,7 +34,7 @@ package enum ResponseWriter {
         query header: Header, question: Question?, clientEDNS: EDNS?, rcode: RCode, authoritative: Bool,
         recursionAvailable: Bool = false, answers: [AnswerRRSet] = [], authorities: [AnswerRRSet] = [],
         additionals: [AnswerRRSet] = [], limit: Int, advertisedPayload: UInt16 = EDNS.defaultUDPMaxPayload,
-        tsig: TSIG? = nil, into writer: inout WireWriter
+        tsig: TSIG? = nil, partialAnswers: Bool = false, into writer: inout WireWriter
     ) -> Written {
         writer.beginMessage()
         let start = writer.messageStart
@@ -51,12 +56,24 @@ package enum ResponseWriter {
         var answerCount = 0
         var authorityCount = 0
         var fits = true
-        for set in answers where fits { fits = write(set, into: &writer, budget: budget, start: start, count: &answerCount) }
+        var overflowing: AnswerRRSet? = nil
+        for set in answers where fits {
+            fits = write(set, into: &writer, budget: budget, start: start, count: &answerCount)
+            if !fits { overflowing = set }
+        }
+        if let overflowing, partialAnswers {
+            writeRecords(of: overflowing, into: &writer, budget: budget, start: start, count: &answerCount)
+            written.partialAnswer = true
+        }
         for set in authorities where fits {
             fits = write(set, into: &writer, budget: budget, start: start, count: &authorityCount)
         }
         var additionalCount = 0
-        if fits {
+        if written.partialAnswer {
+            written.truncated = true
+            flags.truncated = true
+            writer.setUInt16(flags.flags, at: start + 2)
+        } else if fits {
             for (index, set) in additionals.enumerated()
             where write(set, into: &writer, budget: budget, start: start, count: &additionalCount) {
                 written.additionalsIncluded.append(index)
@@ -91,6 +108,26 @@ package enum ResponseWriter {
         writer.setUInt16(UInt16(authorityCount), at: start + 8)
         writer.setUInt16(UInt16(additionalCount), at: start + 10)
         return written
+    }
+
+    /// Writes the records of `set` in order while each fits in `budget`.
+    private static func writeRecords(
+        of set: AnswerRRSet, into writer: inout WireWriter, budget: Int, start: Int, count: inout Int
+    ) {
+        for rdata in set.rdatas where count < 0xFFFF {
+            let checkpoint = writer.checkpoint()
+            do throws(WireError) {
+                try writer.writeRecord(ResourceRecord(name: set.name, type: set.type, ttl: set.ttl, rdata: rdata))
+            } catch {
+                writer.rollback(to: checkpoint)
+                return
+            }
+            guard writer.count - start <= budget else {
+                writer.rollback(to: checkpoint)
+                return
+            }
+            count += 1
+        }
     }
 
     /// Writes every record of `set`, or nothing if the message would pass `budget`.

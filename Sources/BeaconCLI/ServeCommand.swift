@@ -26,6 +26,7 @@ package enum ServeCommand {
         FlagSpec("etcd-key", env: "BEACON_ETCD_KEY"),
         FlagSpec("udp-threads", env: "BEACON_UDP_THREADS"),
         FlagSpec("http-threads", env: "BEACON_HTTP_THREADS"),
+        FlagSpec("tcp-threads", env: "BEACON_TCP_THREADS"),
         FlagSpec("max-instances", env: "BEACON_MAX_INSTANCES"),
         FlagSpec("max-instances-per-function", env: "BEACON_MAX_INSTANCES_PER_FUNCTION"),
         FlagSpec("max-tcp-connections", env: "BEACON_MAX_TCP_CONNECTIONS"),
@@ -33,6 +34,7 @@ package enum ServeCommand {
         FlagSpec("udp-max-payload", env: "BEACON_UDP_MAX_PAYLOAD"),
         FlagSpec("rrl", env: "BEACON_RRL"),
         FlagSpec("tcp-idle-timeout", env: "BEACON_TCP_IDLE_TIMEOUT"),
+        FlagSpec("tcp-message-timeout", env: "BEACON_TCP_MESSAGE_TIMEOUT"),
         FlagSpec("http-idle-timeout", env: "BEACON_HTTP_IDLE_TIMEOUT"),
         FlagSpec("http-request-timeout", env: "BEACON_HTTP_REQUEST_TIMEOUT"),
         FlagSpec("log-level", env: "BEACON_LOG_LEVEL"),
@@ -70,6 +72,7 @@ package enum ServeCommand {
           --etcd-key FILE          its private key [$BEACON_ETCD_KEY]
           --udp-threads N          UDP sockets and threads on the DNS port [$BEACON_UDP_THREADS, default: one per CPU]
           --http-threads N         HTTP event loops on the HTTP port [$BEACON_HTTP_THREADS, default: one per CPU]
+          --tcp-threads N          DNS-over-TCP event loops [$BEACON_TCP_THREADS, default: one per CPU]
           --max-instances N        instances in the table, 429 past it [$BEACON_MAX_INSTANCES, default 2000000]
           --max-instances-per-function N   429 past it [$BEACON_MAX_INSTANCES_PER_FUNCTION, default 10000]
           --max-tcp-connections N  open DNS TCP connections [$BEACON_MAX_TCP_CONNECTIONS, default 4096]
@@ -79,6 +82,8 @@ package enum ServeCommand {
           --rrl N                  UDP responses per second per /24 (IPv4) or /56 (IPv6) source; past it
                                    responses are dropped and every second one is sent truncated [$BEACON_RRL, default off]
           --tcp-idle-timeout SECONDS      close idle DNS TCP connections [$BEACON_TCP_IDLE_TIMEOUT, default 10]
+          --tcp-message-timeout SECONDS   a DNS message over TCP must arrive in full this long after its
+                                          first byte [$BEACON_TCP_MESSAGE_TIMEOUT, default 2]
           --http-idle-timeout SECONDS     close idle HTTP keep-alive connections [$BEACON_HTTP_IDLE_TIMEOUT, default 60]
           --http-request-timeout SECONDS  a request must arrive in full this long after its first byte
                                           [$BEACON_HTTP_REQUEST_TIMEOUT, default 10]
@@ -154,6 +159,7 @@ package enum ServeCommand {
         config.tls = try tlsSettings(arguments)
         if let threads = try integer("udp-threads", in: 1...64) { config.udpThreads = threads }
         if let threads = try integer("http-threads", in: 1...64) { config.httpThreads = threads }
+        if let threads = try integer("tcp-threads", in: 1...64) { config.tcpThreads = threads }
         if let limit = try integer("max-instances", in: 1...100_000_000) { config.limits.maxInstances = limit }
         if let limit = try integer("max-instances-per-function", in: 1...1_000_000) {
             config.limits.maxInstancesPerFunction = limit
@@ -163,6 +169,9 @@ package enum ServeCommand {
         if let bytes = try integer("udp-max-payload", in: 512...65_535) { config.udpMaxPayload = bytes }
         if let rate = try integer("rrl", in: 1...10_000_000) { config.responseRateLimit = rate }
         if let seconds = try integer("tcp-idle-timeout", in: 1...3_600) { config.tcpIdleMilliseconds = seconds * 1000 }
+        if let seconds = try integer("tcp-message-timeout", in: 1...3_600) {
+            config.tcpMessageMilliseconds = seconds * 1000
+        }
         if let seconds = try integer("http-idle-timeout", in: 1...3_600) { config.httpIdleMilliseconds = seconds * 1000 }
         if let seconds = try integer("http-request-timeout", in: 1...3_600) {
             config.httpHeaderTimeoutMilliseconds = seconds * 1000

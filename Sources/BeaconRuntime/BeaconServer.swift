@@ -120,7 +120,9 @@ package final class BeaconServer: Sendable {
         let sweeper = ExpirySweeper(registry: registry)
         sweeper.start()
         for note in notes { log.info(note) }
-        for address in dns.addresses { log.info("dns listening on \(address) (udp x\(config.udpThreads), tcp)") }
+        for address in dns.addresses {
+            log.info("dns listening on \(address) (udp x\(config.udpThreads), tcp x\(config.tcpThreads))")
+        }
         for address in httpAddresses {
             if let tls {
                 let clients = tls.requiresClientCertificate ? ", client certificates required" : ""

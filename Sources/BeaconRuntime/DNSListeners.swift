@@ -27,11 +27,14 @@ final class DNSListeners: Sendable {
             let engine = DNSEngine(source: source, registry: registry, counters: counters)
             let udp = UDPServer(engine: engine, forward: udpForward, responsesPerSecond: config.responseRateLimit)
             do throws(SystemCallError) {
-                let tcp = try TCPServer(engine: engine, forward: tcpForward)
+                let tcp = TCPServer(engine: engine, forward: tcpForward)
+                var options = TCPServer.Options()
+                options.threads = config.tcpThreads
+                options.maximumConnections = config.tcpMaxConnections
+                options.idleMilliseconds = config.tcpIdleMilliseconds
+                options.messageMilliseconds = config.tcpMessageMilliseconds
                 do throws(SystemCallError) {
-                    let bound = try tcp.start(
-                        address: requested, maximumConnections: config.tcpMaxConnections,
-                        idleMilliseconds: config.tcpIdleMilliseconds)
+                    let bound = try tcp.start(address: requested, options: options)
                     try udp.start(address: bound, threads: config.udpThreads)
                     started.append(Listener(address: bound, counters: counters, udp: udp, tcp: tcp))
                 } catch {

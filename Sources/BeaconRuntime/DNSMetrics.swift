@@ -54,8 +54,14 @@ extension MetricsText {
                 { $0.tcpConnectionsRejected.load(ordering: .relaxed) }
             ),
             (
-                "beacon_dns_tcp_connections_timed_out_total", "TCP connections closed when idle.",
+                "beacon_dns_tcp_connections_timed_out_total",
+                "TCP connections closed when idle or when a message did not arrive in full in time.",
                 { $0.tcpConnectionsTimedOut.load(ordering: .relaxed) }
+            ),
+            (
+                "beacon_dns_tcp_connections_evicted_total",
+                "TCP connections closed at --max-tcp-connections to make room, the least recently active first.",
+                { $0.tcpConnectionsEvicted.load(ordering: .relaxed) }
             ),
         ]
         for (name, help, value) in counters { single(name, "counter", help, total(value)) }

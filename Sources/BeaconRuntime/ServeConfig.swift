@@ -40,9 +40,12 @@ package struct ServeConfig: Sendable {
     package var tls: TLSServerSettings? = nil
     package var udpThreads = max(1, Posix.availableCPUs())
     package var httpThreads = max(1, Posix.availableCPUs())
+    package var tcpThreads = max(1, Posix.availableCPUs())
     package var limits = LeaseLimits()
     package var tcpMaxConnections = 4096
     package var tcpIdleMilliseconds = 10_000
+    /// A DNS message over TCP must arrive in full this long after its first byte.
+    package var tcpMessageMilliseconds = 2_000
     package var httpMaxConnections = 4096
     package var httpIdleMilliseconds = 60_000
     package var httpHeaderTimeoutMilliseconds = 10_000

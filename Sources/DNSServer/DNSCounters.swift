@@ -31,6 +31,8 @@ package final class DNSCounters: Sendable {
     package let rateLimited = Atomic<UInt64>(0)
     package let tcpConnectionsRejected = Atomic<UInt64>(0)
     package let tcpConnectionsTimedOut = Atomic<UInt64>(0)
+    /// Closed at the connection cap to make room for a new one (the least recently active).
+    package let tcpConnectionsEvicted = Atomic<UInt64>(0)
 
     package init() {
         precondition(Self.countedTypes.count + 1 == 11)

@@ -106,8 +106,9 @@ package final class DNSWorker {
         let limit = transport == .tcp ? 0xFFFF : scratch.udpPayload
         let length = fast.respond(
             query: query, scratch: scratch, leases: engine.registry, now: now, rotation: rotation, limit: limit,
-            output: output)
+            transport: transport, output: output)
         if length > 0 {
+            if output[2] & 0x02 != 0 { engine.counters.truncated.add(1, ordering: .relaxed) }
             engine.counters.count(type: scratch.type.rawValue, rcode: output[3] & 0x0F)
             engine.counters.countResponse(transport: transport, rcode: output[3] & 0x0F, size: length)
         }

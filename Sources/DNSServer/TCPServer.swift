@@ -4,114 +4,91 @@ import Leases
 import PosixIO
 import Synchronization
 
-/// DNS over TCP (RFC 7766): length-prefixed messages, several per connection, answered in order;
-/// idle connections close after `idleMilliseconds`, and at most `maximumConnections` stay open.
+/// DNS over TCP (RFC 7766): length-prefixed messages, several per connection, answered in order,
+/// on one event loop per thread (one per CPU by default, as HTTP has).
+///
+/// The loops accept from one listening socket (a duplicate descriptor each) rather than one
+/// SO_REUSEPORT socket each, so that a second server on the same port still fails to bind.
+/// Per connection: a message must arrive in full within `messageMilliseconds` of its first byte,
+/// and between messages the connection may idle for `idleMilliseconds`. At `maximumConnections`, a
+/// new connection takes the place of the one that completed a message least recently.
 package final class TCPServer: @unchecked Sendable {
-    // Mutable state is touched only on `loop`'s thread.
+    // `loops`, `listeners` and `threads` are set in `start` before any loop runs, read in `stop`.
+    package struct Options: Sendable {
+        package var threads = 1
+        package var maximumConnections = 4096
+        package var idleMilliseconds = 10_000
+        package var messageMilliseconds = 2_000
+        package init() {}
+    }
+
     private let engine: DNSEngine
-    private let loop: EventLoop
-    private var listener: StreamListener?
-    private var thread: ThreadHandle?
+    private var loops: [EventLoop] = []
+    private var listeners: [StreamListener] = []
+    private var threads: [ThreadHandle] = []
     /// Called with a query to forward and a completion that writes the answer back.
     package typealias ForwardHandler = @Sendable ([UInt8], @escaping @Sendable ([UInt8]?) -> Void) -> Void
     private let forward: ForwardHandler?
 
-    package init(engine: DNSEngine, forward: ForwardHandler? = nil) throws(SystemCallError) {
+    package init(engine: DNSEngine, forward: ForwardHandler? = nil) {
         self.engine = engine
         self.forward = forward
-        loop = try EventLoop()
     }
 
     /// Binds and starts serving.
     /// - Returns: the bound address (with the port the kernel chose when `address` had port 0).
     @discardableResult
-    package func start(address: SocketAddress, maximumConnections: Int, idleMilliseconds: Int) throws(SystemCallError)
-        -> SocketAddress
-    {
-        let socket = try Sockets.tcpListener(bind: address)
-        let bound = try Posix.localAddress(socket.rawValue)
-        let worker = engine.makeWorker()
-        let listener = StreamListener(
-            descriptor: socket, loop: loop, maximumConnections: maximumConnections, idleMilliseconds: idleMilliseconds
-        ) { [engine, forward] connection in
-            TCPDNSSession(worker: worker, idleMilliseconds: idleMilliseconds, forward: forward, counters: engine.counters)
+    package func start(address: SocketAddress, options: Options) throws(SystemCallError) -> SocketAddress {
+        let listening = try Sockets.tcpListener(bind: address).take()
+        let bound: SocketAddress
+        do throws(SystemCallError) {
+            bound = try Posix.localAddress(listening)
+        } catch {
+            Posix.close(listening)
+            throw error
         }
-        listener.onRejected = { [engine] in engine.counters.tcpConnectionsRejected.add(1, ordering: .relaxed) }
-        listener.onTimedOut = { [engine] in engine.counters.tcpConnectionsTimedOut.add(1, ordering: .relaxed) }
-        self.listener = listener
-        try listener.start()
-        thread = Threads.start(name: "beacon-tcp") { [loop] in loop.run() }
+        let count = max(1, options.threads)
+        // The cap is for the server: shared out over the loops.
+        let perLoop = max(1, options.maximumConnections / count)
+        let timeouts = TCPDNSSession.Timeouts(
+            idleNanoseconds: Int64(options.idleMilliseconds) * 1_000_000,
+            messageNanoseconds: Int64(options.messageMilliseconds) * 1_000_000)
+        for index in 0..<count {
+            // The first listener owns the socket; the others hold duplicates of it.
+            let descriptor = index == 0 ? listening : try Posix.duplicate(listening)
+            let loop: EventLoop
+            do throws(SystemCallError) {
+                loop = try EventLoop()
+            } catch {
+                Posix.close(descriptor)
+                throw error
+            }
+            let worker = engine.makeWorker()
+            let output = TCPDNSSession.OutputBuffer()
+            let listener = StreamListener(
+                descriptor: FileDescriptor(taking: descriptor), loop: loop, maximumConnections: perLoop,
+                idleMilliseconds: options.idleMilliseconds
+            ) { [engine, forward] connection in
+                TCPDNSSession(
+                    worker: worker, output: output, timeouts: timeouts, forward: forward, counters: engine.counters)
+            }
+            listener.evictsWhenFull = true
+            listener.onRejected = { [engine] in engine.counters.tcpConnectionsRejected.add(1, ordering: .relaxed) }
+            listener.onEvicted = { [engine] in engine.counters.tcpConnectionsEvicted.add(1, ordering: .relaxed) }
+            listener.onTimedOut = { [engine] in engine.counters.tcpConnectionsTimedOut.add(1, ordering: .relaxed) }
+            try listener.start()
+            loops.append(loop)
+            listeners.append(listener)
+        }
+        for (number, loop) in loops.enumerated() {
+            threads.append(Threads.start(name: "beacon-tcp-\(number)") { loop.run() })
+        }
         return bound
     }
 
     package func stop() {
-        loop.execute { [self] in listener?.stop() }
-        loop.stop()
-        thread?.join()
+        for (loop, listener) in zip(loops, listeners) { loop.execute { listener.stop() } }
+        for loop in loops { loop.stop() }
+        for thread in threads { thread.join() }
     }
-}
-
-/// One TCP DNS connection: frames in, answers out, in order.
-final class TCPDNSSession: StreamSession {
-    private var framer = TCPFramer()
-    private let worker: DNSWorker
-    private let idleNanoseconds: Int64
-    private let forward: TCPServer.ForwardHandler?
-    private let counters: DNSCounters
-
-    init(worker: DNSWorker, idleMilliseconds: Int, forward: TCPServer.ForwardHandler?, counters: DNSCounters) {
-        self.worker = worker
-        idleNanoseconds = Int64(idleMilliseconds) * 1_000_000
-        self.forward = forward
-        self.counters = counters
-    }
-
-    func received(_ bytes: UnsafeRawBufferPointer, on connection: StreamConnection) {
-        let now = DNSEngine.now()
-        connection.deadlineNanoseconds = now.nanoseconds + idleNanoseconds
-        framer.append(bytes)
-        while connection.isOpen {
-            switch framer.next() {
-            case .needMore:
-                return
-            case .zeroLength:
-                connection.close()
-                return
-            case .message(let query):
-                counters.tcpQueries.add(1, ordering: .relaxed)
-                let outcome = query.withUnsafeBytes { worker.answer($0, transport: .tcp, now: now) }
-                switch outcome {
-                case .send:
-                    let response = worker.writer.bytes
-                    connection.send(building: { buffer in
-                        buffer.append(UInt8(response.count >> 8))
-                        buffer.append(UInt8(truncatingIfNeeded: response.count))
-                        buffer.append(contentsOf: response)
-                    })
-                case .drop:
-                    // A response (QR set) or a frame too short for a header gets no reply, but the
-                    // length prefix kept the stream in step, so the queries after it are answered
-                    // (CONTRACT). RFC 7766 §6.2.5 would allow closing; that lost every query behind it.
-                    continue
-                case .forward:
-                    guard let forward else { continue }
-                    connection.pauseReading()
-                    let loop = connection.loop
-                    let bound = LoopBound(connection, loop: loop)
-                    forward(query) { answer in
-                        loop.execute {
-                            guard let connection = bound.value, connection.isOpen else { return }
-                            if let answer {
-                                connection.send([UInt8(answer.count >> 8), UInt8(truncatingIfNeeded: answer.count)] + answer)
-                            }
-                            connection.resumeReading()
-                        }
-                    }
-                    return
-                }
-            }
-        }
-    }
-
-    func closed(_ connection: StreamConnection) {}
 }

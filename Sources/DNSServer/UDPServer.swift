@@ -14,13 +14,13 @@ package final class UDPServer: Sendable {
     /// Called with a query the responder wants forwarded, the sender, and the socket to reply on.
     package typealias ForwardHandler = @Sendable ([UInt8], SocketAddress, CInt) -> Void
     private let forward: ForwardHandler?
-    /// `--rrl`: UDP responses per second per source prefix, or nil for no limit.
-    private let responsesPerSecond: Int?
+    /// `--rrl`: one limiter for every thread of this listener, or nil for no limit.
+    private let limiter: ResponseRateLimiter?
 
     package init(engine: DNSEngine, forward: ForwardHandler? = nil, responsesPerSecond: Int? = nil) {
         self.engine = engine
         self.forward = forward
-        self.responsesPerSecond = responsesPerSecond
+        limiter = responsesPerSecond.map { ResponseRateLimiter(responsesPerSecond: $0) }
     }
 
     /// Binds `threads` sockets to `address` before returning, so a port in use fails here, then
@@ -57,7 +57,7 @@ package final class UDPServer: Sendable {
         let datagramSize = max(4096, engine.responder.udpMaxPayload)
         let batch = UDPBatch(receiveSize: datagramSize, sendSize: datagramSize)
         let worker = engine.makeWorker()
-        let limiter = responsesPerSecond.map { ResponseRateLimiter(responsesPerSecond: $0) }
+        let advertisedPayload = UInt16(clamping: engine.responder.udpMaxPayload)
         while !stopping.load(ordering: .relaxed) {
             guard let count = try? batch.receive(on: socket), count > 0 else { continue }
             let now = DNSEngine.now()
@@ -68,11 +68,20 @@ package final class UDPServer: Sendable {
                     continue
                 }
                 engine.counters.udpQueries.add(1, ordering: .relaxed)
-                var decision = ResponseRateLimiter.Decision.allow
+                // Decided before any lookup, so a limited source costs no rendering: a drop costs
+                // nothing more, a slip is the query's header and question sent back with TC.
                 if let limiter, let sender = batch.sender(index) {
-                    decision = limiter.decide(prefix: ResponseRateLimiter.prefix(of: sender), second: second)
-                    if decision == .drop {
+                    switch limiter.decide(prefix: ResponseRateLimiter.prefix(of: sender), second: second) {
+                    case .allow:
+                        break
+                    case .drop:
                         engine.counters.rateLimited.add(1, ordering: .relaxed)
+                        continue
+                    case .slip:
+                        engine.counters.rateLimited.add(1, ordering: .relaxed)
+                        let length = ResponseRateLimiter.writeSlip(
+                            query: query, advertisedPayload: advertisedPayload, into: batch.nextReplyBuffer)
+                        if length > 0 { batch.commitReply(to: index, length: length) }
                         continue
                     }
                 }
@@ -88,15 +97,11 @@ package final class UDPServer: Sendable {
                     case .drop:
                         continue
                     case .forward:
-                        if decision == .allow, let forward, let sender = batch.sender(index) {
+                        if let forward, let sender = batch.sender(index) {
                             forward(Array(query), sender, socket)
                         }
                         continue
                     }
-                }
-                if decision == .slip {
-                    engine.counters.rateLimited.add(1, ordering: .relaxed)
-                    length = ResponseRateLimiter.truncate(batch.nextReplyBuffer, length: length)
                 }
                 batch.commitReply(to: index, length: length)
             }

@@ -130,12 +130,18 @@ package struct WireWriter {
     }
 }
 
+/// The bounds of name compression, for code that writes the same bytes without a `WireWriter`.
+package enum CompressionLimits {
+    /// Names (label positions) remembered per message: past it, names are written in full.
+    package static let tableCapacity = 32
+}
+
 /// Offsets (relative to the message start) of names already written, for compression pointers.
 ///
 /// Fixed capacity: when it is full, later names are written without being remembered, which costs
 /// a few bytes in very large answers and keeps the cost of each lookup bounded.
 private struct CompressionTable {
-    static let capacity = 32
+    static let capacity = CompressionLimits.tableCapacity
     private var offsets: (
         UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16,
         UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16,

@@ -38,6 +38,9 @@ package final class StreamConnection: EventHandler {
     private(set) weak var listener: StreamListener?
     /// When the sweep closes the connection if nothing moves it later (idle or slow-client timeout).
     package var deadlineNanoseconds: Int64
+    /// When the session last completed something for this peer (accept time until then): a full
+    /// listener that evicts (`StreamListener.evictsWhenFull`) closes the connection where this is oldest.
+    package var lastProgressNanoseconds: Int64
     /// Queued output above which reading stops until the peer catches up.
     package static let maximumQueuedBytes = 1 << 20
     /// How much input a closing connection reads and throws away, and for how long after its last byte
@@ -54,6 +57,7 @@ package final class StreamConnection: EventHandler {
         self.loop = loop
         self.listener = listener
         deadlineNanoseconds = deadline
+        lastProgressNanoseconds = Posix.monotonicNanoseconds()
     }
 
     package var isOpen: Bool { descriptor != nil }
@@ -256,8 +260,10 @@ package final class StreamListener: EventHandler, @unchecked Sendable {
     private let makeSession: (StreamConnection) -> any StreamSession
     /// Shared read buffer: sessions consume bytes synchronously, so one per loop is enough.
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-    /// Called when a connection is refused for the cap or closed for its deadline (for metrics).
+    /// Called when a connection is refused for the cap, closed to make room for a new one, or closed
+    /// for its deadline (for metrics).
     package var onRejected: () -> Void = {}
+    package var onEvicted: () -> Void = {}
     package var onTimedOut: () -> Void = {}
     /// With TLS: makes each connection's layer (nil refuses the connection), and the time its
     /// handshake must complete in, from the accept (slow-handshake guard; the idle time without it).
@@ -267,6 +273,10 @@ package final class StreamListener: EventHandler, @unchecked Sendable {
     package var onSecurityFailed: (String) -> Void = { _ in }
     /// Plaintext staged by `send` before it is sealed: shared, as sessions send synchronously.
     var sealScratch: [UInt8] = []
+    /// At the cap, close the connection that made progress least recently to take the new one,
+    /// instead of refusing it (RFC 7766 §6.2.3 lets a server close idle connections under pressure):
+    /// connections that hold a slot without completing anything cannot keep real clients out.
+    package var evictsWhenFull = false
 
     package init(
         descriptor: consuming FileDescriptor, loop: EventLoop, maximumConnections: Int, idleMilliseconds: Int,
@@ -302,9 +312,16 @@ package final class StreamListener: EventHandler, @unchecked Sendable {
                 try Posix.accept(descriptor.rawValue)
             }) else { return }
             let owned = FileDescriptor(taking: client)
-            guard connections.count < maximumConnections else {
-                onRejected()
-                continue  // `owned` closes here
+            if connections.count >= maximumConnections {
+                // O(connections), only while full: an accept then costs a few microseconds more.
+                guard evictsWhenFull,
+                    let victim = connections.values.min(by: { $0.lastProgressNanoseconds < $1.lastProgressNanoseconds })
+                else {
+                    onRejected()
+                    continue  // `owned` closes here
+                }
+                onEvicted()
+                victim.close()
             }
             try? Posix.setOption(client, level: CInt(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
             var security: (any StreamSecurity)? = nil

@@ -175,6 +175,12 @@ package enum Posix {
         _ = Glibc.shutdown(fd, how)
     }
 
+    /// The corresponding C function is `fcntl(F_DUPFD_CLOEXEC)`: a second descriptor for the same open
+    /// socket (several event loops accepting from one listening socket).
+    package static func duplicate(_ fd: CInt) throws(SystemCallError) -> CInt {
+        try retrying("fcntl") { Glibc.fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+    }
+
     /// The corresponding C function is `close`. EINTR is not retried: on Linux the descriptor is gone either way.
     package static func close(_ fd: CInt) {
         _ = Glibc.close(fd)

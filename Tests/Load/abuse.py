@@ -11,13 +11,22 @@
    requests with unread responses (server RSS growth), 2,000 watches whose clients reset (the
    watches gauge), tens of thousands of reset watches expiring (another client's /healthz p99), a
    413 and a 431 to a client still sending, `%2F` routing and integer-only body numbers.
+5. Registration churn (table_hostile.py): 8,000 re-registrations of one id with a day-long lease and
+   the largest meta (RSS growth), 150,000 unique names registered and deleted (RSS growth, then
+   `GET /v1/services` on the emptied table, and DNS latency while a client polls it).
+6. Hostile DNS clients (dns_hostile.py, a server each): SRV floods for a 3,000-instance function with
+   and without --rrl (another client's p99), a 2,000-instance answer over TCP (records that fit in
+   64 KiB), 2,000 pipelined SRV queries never read (RSS growth, other TCP clients' p99), TCP slow
+   loris at --max-tcp-connections 20 (real queries' p99), --rrl across 4 UDP threads (full answers).
 
-Usage: abuse.py [--beacon .build/release/beacon] [--seconds 10]
+Usage: abuse.py [--beacon .build/release/beacon] [--seconds 10] [--only GROUP ...]
 Exit status 0 only if every check passes.
 """
 import argparse, json, multiprocessing, os, random, resource, signal, socket, struct, subprocess, sys, tempfile, time
 
+import dns_hostile
 import http_hostile
+import table_hostile
 
 failures = 0
 
@@ -129,11 +138,16 @@ def check_queries(dns_port, seconds, expected, interval=0.005):
     return correct, total
 
 
+SCENARIO_GROUPS = ["storm", "idle", "loris", "http", "table", "dns"]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--beacon", default=".build/release/beacon")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--only", nargs="+", choices=SCENARIO_GROUPS, help="run only these groups of scenarios")
     args = parser.parse_args()
+    groups = set(args.only or SCENARIO_GROUPS)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     dns, web = free_port(), free_port()
@@ -151,90 +165,33 @@ def main():
                          '{"service":"orders","function":"create","address":"10.9.8.7","port":80,"ttl":600}')
         report(status == 200, "registered an instance")
 
-        # 1. Storm.
-        with multiprocessing.Pool(2) as pool:
-            storm_result = pool.starmap_async(storm, [(dns, args.seconds, 1), (dns, args.seconds, 2)])
-            correct, total = check_queries(dns, args.seconds, "10.9.8.7")
-            sent = sum(storm_result.get())
-        share = correct / max(total, 1)
-        print(f"# storm: {sent:,} junk packets in {args.seconds} s ({sent / args.seconds:,.0f}/s) beside {total} real "
-              f"queries: {correct} answered correctly ({share:.1%})")
-        report(share >= 0.95, f"real queries kept getting correct answers during the storm ({share:.1%})")
-        report(server.poll() is None, "the server survived the storm")
-
-        # 2. Idle connections.
-        idle = []
-        for port in (dns, web):
-            for _ in range(2000):
-                idle.append(socket.create_connection(("127.0.0.1", port)))
-        time.sleep(0.5)
-        correct, total = check_queries(dns, 2, "10.9.8.7")
-        tcp_ok = 0
-        for _ in range(20):
-            qid, packet = query("create.orders.local")
-            with socket.create_connection(("127.0.0.1", dns), timeout=2) as s:
-                s.sendall(struct.pack(">H", len(packet)) + packet)
-                length = struct.unpack(">H", s.recv(2))[0]
-                data = b""
-                while len(data) < length:
-                    data += s.recv(length - len(data))
-                tcp_ok += a_answer(data, qid) == (0, ["10.9.8.7"])
-        http_ok = sum(http(web, "GET", "/v1/services/orders/create")[0] == 200 for _ in range(20))
-        print(f"# idle: 4,000 connections open; UDP {correct}/{total}, TCP {tcp_ok}/20, HTTP {http_ok}/20 answered")
-        report(correct == total and tcp_ok == 20 and http_ok == 20, "DNS and HTTP keep serving with 2,000 idle TCP and 2,000 idle HTTP connections open")
-        for s in idle:
-            s.close()
-
-        # 3. Slow loris: trickle a request head one byte at a time.
-        loris = []
-        for _ in range(200):
-            s = socket.create_connection(("127.0.0.1", web))
-            s.setblocking(False)
-            loris.append(s)
-        started = time.time()
-        head = b"GET /v1/services HTTP/1.1\r\nHost: slow\r\nX-Slow: " + b"a" * 1000
-        closed_at = {}
-        answered_408 = set()
-        position = 0
-        while time.time() - started < 8 and len(closed_at) < len(loris):
-            for index, s in enumerate(loris):
-                if index in closed_at:
-                    continue
-                try:
-                    s.send(head[position:position + 1])
-                    data = s.recv(4096)
-                    if data.startswith(b"HTTP/1.1 408 "):
-                        answered_408.add(index)
-                    if data == b"":
-                        closed_at[index] = time.time() - started
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    closed_at[index] = time.time() - started
-            position = min(position + 1, len(head) - 1)
-            served = http(web, "GET", "/healthz")[0] == 200
-            if not served:
-                break
-            time.sleep(0.25)
-        for s in loris:
-            s.close()
-        latest = max(closed_at.values()) if closed_at else float("nan")
-        print(f"# slow loris: {len(closed_at)}/200 trickling connections closed by the server, the last after {latest:.1f} s "
-              f"(request timeout 3 s), {len(answered_408)} answered 408 first; /healthz answered throughout: {served}")
-        report(len(closed_at) == 200 and latest < 6 and served, "slow-loris connections are cut at the request timeout while others are served")
-        report(len(answered_408) == 200, f"each timed-out request is answered 408 before the close ({len(answered_408)}/200)")
-        metrics = http(web, "GET", "/metrics")[1].decode()
-        timed_out = [l for l in metrics.splitlines() if l.startswith("beacon_http_connections_timed_out_total")]
-        print("# " + (timed_out[0] if timed_out else "no timeout metric"))
-
-        # 4. Hostile HTTP clients.
-        http_hostile.junk_behind_watch(web, server.pid, report)
-        http_hostile.pipelined_unread(web, server.pid, report)
-        http_hostile.watches_after_resets(web, report)
-        http_hostile.reset_watches_expiring(web, report)
-        http_hostile.oversize_status(web, report)
-        http_hostile.routing_and_numbers(web, report)
-        report(server.poll() is None, "the server survived the hostile HTTP clients")
+        if "storm" in groups:
+            storm_scenario(dns, args.seconds, server)
+        if "idle" in groups:
+            idle_scenario(dns, web)
+        if "loris" in groups:
+            loris_scenario(web)
+        if "http" in groups:
+            # 4. Hostile HTTP clients.
+            http_hostile.junk_behind_watch(web, server.pid, report)
+            http_hostile.pipelined_unread(web, server.pid, report)
+            http_hostile.watches_after_resets(web, report)
+            http_hostile.reset_watches_expiring(web, report)
+            http_hostile.oversize_status(web, report)
+            http_hostile.routing_and_numbers(web, report)
+            report(server.poll() is None, "the server survived the hostile HTTP clients")
+        if "table" in groups:
+            # 5. Registrations that once grew memory without bound and stalled DNS (items 3 and 4).
+            table_hostile.reregistered_id(web, server.pid, report)
+            table_hostile.unique_names_churn(dns, web, server.pid, report)
+            report(server.poll() is None, "the server survived the registration churn")
+        if "dns" in groups:
+            # 6. Hostile DNS clients (items 5 to 9), each against its own server with the flags it needs.
+            dns_hostile.large_function_flood(args.beacon, report)
+            dns_hostile.large_answer_over_tcp(args.beacon, report)
+            dns_hostile.unread_tcp_answers(args.beacon, report)
+            dns_hostile.tcp_slow_loris(args.beacon, report)
+            dns_hostile.rrl_across_threads(args.beacon, report)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -242,6 +199,90 @@ def main():
         except subprocess.TimeoutExpired:
             server.kill()
     sys.exit(1 if failures else 0)
+
+
+def storm_scenario(dns, seconds, server):
+    """1. A storm of junk packets beside real queries."""
+    with multiprocessing.Pool(2) as pool:
+        storm_result = pool.starmap_async(storm, [(dns, seconds, 1), (dns, seconds, 2)])
+        correct, total = check_queries(dns, seconds, "10.9.8.7")
+        sent = sum(storm_result.get())
+    share = correct / max(total, 1)
+    print(f"# storm: {sent:,} junk packets in {seconds} s ({sent / seconds:,.0f}/s) beside {total} real "
+          f"queries: {correct} answered correctly ({share:.1%})")
+    report(share >= 0.95, f"real queries kept getting correct answers during the storm ({share:.1%})")
+    report(server.poll() is None, "the server survived the storm")
+
+
+
+def idle_scenario(dns, web):
+    """2. 2,000 idle TCP connections to each port."""
+    idle = []
+    for port in (dns, web):
+        for _ in range(2000):
+            idle.append(socket.create_connection(("127.0.0.1", port)))
+    time.sleep(0.5)
+    correct, total = check_queries(dns, 2, "10.9.8.7")
+    tcp_ok = 0
+    for _ in range(20):
+        qid, packet = query("create.orders.local")
+        with socket.create_connection(("127.0.0.1", dns), timeout=2) as s:
+            s.sendall(struct.pack(">H", len(packet)) + packet)
+            length = struct.unpack(">H", s.recv(2))[0]
+            data = b""
+            while len(data) < length:
+                data += s.recv(length - len(data))
+            tcp_ok += a_answer(data, qid) == (0, ["10.9.8.7"])
+    http_ok = sum(http(web, "GET", "/v1/services/orders/create")[0] == 200 for _ in range(20))
+    print(f"# idle: 4,000 connections open; UDP {correct}/{total}, TCP {tcp_ok}/20, HTTP {http_ok}/20 answered")
+    report(correct == total and tcp_ok == 20 and http_ok == 20, "DNS and HTTP keep serving with 2,000 idle TCP and 2,000 idle HTTP connections open")
+    for s in idle:
+        s.close()
+
+
+
+def loris_scenario(web):
+    """3. Slow loris: trickle a request head one byte at a time."""
+    loris = []
+    for _ in range(200):
+        s = socket.create_connection(("127.0.0.1", web))
+        s.setblocking(False)
+        loris.append(s)
+    started = time.time()
+    head = b"GET /v1/services HTTP/1.1\r\nHost: slow\r\nX-Slow: " + b"a" * 1000
+    closed_at = {}
+    answered_408 = set()
+    position = 0
+    while time.time() - started < 8 and len(closed_at) < len(loris):
+        for index, s in enumerate(loris):
+            if index in closed_at:
+                continue
+            try:
+                s.send(head[position:position + 1])
+                data = s.recv(4096)
+                if data.startswith(b"HTTP/1.1 408 "):
+                    answered_408.add(index)
+                if data == b"":
+                    closed_at[index] = time.time() - started
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed_at[index] = time.time() - started
+        position = min(position + 1, len(head) - 1)
+        served = http(web, "GET", "/healthz")[0] == 200
+        if not served:
+            break
+        time.sleep(0.25)
+    for s in loris:
+        s.close()
+    latest = max(closed_at.values()) if closed_at else float("nan")
+    print(f"# slow loris: {len(closed_at)}/200 trickling connections closed by the server, the last after {latest:.1f} s "
+          f"(request timeout 3 s), {len(answered_408)} answered 408 first; /healthz answered throughout: {served}")
+    report(len(closed_at) == 200 and latest < 6 and served, "slow-loris connections are cut at the request timeout while others are served")
+    report(len(answered_408) == 200, f"each timed-out request is answered 408 before the close ({len(answered_408)}/200)")
+    metrics = http(web, "GET", "/metrics")[1].decode()
+    timed_out = [l for l in metrics.splitlines() if l.startswith("beacon_http_connections_timed_out_total")]
+    print("# " + (timed_out[0] if timed_out else "no timeout metric"))
 
 
 if __name__ == "__main__":
