@@ -125,6 +125,7 @@ package final class BeaconServer: Sendable {
         let httpCounters = HTTPCounters()
         var operatorMetrics = [OperatorMetrics.build(startedAtSeconds: startedAt)]
         if let journal = store as? JournalStore { operatorMetrics.append(OperatorMetrics.journal(journal)) }
+        if let etcd { operatorMetrics.append(OperatorMetrics.etcd(etcd, clock: clock)) }
         let extraMetrics = operatorMetrics
         let negativeTTL = zones.zone(for: config.domain)?.negativeSOA.ttl ?? 5
         let api = ControlAPI(

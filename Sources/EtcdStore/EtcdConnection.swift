@@ -43,20 +43,45 @@ package final class EtcdConnection: @unchecked Sendable {
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
+    /// The member to try first instead of the ring's (the keep-alive connection prefers the leader,
+    /// which renews leases itself: a follower forwards each one, at several times the cost).
+    package var preferredMember: Int?
+
     /// POSTs `body` to `path` (`/v3/kv/put`, ...) and returns the JSON reply of a 200.
     /// - Parameter only: talk to this member and no other (the mirror's liveness probe).
     package func call(_ path: String, _ body: JSONValue, only: Int? = nil) throws(EtcdError) -> JSONValue {
+        guard case .single(let reply) = try exchange(path, body.serialized(), lines: false, only: only) else {
+            throw .malformed("\(path): no reply")
+        }
+        return reply
+    }
+
+    /// POSTs newline-delimited messages to a streaming endpoint and returns the reply lines.
+    package func callLines(_ path: String, _ body: [UInt8]) throws(EtcdError) -> [JSONValue] {
+        guard case .lines(let lines) = try exchange(path, body, lines: true, only: nil) else {
+            throw .malformed("\(path): no reply")
+        }
+        return lines
+    }
+
+    private enum Reply {
+        case single(JSONValue)
+        case lines([JSONValue])
+    }
+
+    private func exchange(_ path: String, _ body: [UInt8], lines: Bool, only: Int?) throws(EtcdError) -> Reply {
         var failures: [String] = []
         let started = Posix.monotonicNanoseconds()
         while true {
             var sawServerError = false
             failures.removeAll()
             let count = ring.endpoints.count
-            let order = only.map { [$0] } ?? (0..<count).map { (ring.preferred + $0) % count }
+            let first = preferredMember ?? ring.preferred
+            let order = only.map { [$0] } ?? (0..<count).map { (first + $0) % count }
             for index in order {
-                switch attempt(path, body, at: index) {
+                switch attempt(path, body, lines: lines, at: index) {
                 case .success(let reply):
-                    if only == nil { ring.markGood(index) }
+                    if only == nil && preferredMember == nil { ring.markGood(index) }
                     return reply
                 case .failure(.rejected(let status, let message)) where status >= 500:
                     sawServerError = true
@@ -86,24 +111,33 @@ package final class EtcdConnection: @unchecked Sendable {
         currentIndex = -1
     }
 
-    private func attempt(_ path: String, _ body: JSONValue, at index: Int) -> Result<JSONValue, EtcdError> {
+    private func attempt(_ path: String, _ body: [UInt8], lines: Bool, at index: Int) -> Result<Reply, EtcdError> {
         if currentIndex != index {
             client = HTTPClient(
                 endpoint: HTTPEndpoint(address: ring.endpoints[index]), timeoutMilliseconds: timeoutMilliseconds)
             currentIndex = index
         }
-        let outcome: Result<(status: Int, value: JSONValue), ClientError> = catching { () throws(ClientError) in
-            try client!.json("POST", path, body: body)
+        let outcome: Result<HTTPClientResponse, ClientError> = catching { () throws(ClientError) in
+            try client!.send("POST", path, headers: [("Content-Type", "application/json")], body: body)
         }
+        let response: HTTPClientResponse
         switch outcome {
-        case .failure(let error):
-            return .failure(.unreachable("\(ring.endpoints[index]): \(error)"))
-        case .success(let (status, value)):
-            guard status == 200 else {
-                let message = value["message"]?.stringValue ?? value["error"]?.stringValue ?? "HTTP \(status)"
-                return .failure(.rejected(status: status, message: message))
-            }
-            return .success(value)
+        case .failure(let error): return .failure(.unreachable("\(ring.endpoints[index]): \(error)"))
+        case .success(let received): response = received
+        }
+        guard response.status == 200 else {
+            let value = try? JSONParser.parse(response.body)
+            let message = value?["message"]?.stringValue ?? value?["error"]?.stringValue ?? "HTTP \(response.status)"
+            return .failure(.rejected(status: response.status, message: message))
+        }
+        do throws(JSONError) {
+            if !lines { return .success(.single(response.body.isEmpty ? .null : try JSONParser.parse(response.body))) }
+            var splitter = LineSplitter()
+            var parsed: [JSONValue] = []
+            for line in splitter.append(response.body + [UInt8(ascii: "\n")]) { parsed.append(try JSONParser.parse(line)) }
+            return .success(.lines(parsed))
+        } catch {
+            return .failure(.unreachable("\(ring.endpoints[index]): reply is not JSON: \(error)"))
         }
     }
 }
