@@ -81,7 +81,10 @@ package final class EtcdConnection: @unchecked Sendable {
             for index in order {
                 switch attempt(path, body, lines: lines, at: index) {
                 case .success(let reply):
-                    if only == nil && preferredMember == nil { ring.markGood(index) }
+                    if only == nil {
+                        // A preferred member that failed stays passed over until the owner chooses again.
+                        if preferredMember == nil { ring.markGood(index) } else { preferredMember = index }
+                    }
                     return reply
                 case .failure(.rejected(let status, let message)) where status >= 500:
                     sawServerError = true

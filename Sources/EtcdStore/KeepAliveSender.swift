@@ -81,10 +81,10 @@ final class KeepAliveSender: Sendable {
     func cover(forInstanceTTL ttl: UInt32) -> Int64? {
         let now = clock()
         let (cover, asked) = epochs.withLock { epochs -> (Int64?, Bool) in
-            let cover = epochs.current(instanceTTL: ttl, now: now, ask: true)
-            return (cover, cover == nil)
+            if let cover = epochs.current(instanceTTL: ttl, now: now) { return (cover, false) }
+            return (nil, epochs.want(instanceTTL: ttl))
         }
-        if asked && RenewalMarker.coverTTL(forInstanceTTL: ttl) != nil { wakeup.signal() }
+        if asked { wakeup.signal() }
         return cover
     }
 
