@@ -80,7 +80,7 @@ package final class EtcdStore: RegistrationStore {
 
     package init(
         endpoints: [SocketAddress], registry: Registry, log: Log, clock: @escaping @Sendable () -> Instant,
-        workers: Int = 4
+        workers: Int = 16
     ) throws(SystemCallError) {
         self.registry = registry
         self.clock = clock

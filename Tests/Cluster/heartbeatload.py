@@ -1,0 +1,202 @@
+"""Concurrent heartbeat load for the etcd figures: wrk with Lua scripts (cycling as fast as the
+server answers, or paced so that each instance is heartbeated once per interval), registration in
+bulk over keep-alive connections, and small readers of /metrics and /proc. Standard library and
+wrk only; installs nothing."""
+import http.client, json, os, re, subprocess, threading, time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# The pace comes from CLOCK_MONOTONIC through LuaJIT's ffi (wrk's Lua has no clock finer than a
+# second). Each wrk thread takes every THREADS-th id and sends one heartbeat per SPACING ms, whatever
+# its connections are doing: each id is then heartbeated once per INTERVAL.
+PACED = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } beacon_timespec;
+int clock_gettime(int clk_id, beacon_timespec *tp);
+]]
+local ts = ffi.new("beacon_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1000000
+end
+local created = 0
+function setup(thread)
+  thread:set("index", created)
+  created = created + 1
+end
+local mine, counter, spacing, next_slot = {}, 0, 0, 0
+function init(args)
+  local n = 0
+  for line in io.lines("IDS_FILE") do
+    if n % THREADS == index then mine[#mine + 1] = line end
+    n = n + 1
+  end
+  spacing = INTERVAL_MS / #mine
+  next_slot = now_ms() + spacing * index / THREADS
+  -- wrk calls request() once on its first thread to check the script, before any connection
+  -- sends: let that call take no id, or the first one would wait a whole interval.
+  if index == 0 then counter = -1 end
+end
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "/v1/instances/" .. mine[(counter - 1) % #mine + 1] .. "/heartbeat", nil, "")
+end
+function delay()
+  local now = now_ms()
+  local slot = math.max(next_slot, now)
+  next_slot = slot + spacing
+  return slot - now
+end
+"""
+
+CYCLING = r"""
+local ids = {}
+for line in io.lines("IDS_FILE") do ids[#ids + 1] = line end
+local counter = -1  -- wrk's check of the script calls request() once first
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "/v1/instances/" .. ids[(counter - 1) % #ids + 1] .. "/heartbeat", nil, "")
+end
+"""
+
+
+def write_script(workdir, name, ids, interval=None, threads=1):
+    """A wrk script heartbeating `ids`: paced at one heartbeat per id per `interval` seconds, or, with
+    no interval, cycling as fast as the server answers."""
+    ids_file = os.path.join(workdir, f"{name}.ids")
+    with open(ids_file, "w") as f:
+        f.write("\n".join(ids) + "\n")
+    text = (PACED if interval else CYCLING).replace("IDS_FILE", ids_file)
+    text = text.replace("THREADS", str(threads)).replace("INTERVAL_MS", str((interval or 0) * 1000))
+    path = os.path.join(workdir, f"{name}.lua")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def wrk_command(port, script, seconds, threads, connections):
+    return ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", script,
+            f"http://127.0.0.1:{port}"]
+
+
+def parse_wrk(out):
+    """Requests/s, total requests, p99 in microseconds, non-2xx count, socket errors."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    scale = {"us": 1, "ms": 1000, "s": 1_000_000}
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": rps, "requests": total, "p99_us": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+    }
+
+
+def run_wrk(port, script, seconds, threads=2, connections=32):
+    out = subprocess.run(wrk_command(port, script, seconds, threads, connections), capture_output=True, text=True, check=True).stdout
+    return parse_wrk(out)
+
+
+def register_all(port, bodies, connections=8):
+    """POSTs every body to /v1/register over `connections` keep-alive connections at once.
+    Returns (registered, failures, seconds)."""
+    chunks = [bodies[i::connections] for i in range(connections)]
+    counts = [[0, 0] for _ in chunks]
+
+    def worker(index):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for body in chunks[index]:
+            data = json.dumps(body)
+            for attempt in range(3):
+                try:
+                    connection.request("POST", "/v1/register", data, {"Content-Type": "application/json"})
+                    response = connection.getresponse()
+                    response.read()
+                    counts[index][0 if response.status == 200 else 1] += 1
+                    break
+                except (OSError, http.client.HTTPException):
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    if attempt == 2:
+                        counts[index][1] += 1
+        connection.close()
+
+    started = time.time()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(chunks))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(c[0] for c in counts), sum(c[1] for c in counts), time.time() - started
+
+
+def register_then_heartbeat(workdir, name, batches, interval, connections=8):
+    """Registers each batch (node, bodies) in turn and starts its paced heartbeats (one wrk per batch)
+    as soon as it is in, so that no instance waits for its first heartbeat and no heartbeat goes to
+    an id not registered yet (which costs the node an etcd read to answer 404).
+    Returns the wrk processes (stop them with `stop_all`) and (registered, failed, seconds)."""
+    processes, registered, failed, started = [], 0, 0, time.time()
+    for index, (node, bodies) in enumerate(batches):
+        done, refused, _ = register_all(node.http_port, bodies, connections)
+        registered, failed = registered + done, failed + refused
+        script = write_script(workdir, f"{name}{index}", [b["id"] for b in bodies], interval=interval, threads=1)
+        processes.append(subprocess.Popen(wrk_command(node.http_port, script, 3_600, 1, 8), stdout=subprocess.DEVNULL))
+    return processes, (registered, failed, time.time() - started)
+
+
+def stop_all(processes):
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait()
+
+
+def metrics(port):
+    """Beacon's /metrics as {'name{labels}': value}."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+    except (OSError, http.client.HTTPException):
+        return {}
+    finally:
+        connection.close()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            try:
+                values[name] = float(value)
+            except ValueError:
+                pass
+    return values
+
+
+def etcd_counter(members, method, family="grpc_server_handled_total"):
+    """The sum over etcd members of a gRPC counter for `method` (e.g. LeaseTimeToLive)."""
+    total = 0.0
+    for client in members:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", client, timeout=5)
+            connection.request("GET", "/metrics")
+            text = connection.getresponse().read().decode()
+            connection.close()
+        except (OSError, http.client.HTTPException):
+            continue
+        for line in text.splitlines():
+            if line.startswith(family) and f'grpc_method="{method}"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
