@@ -75,6 +75,7 @@ package final class EtcdStore: RegistrationStore {
     private let sync: MirrorSync
     private let refresher: LeaseRefresher
     private let keepAlives: KeepAliveSender
+    private let covers: CoverLeases
     private let clock: @Sendable () -> Instant
     private let log: Log
 
@@ -92,7 +93,8 @@ package final class EtcdStore: RegistrationStore {
         self.workers = try WorkerPool(count: workers, ring: ring)
         sync = MirrorSync(mirror: mirror, ring: ring, status: status, node: node, metrics: metrics, log: log, clock: clock)
         refresher = LeaseRefresher(mirror: mirror, ring: ring, metrics: metrics, log: log, clock: clock)
-        keepAlives = try KeepAliveSender(mirror: mirror, ring: ring, node: node, metrics: metrics, log: log, clock: clock)
+        covers = try CoverLeases(ring: ring, node: node, metrics: metrics, log: log, clock: clock)
+        keepAlives = try KeepAliveSender(mirror: mirror, ring: ring, covers: covers, metrics: metrics, log: log, clock: clock)
     }
 
     /// Starts the threads and waits up to `waitMilliseconds` for the first full read, so that a node
@@ -103,6 +105,7 @@ package final class EtcdStore: RegistrationStore {
         workers.start()
         sync.start()
         refresher.start()
+        covers.start()
         keepAlives.start()
         var waited = 0
         while sync.syncs == 0 && waited < waitMilliseconds {
@@ -117,6 +120,7 @@ package final class EtcdStore: RegistrationStore {
         sync.stop()
         refresher.stop()
         keepAlives.stop()
+        covers.stop()
         workers.stop()
     }
 
@@ -201,7 +205,7 @@ package final class EtcdStore: RegistrationStore {
     /// Grant, put, revoke what the put replaced, then apply to the mirror before answering. The value
     /// names the cover lease current before the grant was sent, for the other nodes (`RenewalMarker`).
     private func register(_ spec: InstanceSpec, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
-        let cover = keepAlives.cover(forInstanceTTL: spec.ttl)
+        let cover = covers.use(instanceTTL: spec.ttl)
         let sentAt = clock()
         let lease = try step { () throws(EtcdError) in
             try EtcdReply.grant(try etcd.call("/v3/lease/grant", EtcdRequest.grant(ttl: spec.ttl)))

@@ -11,37 +11,33 @@ import Synchronization
 /// messages: etcd 3.4's gateway is not full duplex over HTTP/1.1, so a request per batch is the
 /// stream it offers), on one connection to the etcd leader (a follower forwards every renewal to
 /// the leader, one HTTP call each). A batch of 1,000 costs the leader about 25 us per lease, where
-/// one request per heartbeat cost 0.5 ms. It also grants the cover leases and publishes the renewal
-/// markers other nodes learn renewals from (`RenewalMarker`).
+/// one request per heartbeat cost 0.5 ms. Each keep-alive goes under the current cover lease, and
+/// what etcd confirmed is recorded for the renewal markers other nodes learn renewals from
+/// (`CoverLeases`, `RenewalMarker`).
 final class KeepAliveSender: Sendable {
     static let batchLimit = 4_096
     static let retryNanoseconds: Int64 = 500_000_000
     static let leaderCheckNanoseconds: Int64 = 10_000_000_000
-    /// Instance TTLs given a cover lease per batch; leases of other TTLs go uncovered (other nodes
-    /// then read them near their deadlines).
-    static let coveredTTLsPerBatch = 4
-
     private let queue = Locked(RenewalQueue())
-    private let epochs = Locked(MarkerEpochs())
+    private let covers: CoverLeases
     private let wakeup: Wakeup
     private let mirror: Mirror
     private let ring: EndpointRing
     private let log: Log
     private let clock: @Sendable () -> Instant
     private let metrics: EtcdMetrics
-    private let node: String
     private let stopping = Atomic<Bool>(false)
     private let failingNow = Atomic<Bool>(false)
     private let handle = Locked<ThreadHandle?>(nil)
 
     init(
-        mirror: Mirror, ring: EndpointRing, node: String, metrics: EtcdMetrics, log: Log,
+        mirror: Mirror, ring: EndpointRing, covers: CoverLeases, metrics: EtcdMetrics, log: Log,
         clock: @escaping @Sendable () -> Instant
     ) throws(SystemCallError) {
         wakeup = try Wakeup()
         self.mirror = mirror
         self.ring = ring
-        self.node = node
+        self.covers = covers
         self.metrics = metrics
         self.log = log
         self.clock = clock
@@ -76,18 +72,6 @@ final class KeepAliveSender: Sendable {
         wakeup.signal()
     }
 
-    /// The cover lease a registration of `ttl` names in its value, if an epoch is running; otherwise
-    /// one is granted for the registrations that follow.
-    func cover(forInstanceTTL ttl: UInt32) -> Int64? {
-        let now = clock()
-        let (cover, asked) = epochs.withLock { epochs -> (Int64?, Bool) in
-            if let cover = epochs.current(instanceTTL: ttl, now: now) { return (cover, false) }
-            return (nil, epochs.want(instanceTTL: ttl))
-        }
-        if asked { wakeup.signal() }
-        return cover
-    }
-
     // MARK: - The thread
 
     private func run() {
@@ -100,8 +84,6 @@ final class KeepAliveSender: Sendable {
                 connection.preferredMember = Self.leaderIndex(probe, ring: ring)
                 leaderCheckedAt = now
             }
-            let wanted = epochs.withLock { $0.takeWanted(now: now) }
-            for ttl in wanted { _ = startEpoch(instanceTTL: ttl, connection) }
             let batch = queue.withLock { queue in
                 queue.take(now: now, limit: Self.batchLimit) { [mirror] entry in
                     mirror.registry.read { $0.byID[entry.id] }.map {
@@ -110,10 +92,9 @@ final class KeepAliveSender: Sendable {
                 }
             }
             if !batch.isEmpty && !send(batch, connection) { leaderCheckedAt = nil }
-            publishEndedEpochs(connection)
             guard batch.isEmpty else { continue }
             now = clock()
-            let wake = [queue.withLock { $0.nextDue }, epochs.withLock { $0.nextClose }].compactMap { $0 }.min()
+            let wake = queue.withLock { $0.nextDue }
             let milliseconds = wake.map { ($0.nanoseconds - now.nanoseconds + 999_999) / 1_000_000 } ?? 1_000
             wakeup.wait(milliseconds: Int(max(1, min(1_000, milliseconds))))
         }
@@ -125,11 +106,11 @@ final class KeepAliveSender: Sendable {
 
     /// Sends one batch and applies what etcd confirmed. Returns whether the request succeeded.
     private func send(_ batch: RenewalQueue.Batch, _ connection: EtcdConnection) -> Bool {
-        var covers: [UInt32: Int64] = [:]
-        for ttl in Set(batch.entries.map(\.ttl)).sorted() where covers.count < Self.coveredTTLsPerBatch {
-            if let cover = epochs.withLock({ $0.current(instanceTTL: ttl, now: clock()) }) ?? startEpoch(instanceTTL: ttl, connection) {
-                covers[ttl] = cover
-            }
+        var covering: [UInt32: Int64] = [:]
+        for ttl in Set(batch.entries.map(\.ttl)) {
+            // A heartbeat waiting on this batch does not wait for a grant: the batch then goes uncovered.
+            covering[ttl] = covers.use(instanceTTL: ttl)
+                ?? (batch.waiters.isEmpty ? covers.grantNow(instanceTTL: ttl, connection) : nil)
         }
         let sentAt = clock()
         metrics.keepAliveRequests.add(1, ordering: .relaxed)
@@ -152,9 +133,7 @@ final class KeepAliveSender: Sendable {
                 confirmed += 1
                 let deadline = LeaseClock.deadline(sentAt: sentAt, renewedTTL: ttl, specTTL: entry.ttl)
                 instance = mirror.renewed(id: entry.id, lease: entry.lease, deadline: deadline, now: now)
-                if instance != nil, let cover = covers[entry.ttl] {
-                    epochs.withLock { $0.record(instanceTTL: entry.ttl, cover: cover, renewed: entry.lease) }
-                }
+                if instance != nil, let cover = covering[entry.ttl] { covers.record(cover: cover, renewed: entry.lease) }
             }
             guard let waiters = batch.waiters[entry.lease] else { continue }
             let result: Result<Instance, StoreError> = instance.map { .success($0) } ?? .failure(.lease(.unknownInstance(entry.id)))
@@ -180,49 +159,6 @@ final class KeepAliveSender: Sendable {
             }
         }
         queue.withLock { $0.retry(owed, at: now.adding(nanoseconds: Self.retryNanoseconds)) }
-    }
-
-    // MARK: - Cover leases and markers
-
-    /// Grants a cover lease for instances of `ttl` and starts its epoch (publishing the marker of the
-    /// one it replaces). Nil when the TTL gets none or the grant failed.
-    private func startEpoch(instanceTTL ttl: UInt32, _ connection: EtcdConnection) -> Int64? {
-        guard let coverTTL = RenewalMarker.coverTTL(forInstanceTTL: ttl) else { return nil }
-        let sentAt = clock()
-        let granted: (id: Int64, ttl: Int64)
-        do throws(EtcdError) {
-            granted = try EtcdReply.grant(try connection.call("/v3/lease/grant", EtcdRequest.grant(ttl: coverTTL)))
-        } catch {
-            log.debug("etcd: cover lease for TTL \(ttl) not granted: \(error)")
-            return nil
-        }
-        metrics.coverLeasesGranted.add(1, ordering: .relaxed)
-        if let replaced = epochs.withLock({ $0.start(instanceTTL: ttl, cover: granted.id, grantSentAt: sentAt) }),
-            !replaced.renewed.isEmpty
-        {
-            publish(ttl: ttl, replaced, connection)
-        }
-        return granted.id
-    }
-
-    private func publishEndedEpochs(_ connection: EtcdConnection) {
-        let ended = epochs.withLock { $0.closeEnded(now: clock()) }
-        for (ttl, epoch) in ended { publish(ttl: ttl, epoch, connection) }
-    }
-
-    /// Puts the marker of an ended epoch, attached to its cover lease (so it goes when the lease does).
-    private func publish(ttl: UInt32, _ epoch: MarkerEpochs.Epoch, _ connection: EtcdConnection) {
-        let request = EtcdRequest.plainPut(
-            key: RenewalMarker.key(node: node, ttl: ttl), value: RenewalMarker.encode(epoch.renewed), lease: epoch.cover)
-        do throws(EtcdError) {
-            let revision = try EtcdReply.revision(try connection.call("/v3/kv/put", request))
-            metrics.markersPublished.add(1, ordering: .relaxed)
-            metrics.lag.wrote(revision: revision, at: clock())
-        } catch {
-            // Other nodes fall back to reading these leases near their deadlines.
-            metrics.markerFailures.add(1, ordering: .relaxed)
-            log.debug("etcd: renewal marker for \(epoch.renewed.count) leases not published: \(error)")
-        }
     }
 
     /// The index of the member that leads the cluster, per `/v3/maintenance/status`; nil when it

@@ -11,9 +11,9 @@ import Leases
 /// a grant confirmed by a follower before the leader applied it, and the election timeout a new
 /// leader adds to every lease (1 s by default).
 ///
-/// Epochs: a node keeps one cover lease per instance TTL for `epochNanoseconds`; when the epoch ends
-/// it puts the key `/beacon/v1/renewals/<node>/<ttl>`, attached to C, whose value lists the leases
-/// it renewed under C (only confirmed keep-alives). Other nodes see the put on their watch, read C
+/// Epochs (`MarkerEpochs`): a node replaces the cover lease of a TTL every half second while it is
+/// used; once a replaced one has settled, the node puts the key `/beacon/v1/renewals/<node>/<ttl>`,
+/// attached to C, whose value lists the leases it renewed under C (only confirmed keep-alives). Other nodes see the put on their watch, read C
 /// once, and extend those instances. A registration names the current cover lease in its value
 /// (`SpecCodec`), so other nodes mirror it without a read of its own lease either. Markers vanish
 /// with their cover lease; a marker a node misses (a watch gap) only costs it the fallback reads of
@@ -24,7 +24,6 @@ package enum RenewalMarker {
     package static let marginSeconds: UInt32 = 2
     /// Shorter TTLs get no cover lease (etcd's minimum lease is 2 s): other nodes read their leases.
     package static let minimumTTL: UInt32 = 5
-    package static let epochNanoseconds: Int64 = 500_000_000
     /// Lease ids per marker value (at most 10 bytes each): below etcd's 1.5 MiB request limit.
     package static let maximumLeases = 100_000
     private static let magic = Array("BRM1".utf8)
@@ -86,73 +85,89 @@ package enum RenewalMarker {
     }
 }
 
-/// A node's current cover leases, one per instance TTL, and what each has covered so far (pure).
+/// A node's cover leases and what each has covered (pure): one current cover per instance TTL,
+/// replaced every `epochNanoseconds` while it is used; a replaced one waits `settleNanoseconds` for
+/// keep-alives still in flight under it, then its marker is due.
 package struct MarkerEpochs: Sendable {
     package struct Epoch: Equatable, Sendable {
+        package var ttl: UInt32
         package var cover: Int64
-        /// When the grant of `cover` was sent (the epoch's age counts from here).
+        /// When the grant of `cover` was sent (its age counts from here).
         package var startedAt: Instant
         /// Leases whose keep-alive under this cover etcd confirmed.
         package var renewed: [Int64] = []
+        package var used = false
+        package var replacedAt: Instant?
     }
 
-    private var epochs: [UInt32: Epoch] = [:]
-    /// TTLs registrations asked a cover lease for.
+    /// How often a cover in use is replaced (and so how often markers go out).
+    package static let epochNanoseconds: Int64 = 500_000_000
+    /// How long a cover may serve when it could not be replaced (etcd slow): an older one would make
+    /// other nodes' deadlines needlessly short, so keep-alives then go uncovered.
+    package static let coverServesNanoseconds: Int64 = 2_000_000_000
+    /// How long a replaced cover waits for confirmations of keep-alives sent under it.
+    package static let settleNanoseconds: Int64 = 500_000_000
+
+    private var epochs: [Int64: Epoch] = [:]
+    private var current: [UInt32: Int64] = [:]
     private var wanted = Set<UInt32>()
 
     package init() {}
 
-    /// The cover lease for instances of `ttl` while its epoch runs; nil when there is none.
-    package func current(instanceTTL ttl: UInt32, now: Instant) -> Int64? {
-        guard let epoch = epochs[ttl], now.nanoseconds - epoch.startedAt.nanoseconds < RenewalMarker.epochNanoseconds
-        else { return nil }
-        return epoch.cover
-    }
-
-    /// Notes that a registration of `ttl` found no cover lease: the sender grants one.
-    /// - Returns: whether the TTL gets cover leases at all.
-    @discardableResult
-    package mutating func want(instanceTTL ttl: UInt32) -> Bool {
-        guard RenewalMarker.coverTTL(forInstanceTTL: ttl) != nil else { return false }
-        wanted.insert(ttl)
-        return true
-    }
-
-    /// Begins an epoch under a newly granted cover lease; returns the epoch it replaces, if any.
-    package mutating func start(instanceTTL ttl: UInt32, cover: Int64, grantSentAt: Instant) -> Epoch? {
-        wanted.remove(ttl)
-        return epochs.updateValue(Epoch(cover: cover, startedAt: grantSentAt), forKey: ttl)
-    }
-
-    /// Notes a confirmed keep-alive of `lease` sent under `cover` (ignored if that epoch has ended).
-    package mutating func record(instanceTTL ttl: UInt32, cover: Int64, renewed lease: Int64) {
-        guard epochs[ttl]?.cover == cover, epochs[ttl]!.renewed.count < RenewalMarker.maximumLeases else { return }
-        epochs[ttl]!.renewed.append(lease)
-    }
-
-    /// Ends the epochs that ran their time (or filled up) and returns those that renewed something:
-    /// their markers are due.
-    package mutating func closeEnded(now: Instant) -> [(ttl: UInt32, epoch: Epoch)] {
-        var ended: [(UInt32, Epoch)] = []
-        for (ttl, epoch) in epochs
-        where now.nanoseconds - epoch.startedAt.nanoseconds >= RenewalMarker.epochNanoseconds
-            || epoch.renewed.count >= RenewalMarker.maximumLeases
+    /// The cover lease for instances of `ttl`, noted as used; nil (and the TTL noted as wanted, when
+    /// it gets covers at all) when none is young enough.
+    package mutating func use(instanceTTL ttl: UInt32, now: Instant) -> Int64? {
+        if let cover = current[ttl], var epoch = epochs[cover],
+            now.nanoseconds - epoch.startedAt.nanoseconds < Self.coverServesNanoseconds
         {
-            epochs[ttl] = nil
-            if !epoch.renewed.isEmpty { ended.append((ttl, epoch)) }
+            epoch.used = true
+            epochs[cover] = epoch
+            return cover
         }
-        return ended.sorted { $0.0 < $1.0 }
+        if RenewalMarker.coverTTL(forInstanceTTL: ttl) != nil { wanted.insert(ttl) }
+        return nil
     }
 
-    /// TTLs that want a cover lease and have no running epoch.
-    package mutating func takeWanted(now: Instant) -> [UInt32] {
-        let asked = wanted.filter { current(instanceTTL: $0, now: now) == nil }.sorted()
+    /// The TTLs that need a new cover lease now: those wanted, and those whose cover was used and has
+    /// served its epoch.
+    package mutating func rotationsDue(now: Instant) -> [UInt32] {
+        var due = wanted
         wanted.removeAll()
-        return asked
+        for (ttl, cover) in current {
+            guard let epoch = epochs[cover], epoch.used,
+                now.nanoseconds - epoch.startedAt.nanoseconds >= Self.epochNanoseconds
+            else { continue }
+            due.insert(ttl)
+        }
+        return due.sorted()
     }
 
-    /// When the earliest epoch with renewals ends (the sender wakes then to publish its marker).
-    package var nextClose: Instant? {
-        epochs.values.filter { !$0.renewed.isEmpty }.map { $0.startedAt.adding(nanoseconds: RenewalMarker.epochNanoseconds) }.min()
+    /// Begins an epoch under a newly granted cover; the one it replaces settles.
+    package mutating func start(instanceTTL ttl: UInt32, cover: Int64, grantSentAt: Instant) {
+        if let old = current[ttl] { epochs[old]?.replacedAt = grantSentAt }
+        current[ttl] = cover
+        epochs[cover] = Epoch(ttl: ttl, cover: cover, startedAt: grantSentAt)
+    }
+
+    /// Notes a confirmed keep-alive of `lease` sent under `cover` (dropped if that epoch is gone: its
+    /// marker went out; other nodes then read the lease when they need to).
+    package mutating func record(cover: Int64, renewed lease: Int64) {
+        guard epochs[cover] != nil, epochs[cover]!.renewed.count < RenewalMarker.maximumLeases else { return }
+        epochs[cover]!.renewed.append(lease)
+    }
+
+    /// Removes the epochs that are done: replaced ones that have settled, and current ones too old
+    /// to serve. Returns those that renewed something: their markers are due.
+    package mutating func closeSettled(now: Instant) -> [Epoch] {
+        var done: [Epoch] = []
+        for (cover, epoch) in epochs {
+            let settled = epoch.replacedAt.map { now.nanoseconds - $0.nanoseconds >= Self.settleNanoseconds } ?? false
+            let expired = now.nanoseconds - epoch.startedAt.nanoseconds >= Self.coverServesNanoseconds + Self.settleNanoseconds
+            guard settled || expired else { continue }
+            epochs[cover] = nil
+            if current[epoch.ttl] == cover { current[epoch.ttl] = nil }
+            if !epoch.renewed.isEmpty { done.append(epoch) }
+        }
+        return done.sorted { ($0.ttl, $0.cover) < ($1.ttl, $1.cover) }
     }
 }

@@ -81,8 +81,7 @@ def bodies(prefix, service, function, count, ttl, functions=1):
 def renewal_checks(args, etcd, n1, n2, workdir):
     count, ttl = args.renewals, args.renewal_ttl
     everything = bodies("r", "renew", "check", count, ttl)
-    batches = [(n1, everything[i : i + 1000]) for i in range(0, count, 1000)]
-    loads, (registered, failed, took) = load.register_then_heartbeat(workdir, "renewals", batches, ttl / 3)
+    loads, (registered, failed, took) = load.register_then_heartbeat(workdir, "renewals", [n1], [everything], ttl / 3)
     print(f"renewal checks: registered {registered} instances (TTL {ttl} s) through node 1 in {took:.1f} s "
           f"({registered / took:,.0f}/s, {failed} failed)")
     time.sleep(ttl / 3 + 1)  # a whole round of heartbeats after the last registration
@@ -250,9 +249,9 @@ def soak(args, procs, workdir, etcd, binary):
     everything = bodies("s", "soak", "f", count, ttl, functions)
     print(f"soak: {count:,} instances in {functions} functions, TTL {ttl} s, each heartbeated every {interval} s through "
           f"one of 3 nodes; load average {load.load_average()}")
-    # Batches of 5,000, each registered through one node and heartbeated through it from then on.
-    batches = [(nodes[(i // 5_000) % 3], everything[i : i + 5_000]) for i in range(0, count, 5_000)]
-    loads, (registered, failed, took) = load.register_then_heartbeat(workdir, "soak", batches, interval)
+    # A third through each node, heartbeated through it from the moment each batch is registered.
+    loads, (registered, failed, took) = load.register_then_heartbeat(
+        workdir, "soak", nodes, [everything[i::3] for i in range(3)], interval)
     print(f"  registered {registered:,} ({failed} failed) in {took:.0f} s ({registered / took:,.0f}/s); "
           f"load average {load.load_average()}")
     time.sleep(interval + 2)  # one whole heartbeat round after the last registration

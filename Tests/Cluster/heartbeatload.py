@@ -8,7 +8,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # The pace comes from CLOCK_MONOTONIC through LuaJIT's ffi (wrk's Lua has no clock finer than a
 # second). Each wrk thread takes every THREADS-th id and sends one heartbeat per SPACING ms, whatever
-# its connections are doing: each id is then heartbeated once per INTERVAL.
+# its connections are doing, cycling through its ids: each is heartbeated once per INTERVAL. The id
+# file is read again every second (it grows while registrations go on; it is replaced by rename, so
+# a read never sees half of it), and the spacing follows its length.
 PACED = r"""
 local ffi = require("ffi")
 ffi.cdef[[
@@ -25,25 +27,39 @@ function setup(thread)
   thread:set("index", created)
   created = created + 1
 end
-local mine, counter, spacing, next_slot = {}, 0, 0, 0
-function init(args)
-  local n = 0
-  for line in io.lines("IDS_FILE") do
-    if n % THREADS == index then mine[#mine + 1] = line end
-    n = n + 1
+local mine, cursor, spacing, next_slot, loaded_at = {}, 0, 1000, 0, 0
+local function load_ids()
+  local ids, n = {}, 0
+  local file = io.open("IDS_FILE")
+  if file then
+    for line in file:lines() do
+      if n % THREADS == index and line ~= "" then ids[#ids + 1] = line end
+      n = n + 1
+    end
+    file:close()
   end
-  spacing = INTERVAL_MS / #mine
+  mine = ids
+  spacing = #mine > 0 and INTERVAL_MS / #mine or 100
+  loaded_at = now_ms()
+end
+-- wrk calls request() once on its first thread to check the script, before any connection sends.
+local checked = true
+function init(args)
+  load_ids()
   next_slot = now_ms() + spacing * index / THREADS
-  -- wrk calls request() once on its first thread to check the script, before any connection
-  -- sends: let that call take no id, or the first one would wait a whole interval.
-  if index == 0 then counter = -1 end
+  checked = index ~= 0
 end
 function request()
-  counter = counter + 1
-  return wrk.format("POST", "/v1/instances/" .. mine[(counter - 1) % #mine + 1] .. "/heartbeat", nil, "")
+  if not checked or #mine == 0 then
+    checked = true
+    return wrk.format("GET", "/healthz")
+  end
+  cursor = cursor % #mine + 1
+  return wrk.format("POST", "/v1/instances/" .. mine[cursor] .. "/heartbeat", nil, "")
 end
 function delay()
   local now = now_ms()
+  if now - loaded_at > 1000 then load_ids() end
   local slot = math.max(next_slot, now)
   next_slot = slot + spacing
   return slot - now
@@ -53,7 +69,7 @@ end
 CYCLING = r"""
 local ids = {}
 for line in io.lines("IDS_FILE") do ids[#ids + 1] = line end
-local counter = -1  -- wrk's check of the script calls request() once first
+local counter = -1  -- wrk calls request() once to check the script, before sending anything
 function request()
   counter = counter + 1
   return wrk.format("POST", "/v1/instances/" .. ids[(counter - 1) % #ids + 1] .. "/heartbeat", nil, "")
@@ -61,12 +77,19 @@ end
 """
 
 
-def write_script(workdir, name, ids, interval=None, threads=1):
-    """A wrk script heartbeating `ids`: paced at one heartbeat per id per `interval` seconds, or, with
-    no interval, cycling as fast as the server answers."""
-    ids_file = os.path.join(workdir, f"{name}.ids")
-    with open(ids_file, "w") as f:
+def write_ids(path, ids):
+    """Replaces the id file a paced script reads (by rename: never seen half-written)."""
+    with open(path + ".new", "w") as f:
         f.write("\n".join(ids) + "\n")
+    os.replace(path + ".new", path)
+
+
+def write_script(workdir, name, ids, interval=None, threads=1):
+    """A wrk script heartbeating `ids`: paced at one heartbeat per id per `interval` seconds (the id
+    file, `<workdir>/<name>.ids`, may be replaced while it runs), or, with no interval, cycling as
+    fast as the server answers."""
+    ids_file = os.path.join(workdir, f"{name}.ids")
+    write_ids(ids_file, ids)
     text = (PACED if interval else CYCLING).replace("IDS_FILE", ids_file)
     text = text.replace("THREADS", str(threads)).replace("INTERVAL_MS", str((interval or 0) * 1000))
     path = os.path.join(workdir, f"{name}.lua")
@@ -132,18 +155,32 @@ def register_all(port, bodies, connections=8):
     return sum(c[0] for c in counts), sum(c[1] for c in counts), time.time() - started
 
 
-def register_then_heartbeat(workdir, name, batches, interval, connections=8):
-    """Registers each batch (node, bodies) in turn and starts its paced heartbeats (one wrk per batch)
-    as soon as it is in, so that no instance waits for its first heartbeat and no heartbeat goes to
-    an id not registered yet (which costs the node an etcd read to answer 404).
+def register_then_heartbeat(workdir, name, nodes, shares, interval, batch=500, connections=8):
+    """Registers `shares[i]` (registration bodies) through `nodes[i]`, all nodes at once, while one
+    paced wrk per node heartbeats what is registered so far: each batch joins that node's cycle as
+    soon as it is in, so no instance waits long for its first heartbeat and no heartbeat goes to an id
+    not registered yet (which costs a node an etcd read to answer 404).
     Returns the wrk processes (stop them with `stop_all`) and (registered, failed, seconds)."""
-    processes, registered, failed, started = [], 0, 0, time.time()
-    for index, (node, bodies) in enumerate(batches):
-        done, refused, _ = register_all(node.http_port, bodies, connections)
-        registered, failed = registered + done, failed + refused
-        script = write_script(workdir, f"{name}{index}", [b["id"] for b in bodies], interval=interval, threads=1)
-        processes.append(subprocess.Popen(wrk_command(node.http_port, script, 3_600, 1, 8), stdout=subprocess.DEVNULL))
-    return processes, (registered, failed, time.time() - started)
+    processes, totals, lock, started = [], [0, 0], threading.Lock(), time.time()
+    for index, node in enumerate(nodes):
+        script = write_script(workdir, f"{name}{index}", [], interval=interval, threads=1)
+        processes.append(subprocess.Popen(wrk_command(node.http_port, script, 3_600, 1, 64), stdout=subprocess.DEVNULL))
+
+    def node_worker(index):
+        node, bodies, ids = nodes[index], shares[index], []
+        for start in range(0, len(bodies), batch):
+            done, refused, _ = register_all(node.http_port, bodies[start : start + batch], connections)
+            ids += [b["id"] for b in bodies[start : start + batch]]
+            write_ids(os.path.join(workdir, f"{name}{index}.ids"), ids)
+            with lock:
+                totals[0], totals[1] = totals[0] + done, totals[1] + refused
+
+    workers = [threading.Thread(target=node_worker, args=(i,)) for i in range(len(nodes))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return processes, (totals[0], totals[1], time.time() - started)
 
 
 def stop_all(processes):

@@ -124,14 +124,15 @@ import Testing
         // Shorter than 8 s: at once (the whole TTL), so other nodes hear of the renewal in time.
         #expect(LeaseClock.renewalLead(ttl: 5) == 5_000_000_000)
         // The timing budget of renewal markers, from TTL 10 s up: an owed keep-alive goes out `lead`
-        // before the lease ends; its marker follows within an epoch. The other nodes' deadlines sit
-        // short of the lease by the cover margin, up to an epoch (the cover's age) and etcd's rounding
-        // (1 s); their fallback read starts a window before that. The marker must come first.
-        let epoch = RenewalMarker.epochNanoseconds
+        // before the lease ends, under a cover up to an epoch old; that epoch is replaced within an
+        // epoch and its marker follows once it has settled. The other nodes' deadlines sit short of
+        // the lease by the cover margin, the cover's age (up to an epoch) and etcd's rounding (1 s);
+        // their fallback read starts a window before that. The marker must come first.
+        let epoch = MarkerEpochs.epochNanoseconds
         let margin = Int64(RenewalMarker.marginSeconds) * 1_000_000_000
         for ttl: UInt32 in [10, 15, 20, 30, 60, 300, 3_600] {
             let otherNodesReadAt = -margin - epoch - 1_000_000_000 - LeaseClock.refreshWindow(ttl: ttl)
-            let markerArrivesBy = -LeaseClock.renewalLead(ttl: ttl) + epoch
+            let markerArrivesBy = -LeaseClock.renewalLead(ttl: ttl) + epoch + MarkerEpochs.settleNanoseconds
             #expect(markerArrivesBy + 1_000_000_000 <= otherNodesReadAt, "TTL \(ttl): at least 1 s to spare")
         }
     }

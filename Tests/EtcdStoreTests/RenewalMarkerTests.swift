@@ -48,53 +48,56 @@ import Testing
     let start = Instant(nanoseconds: 1_000_000_000_000)
     func at(milliseconds: Int64) -> Instant { start.adding(milliseconds: milliseconds) }
 
-    @Test func aCoverLeaseServesItsEpochOnly() {
+    @Test func aCoverServesUntilReplacedAndAtMostTwoSeconds() {
         var epochs = MarkerEpochs()
-        #expect(epochs.current(instanceTTL: 30, now: start) == nil)
-        let replaced = epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
-        #expect(replaced == nil)
-        #expect(epochs.current(instanceTTL: 30, now: at(milliseconds: 499)) == 77)
-        #expect(epochs.current(instanceTTL: 30, now: at(milliseconds: 500)) == nil, "too old: it would under-cover")
-        #expect(epochs.current(instanceTTL: 15, now: start) == nil, "one cover lease per instance TTL")
+        let none = epochs.use(instanceTTL: 30, now: start)
+        let wanted = epochs.rotationsDue(now: start)
+        #expect(none == nil && wanted == [30], "asked for when there is none")
+        epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
+        let young = epochs.use(instanceTTL: 30, now: at(milliseconds: 400))
+        let early = epochs.rotationsDue(now: at(milliseconds: 400))
+        #expect(young == 77 && early.isEmpty)
+        let old = epochs.use(instanceTTL: 30, now: at(milliseconds: 1_999))
+        let due = epochs.rotationsDue(now: at(milliseconds: 1_999))
+        #expect(old == 77 && due == [30], "used past its epoch: replace it")
+        let tooOld = epochs.use(instanceTTL: 30, now: at(milliseconds: 2_000))
+        #expect(tooOld == nil, "not replaced in time: keep-alives go uncovered rather than under-covered")
+        let other = epochs.use(instanceTTL: 15, now: start)
+        #expect(other == nil, "one cover lease per instance TTL")
+        let short = epochs.use(instanceTTL: 3, now: start)
+        let wantedNow = epochs.rotationsDue(now: at(milliseconds: 2_000))
+        #expect(short == nil && wantedNow == [15, 30], "TTLs under 5 s get no cover lease")
     }
 
-    @Test func endedEpochsYieldTheLeasesRenewedUnderTheirCover() {
+    @Test func anUnusedCoverIsNotReplaced() {
         var epochs = MarkerEpochs()
-        _ = epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
-        _ = epochs.start(instanceTTL: 15, cover: 78, grantSentAt: at(milliseconds: 100))
-        epochs.record(instanceTTL: 30, cover: 77, renewed: 1)
-        epochs.record(instanceTTL: 30, cover: 77, renewed: 2)
-        epochs.record(instanceTTL: 30, cover: 99, renewed: 3)  // sent under a cover that is not this epoch's
-        #expect(epochs.nextClose == at(milliseconds: 500), "the epoch with nothing renewed needs no marker")
-        let early = epochs.closeEnded(now: at(milliseconds: 499))
-        #expect(early.isEmpty)
-        let ended = epochs.closeEnded(now: at(milliseconds: 650))
-        #expect(ended.count == 1 && ended[0].ttl == 30 && ended[0].epoch.cover == 77 && ended[0].epoch.renewed == [1, 2])
-        #expect(epochs.current(instanceTTL: 15, now: at(milliseconds: 650)) == nil, "ended too, without a marker")
-        epochs.record(instanceTTL: 30, cover: 77, renewed: 4)
-        let late = epochs.closeEnded(now: at(milliseconds: 700))
-        #expect(late.isEmpty, "a late confirmation of an ended epoch is dropped")
+        epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
+        let due = epochs.rotationsDue(now: at(milliseconds: 1_500))
+        #expect(due.isEmpty, "no traffic, no grants")
     }
 
-    @Test func registrationsAskForACoverLeaseWhenNoneRuns() {
+    @Test func aReplacedEpochSettlesThenYieldsWhatWasRenewedUnderIt() {
         var epochs = MarkerEpochs()
-        let covered = epochs.want(instanceTTL: 30)
-        let uncovered = epochs.want(instanceTTL: 3)
-        #expect(covered && !uncovered, "TTLs under 5 s get no cover lease")
-        let wanted = epochs.takeWanted(now: start)
-        let again = epochs.takeWanted(now: start)
-        #expect(wanted == [30] && again.isEmpty)
-        epochs.want(instanceTTL: 30)
-        _ = epochs.start(instanceTTL: 30, cover: 5, grantSentAt: start)
-        let granted = epochs.takeWanted(now: start)
-        #expect(granted.isEmpty, "granted meanwhile")
+        epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
+        epochs.record(cover: 77, renewed: 1)
+        epochs.start(instanceTTL: 30, cover: 78, grantSentAt: at(milliseconds: 600))
+        epochs.record(cover: 77, renewed: 2)  // a keep-alive sent under 77, confirmed after 78 began
+        epochs.record(cover: 99, renewed: 3)  // a cover this node no longer knows
+        let unsettled = epochs.closeSettled(now: at(milliseconds: 1_099))
+        let settled = epochs.closeSettled(now: at(milliseconds: 1_100))
+        #expect(unsettled.isEmpty)
+        #expect(settled.map(\.cover) == [77] && settled.first?.renewed == [1, 2] && settled.first?.ttl == 30)
+        epochs.record(cover: 77, renewed: 4)
+        let current = epochs.use(instanceTTL: 30, now: at(milliseconds: 1_100))
+        #expect(current == 78, "the late confirmation is dropped; 78 serves on")
     }
 
-    @Test func startingAnEpochHandsBackTheOneItReplaces() {
+    @Test func aCoverNobodyReplacedIsClosedOnceTooOld() {
         var epochs = MarkerEpochs()
-        _ = epochs.start(instanceTTL: 30, cover: 1, grantSentAt: start)
-        epochs.record(instanceTTL: 30, cover: 1, renewed: 10)
-        let replaced = epochs.start(instanceTTL: 30, cover: 2, grantSentAt: at(milliseconds: 600))
-        #expect(replaced?.cover == 1 && replaced?.renewed == [10], "its marker is still owed")
+        epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
+        epochs.record(cover: 77, renewed: 1)
+        let early = epochs.closeSettled(now: at(milliseconds: 2_499))
+        let closed = epochs.closeSettled(now: at(milliseconds: 2_500))
+        #expect(early.isEmpty && closed.map(\.renewed) == [[1]])
     }
 }
