@@ -107,6 +107,10 @@ enum OperatorMetrics {
             metrics.single(
                 "beacon_etcd_keepalives_confirmed_total", "counter", "Leases etcd renewed (the others had ended).",
                 counters.keepAlivesConfirmed.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_etcd_keepalives_unanswered_total", "counter",
+                "Leases a keep-alive request got no reply for (sent again; the gateway can end a stream early under load).",
+                counters.keepAlivesUnanswered.load(ordering: .relaxed))
             metrics.family(
                 "beacon_etcd_heartbeats_total", "counter",
                 "Heartbeats accepted, answered at once from a held confirmation or after waiting for a keep-alive.",

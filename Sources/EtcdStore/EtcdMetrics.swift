@@ -22,6 +22,8 @@ package final class EtcdMetrics: Sendable {
     /// Leases sent in keep-alive requests, and those etcd renewed (the rest had ended).
     package let keepAlivesSent = Atomic<UInt64>(0)
     package let keepAlivesConfirmed = Atomic<UInt64>(0)
+    /// Leases a keep-alive request got no reply line for (sent again).
+    package let keepAlivesUnanswered = Atomic<UInt64>(0)
     /// Heartbeats answered from a confirmation the node held, and those that waited for a keep-alive.
     package let heartbeatsAnsweredAtOnce = Atomic<UInt64>(0)
     package let heartbeatsWaited = Atomic<UInt64>(0)

@@ -127,9 +127,16 @@ final class KeepAliveSender: Sendable {
         if failingNow.exchange(false, ordering: .relaxed) { log.info("etcd: keep-alives go through again") }
         let now = clock()
         var confirmed = 0
+        var unanswered: [RenewalQueue.Entry] = []
         for entry in batch.entries {
+            // No reply line for a lease says nothing about it (the gateway can end the stream early
+            // without an error under load): it goes again in the next request, waiters included.
+            guard let ttl = reply.ttls[entry.lease] else {
+                unanswered.append(entry)
+                continue
+            }
             var instance: Instance?
-            if let ttl = reply.ttls[entry.lease], ttl > 0 {
+            if ttl > 0 {
                 confirmed += 1
                 let deadline = LeaseClock.deadline(sentAt: sentAt, renewedTTL: ttl, specTTL: entry.ttl)
                 instance = mirror.renewed(id: entry.id, lease: entry.lease, deadline: deadline, now: now)
@@ -138,6 +145,19 @@ final class KeepAliveSender: Sendable {
             guard let waiters = batch.waiters[entry.lease] else { continue }
             let result: Result<Instance, StoreError> = instance.map { .success($0) } ?? .failure(.lease(.unknownInstance(entry.id)))
             for waiter in waiters { waiter(result) }
+        }
+        if !unanswered.isEmpty {
+            metrics.keepAlivesUnanswered.add(UInt64(unanswered.count), ordering: .relaxed)
+            log.debug("etcd: \(unanswered.count) of \(batch.entries.count) keep-alives got no reply; sending them again")
+            queue.withLock { queue in
+                for entry in unanswered {
+                    if let waiters = batch.waiters[entry.lease] {
+                        for waiter in waiters { queue.wait(entry, waiter) }
+                    } else {
+                        queue.retry([entry], at: now)
+                    }
+                }
+            }
         }
         metrics.keepAlivesConfirmed.add(UInt64(confirmed), ordering: .relaxed)
         return true

@@ -241,7 +241,7 @@ class Census:
 def soak(args, procs, workdir, etcd, binary):
     count, ttl, interval = args.soak_instances, 30, 10
     functions = max(1, count // 100)
-    nodes = [BeaconNode(procs, f"soak{i + 1}", binary, etcd.client_endpoints, os.path.join(ROOT, "zones"), ["--log-level", "warning"]) for i in range(3)]
+    nodes = [BeaconNode(procs, f"soak{i + 1}", binary, etcd.client_endpoints, os.path.join(ROOT, "zones"), ["--log-level", os.environ.get("SOAK_LOG_LEVEL", "warning")]) for i in range(3)]
     for node in nodes:
         node.start()
     if not all(node.wait_up() for node in nodes) or wait_until(lambda: all(n.health() == 200 for n in nodes), 15) is None:

@@ -17,6 +17,8 @@ final class MiniEtcd: Sendable {
         var remaining: [Int64: Int64] = [:]
         var revision: Int64 = 2
         var failKeepAlives = false
+        /// Keep-alive requests still to be answered with no reply lines at all (a stream ended early).
+        var emptyKeepAliveReplies = 0
         var watchEvents = ""
     }
 
@@ -81,6 +83,10 @@ final class MiniEtcd: Sendable {
                 return .reply(200, #"{"header":\#(header),"ID":"\#(id)","TTL":"\#(ttl)","grantedTTL":"\#(state.leases[id] ?? 0)"}"#)
             case "/v3/lease/keepalive":
                 if state.failKeepAlives { return .close }
+                if state.emptyKeepAliveReplies > 0 {
+                    state.emptyKeepAliveReplies -= 1
+                    return .stream("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                }
                 var lines = ""
                 for line in body.split(separator: "\n") {
                     let lease = Int64((try? JSONParser.parse(Array(line.utf8)))?["ID"]?.stringValue ?? "") ?? 0
@@ -180,6 +186,18 @@ final class MiniEtcd: Sendable {
             Issue.record("an id etcd does not have: 404")
             return
         }
+    }
+
+    @Test func aKeepAliveWithoutAReplyLineIsSentAgainNotAnswered404() throws {
+        defer { finish() }
+        #expect(store.start())
+        let lease = try register(Self.spec("a"))
+        etcd.state.withLock { $0.emptyKeepAliveReplies = 1 }
+        clock.advance(seconds: 16)
+        let renewed = try #require(try complete { store.renew(id: "a", completion: $0) }?.get())
+        #expect(renewed.deadline == clock.now.adding(seconds: 30))
+        #expect(etcd.keepAlives(of: lease) == 2, "the first request said nothing about it")
+        #expect(store.metrics.keepAlivesUnanswered.load(ordering: .relaxed) == 1)
     }
 
     @Test func whileKeepAlivesFailHeartbeatsGet503AndNoneIsAnsweredAtOnce() throws {
