@@ -4,13 +4,14 @@ import Primitives
 import PosixIO
 import Synchronization
 
-/// The thread that renews leases for the heartbeats this node takes (issue 19).
+/// The threads that renew leases for the heartbeats this node takes (issue 19).
 ///
-/// Heartbeats never make their own round trip: they join a `RenewalQueue`, and this thread sends
-/// whatever is due as one `/v3/lease/keepalive` request holding every lease (newline-delimited
+/// Heartbeats never make their own round trip: they join a `RenewalQueue`, and two threads send
+/// what is due, each as one `/v3/lease/keepalive` request holding every lease (newline-delimited
 /// messages: etcd 3.4's gateway is not full duplex over HTTP/1.1, so a request per batch is the
-/// stream it offers), on one connection to the etcd leader (a follower forwards every renewal to
-/// the leader, one HTTP call each). A batch of 1,000 costs the leader about 25 us per lease, where
+/// stream it offers), on connections to the etcd leader (a follower forwards every renewal to
+/// the leader, one HTTP call each). One thread sends only for heartbeats waiting on a reply, so that
+/// they never queue behind a large batch of owed keep-alives, which the other sends. A batch of 1,000 costs the leader about 25 us per lease, where
 /// one request per heartbeat cost 0.5 ms. Each keep-alive goes under the current cover lease, and
 /// what etcd confirmed is recorded for the renewal markers other nodes learn renewals from
 /// (`CoverLeases`, `RenewalMarker`).
@@ -18,9 +19,19 @@ final class KeepAliveSender: Sendable {
     static let batchLimit = 4_096
     static let retryNanoseconds: Int64 = 500_000_000
     static let leaderCheckNanoseconds: Int64 = 10_000_000_000
+    private enum Lane: Sendable {
+        /// Heartbeats whose reply waits for the keep-alive.
+        case waiting
+        /// Keep-alives owed for heartbeats answered at once, sent when due.
+        case owed
+    }
+
     private let queue = Locked(RenewalQueue())
     private let covers: CoverLeases
-    private let wakeup: Wakeup
+    private let waitingWakeup: Wakeup
+    private let owedWakeup: Wakeup
+    /// The member the owed lane found leading, for both lanes (-1: unknown).
+    private let leader = Atomic<Int>(-1)
     private let mirror: Mirror
     private let ring: EndpointRing
     private let log: Log
@@ -28,13 +39,14 @@ final class KeepAliveSender: Sendable {
     private let metrics: EtcdMetrics
     private let stopping = Atomic<Bool>(false)
     private let failingNow = Atomic<Bool>(false)
-    private let handle = Locked<ThreadHandle?>(nil)
+    private let handles = Locked<[ThreadHandle]>([])
 
     init(
         mirror: Mirror, ring: EndpointRing, covers: CoverLeases, metrics: EtcdMetrics, log: Log,
         clock: @escaping @Sendable () -> Instant
     ) throws(SystemCallError) {
-        wakeup = try Wakeup()
+        waitingWakeup = try Wakeup()
+        owedWakeup = try Wakeup()
         self.mirror = mirror
         self.ring = ring
         self.covers = covers
@@ -48,14 +60,22 @@ final class KeepAliveSender: Sendable {
     var isFailing: Bool { failingNow.load(ordering: .relaxed) }
 
     func start() {
-        let thread = Threads.start(name: "beacon-etcd-keepalive") { [self] in run() }
-        handle.withLock { $0 = thread }
+        let threads = [
+            Threads.start(name: "beacon-etcd-keepalive") { [self] in run(.waiting) },
+            Threads.start(name: "beacon-etcd-owed") { [self] in run(.owed) },
+        ]
+        handles.withLock { $0 = threads }
     }
 
     func stop() {
         stopping.store(true, ordering: .releasing)
-        wakeup.signal()
-        handle.withLock { $0 }?.join()
+        waitingWakeup.signal()
+        owedWakeup.signal()
+        for thread in handles.withLock({ $0 }) { thread.join() }
+        let abandoned = queue.withLock { $0.takeWaiting(limit: .max) }
+        for waiters in abandoned.waiters.values {
+            for waiter in waiters { waiter(.failure(.unavailable("etcd: the node is stopping"))) }
+        }
     }
 
     // MARK: - Callers (HTTP and worker threads)
@@ -63,44 +83,56 @@ final class KeepAliveSender: Sendable {
     /// A heartbeat answered at once: its keep-alive goes out `renewalLead` before `deadline`.
     func owe(_ entry: RenewalQueue.Entry, deadline: Instant) {
         let dueAt = deadline.adding(nanoseconds: -LeaseClock.renewalLead(ttl: entry.ttl))
-        if queue.withLock({ $0.owe(entry, dueAt: dueAt) }) { wakeup.signal() }
+        if queue.withLock({ $0.owe(entry, dueAt: dueAt) }) { owedWakeup.signal() }
     }
 
     /// A heartbeat whose reply waits for the next keep-alive of its lease.
     func wait(_ entry: RenewalQueue.Entry, _ waiter: @escaping RenewalQueue.Waiter) {
         queue.withLock { $0.wait(entry, waiter) }
-        wakeup.signal()
+        waitingWakeup.signal()
     }
 
     // MARK: - The thread
 
-    private func run() {
+    private func run(_ lane: Lane) {
         let connection = EtcdConnection(ring: ring, timeoutMilliseconds: 3_000)
         let probe = EtcdConnection(ring: ring, timeoutMilliseconds: 1_000)
         var leaderCheckedAt: Instant?
+        var preferred = -1
         while !stopping.load(ordering: .acquiring) {
             var now = clock()
-            if leaderCheckedAt.map({ now.nanoseconds - $0.nanoseconds >= Self.leaderCheckNanoseconds }) ?? true {
-                connection.preferredMember = Self.leaderIndex(probe, ring: ring)
+            if lane == .owed,
+                leaderCheckedAt.map({ now.nanoseconds - $0.nanoseconds >= Self.leaderCheckNanoseconds }) ?? true
+            {
+                leader.store(Self.leaderIndex(probe, ring: ring) ?? -1, ordering: .relaxed)
                 leaderCheckedAt = now
             }
+            let found = leader.load(ordering: .relaxed)
+            if found != preferred {
+                connection.preferredMember = found < 0 ? nil : found
+                preferred = found
+            }
             let batch = queue.withLock { queue in
-                queue.take(now: now, limit: Self.batchLimit) { [mirror] entry in
-                    mirror.registry.read { $0.byID[entry.id] }.map {
-                        $0.deadline.adding(nanoseconds: -LeaseClock.renewalLead(ttl: entry.ttl))
+                switch lane {
+                case .waiting: return queue.takeWaiting(limit: Self.batchLimit)
+                case .owed:
+                    return queue.takeDue(now: now, limit: Self.batchLimit) { [mirror] entry in
+                        mirror.registry.read { $0.byID[entry.id] }.map {
+                            $0.deadline.adding(nanoseconds: -LeaseClock.renewalLead(ttl: entry.ttl))
+                        }
                     }
                 }
             }
             if !batch.isEmpty && !send(batch, connection) { leaderCheckedAt = nil }
             guard batch.isEmpty else { continue }
             now = clock()
-            let wake = queue.withLock { $0.nextDue }
-            let milliseconds = wake.map { ($0.nanoseconds - now.nanoseconds + 999_999) / 1_000_000 } ?? 1_000
-            wakeup.wait(milliseconds: Int(max(1, min(1_000, milliseconds))))
-        }
-        let abandoned = queue.withLock { $0.take(now: Instant(nanoseconds: .max), limit: .max) { _ in nil } }
-        for waiters in abandoned.waiters.values {
-            for waiter in waiters { waiter(.failure(.unavailable("etcd: the node is stopping"))) }
+            switch lane {
+            case .waiting: waitingWakeup.wait(milliseconds: 1_000)
+            case .owed:
+                let wake = queue.withLock { $0.nextDue }
+                let milliseconds = wake.map { ($0.nanoseconds - now.nanoseconds + 999_999) / 1_000_000 } ?? 1_000
+                owedWakeup.wait(milliseconds: Int(max(1, min(1_000, milliseconds))))
+            }
         }
     }
 
@@ -158,6 +190,8 @@ final class KeepAliveSender: Sendable {
                     }
                 }
             }
+            waitingWakeup.signal()
+            owedWakeup.signal()
         }
         metrics.keepAlivesConfirmed.add(UInt64(confirmed), ordering: .relaxed)
         return true

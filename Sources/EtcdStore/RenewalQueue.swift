@@ -72,6 +72,15 @@ package struct RenewalQueue {
     /// - Parameter dueAt: an owed lease's due time now (its deadline may have moved since it was owed,
     ///   by a renewal learned from another node); nil sends it at once. A lease not due yet is put back.
     package mutating func take(now: Instant, limit: Int, dueAt: (Entry) -> Instant?) -> Batch {
+        var batch = takeWaiting(limit: limit)
+        let due = takeDue(now: now, limit: limit - batch.entries.count, dueAt: dueAt)
+        batch.entries += due.entries
+        return batch
+    }
+
+    /// Takes the waiting leases, oldest first, up to `limit`: a sender of their own answers them
+    /// without queueing behind a large batch of owed keep-alives.
+    package mutating func takeWaiting(limit: Int) -> Batch {
         var batch = Batch()
         var taken = 0
         for lease in waitingOrder {
@@ -83,6 +92,12 @@ package struct RenewalQueue {
             owed[lease] = nil  // sent after the heartbeats it owed: they are covered
         }
         waitingOrder.removeFirst(taken)
+        return batch
+    }
+
+    /// Takes the owed leases that are due at `now`, up to `limit` (see `take`).
+    package mutating func takeDue(now: Instant, limit: Int, dueAt: (Entry) -> Instant?) -> Batch {
+        var batch = Batch()
         var putBack: [(Int64, Int64)] = []
         while batch.entries.count < limit, let first = due.first, first.deadline <= now.nanoseconds {
             _ = due.popFirst()

@@ -82,6 +82,13 @@ def renewal_checks(args, etcd, n1, n2, workdir):
     count, ttl = args.renewals, args.renewal_ttl
     everything = bodies("r", "renew", "check", count, ttl)
     loads, (registered, failed, took) = load.register_then_heartbeat(workdir, "renewals", [n1], [everything], ttl / 3)
+    try:
+        measure_renewals(args, etcd, n1, n2, count, ttl, registered, failed, took)
+    finally:
+        load.stop_all(loads)
+
+
+def measure_renewals(args, etcd, n1, n2, count, ttl, registered, failed, took):
     print(f"renewal checks: registered {registered} instances (TTL {ttl} s) through node 1 in {took:.1f} s "
           f"({registered / took:,.0f}/s, {failed} failed)")
     time.sleep(ttl / 3 + 1)  # a whole round of heartbeats after the last registration
@@ -99,7 +106,6 @@ def renewal_checks(args, etcd, n1, n2, workdir):
     reads = load.etcd_counter(clients(etcd), "LeaseTimeToLive") - before_reads
     cpu = load.cpu_seconds(node2) - before_cpu
     m1, m2 = load.metrics(n1.http_port), load.metrics(n2.http_port)
-    load.stop_all(loads)
     beats = (m1.get(AT_ONCE, 0) + m1.get(AFTER_KEEPALIVE, 0)) - (before_m1.get(AT_ONCE, 0) + before_m1.get(AFTER_KEEPALIVE, 0))
     refused = sum(m1[k] - before_m1.get(k, 0) for k in m1 if k.startswith("beacon_http_requests_total") and 'status="200"' not in k)
     delta = lambda name: m2.get(name, 0) - before_m2.get(name, 0)  # noqa: E731
@@ -248,10 +254,18 @@ def soak(args, procs, workdir, etcd, binary):
         raise SystemExit("soak: the nodes did not come up")
     everything = bodies("s", "soak", "f", count, ttl, functions)
     print(f"soak: {count:,} instances in {functions} functions, TTL {ttl} s, each heartbeated every {interval} s through "
-          f"one of 3 nodes; load average {load.load_average()}")
+          f"one of 3 nodes, {len(etcd.members)} etcd member(s); load average {load.load_average()}")
     # A third through each node, heartbeated through it from the moment each batch is registered.
     loads, (registered, failed, took) = load.register_then_heartbeat(
         workdir, "soak", nodes, [everything[i::3] for i in range(3)], interval)
+    try:
+        soak_measure(args, procs, etcd, nodes, everything, ttl, interval, loads, registered, failed, took)
+    finally:
+        load.stop_all(loads)
+
+
+def soak_measure(args, procs, etcd, nodes, everything, ttl, interval, loads, registered, failed, took):
+    count = len(everything)
     print(f"  registered {registered:,} ({failed} failed) in {took:.0f} s ({registered / took:,.0f}/s); "
           f"load average {load.load_average()}")
     time.sleep(interval + 2)  # one whole heartbeat round after the last registration
@@ -260,6 +274,9 @@ def soak(args, procs, workdir, etcd, binary):
         key = (body["service"], body["function"])
         expected[key] = expected.get(key, 0) + 1
         ids.setdefault(key, []).append(body["id"])
+    settled = [load.metrics(node.http_port) for node in nodes]
+    print("  leases ended during the load phase (instances dropped while registering): "
+          + ", ".join(f"{node.name} {m.get('beacon_expirations_total', 0):.0f}" for node, m in zip(nodes, settled)))
     pids = {name: procs.procs[name].pid for name in [n.name for n in nodes] + [m for m, _, _ in etcd.members]}
     before_cpu = {name: load.cpu_seconds(pid) for name, pid in pids.items()}
     before = [load.metrics(node.http_port) for node in nodes]
@@ -276,7 +293,6 @@ def soak(args, procs, workdir, etcd, binary):
     elapsed = time.time() - measured
     after = [load.metrics(node.http_port) for node in nodes]
     reads = load.etcd_counter(clients(etcd), "LeaseTimeToLive") - before_reads
-    load.stop_all(loads)
     print(f"  measured {elapsed:.0f} s; load average {load.load_average()}")
     for index, node in enumerate(nodes):
         delta = lambda name: after[index].get(name, 0) - before[index].get(name, 0)  # noqa: E731
@@ -286,6 +302,7 @@ def soak(args, procs, workdir, etcd, binary):
               f"non-200 answers {failed:.0f}, keep-alives {delta('beacon_etcd_keepalives_sent_total') / elapsed:,.0f}/s, "
               f"markers applied {delta('beacon_etcd_markers_applied_total') / elapsed:.1f}/s, fallback reads "
               f"{delta(FALLBACK_READS):.0f}, CPU {(load.cpu_seconds(pids[node.name]) - before_cpu[node.name]) / elapsed * 100:.0f}% of a core; "
+              f"leases ended {delta('beacon_expirations_total'):.0f}, "
               f"census: {census.samples[node.name]} samples, {census.short_samples[node.name]} short, "
               f"instances ever missing {len(census.ever_missing[node.name])}")
     etcd_cpu = sum(load.cpu_seconds(pids[m]) - before_cpu[m] for m, _, _ in etcd.members)
@@ -312,6 +329,7 @@ def main():
     parser.add_argument("--soak", action="store_true", help="run the 3-node soak only")
     parser.add_argument("--soak-instances", type=int, default=100_000)
     parser.add_argument("--soak-seconds", type=int, default=180)
+    parser.add_argument("--etcd-members", type=int, default=3)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
@@ -320,7 +338,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     etcd = None
     try:
-        etcd = EtcdCluster(procs, workdir)
+        etcd = EtcdCluster(procs, workdir, size=args.etcd_members)
         etcd.start()
         if not etcd.wait_healthy():
             raise SystemExit("etcd did not start")

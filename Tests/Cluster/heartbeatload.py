@@ -164,7 +164,9 @@ def register_then_heartbeat(workdir, name, nodes, shares, interval, batch=500, c
     processes, totals, lock, started = [], [0, 0], threading.Lock(), time.time()
     for index, node in enumerate(nodes):
         script = write_script(workdir, f"{name}{index}", [], interval=interval, threads=1)
-        processes.append(subprocess.Popen(wrk_command(node.http_port, script, 3_600, 1, 64), stdout=subprocess.DEVNULL))
+        # Many connections: each real client has its own, and a heartbeat waiting for a keep-alive
+        # must not hold back the ones scheduled after it.
+        processes.append(subprocess.Popen(wrk_command(node.http_port, script, 3_600, 1, 512), stdout=subprocess.DEVNULL))
 
     def node_worker(index):
         node, bodies, ids = nodes[index], shares[index], []
@@ -174,12 +176,18 @@ def register_then_heartbeat(workdir, name, nodes, shares, interval, batch=500, c
             write_ids(os.path.join(workdir, f"{name}{index}.ids"), ids)
             with lock:
                 totals[0], totals[1] = totals[0] + done, totals[1] + refused
+                if index == 0 and (start // batch) % 20 == 19:
+                    print(f"  ... {totals[0]:,} registered after {time.time() - started:.0f} s, load average {load_average()}", flush=True)
 
     workers = [threading.Thread(target=node_worker, args=(i,)) for i in range(len(nodes))]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    except BaseException:
+        stop_all(processes)
+        raise
     return processes, (totals[0], totals[1], time.time() - started)
 
 

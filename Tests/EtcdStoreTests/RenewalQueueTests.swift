@@ -79,4 +79,14 @@ import Testing
         let retried = take(&queue, at: at(6))
         #expect(before.isEmpty && retried == [1])
     }
+
+    @Test func waitingAndOwedLeasesAreTakenByTheirOwnSenders() {
+        var queue = RenewalQueue()
+        queue.owe(Self.entry(1), dueAt: at(5))
+        queue.wait(Self.entry(2)) { _ in }
+        let owed = queue.takeDue(now: at(10), limit: 100) { _ in nil }
+        let waiting = queue.takeWaiting(limit: 100)
+        #expect(owed.entries.map(\.lease) == [1] && owed.waiters.isEmpty)
+        #expect(waiting.entries.map(\.lease) == [2] && waiting.waiters[2]?.count == 1)
+    }
 }
