@@ -205,6 +205,37 @@ def throughput(args, procs, workdir, endpoints, binary):
               f"{statistics.median(results[name]['cpu']):.2f} us CPU/query")
 
 
+class Monitor:
+    """Prints, every `every` seconds, each node's heartbeats, non-200 answers and ended leases, and
+    etcd's CPU: enough to see when a run goes wrong, and why."""
+
+    def __init__(self, procs, nodes, etcd, every=20):
+        self.procs, self.nodes, self.etcd, self.every = procs, nodes, etcd, every
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        members = [(name, self.procs.procs[name].pid) for name, _, _ in self.etcd.members]
+        last = ([load.metrics(n.http_port) for n in self.nodes], {name: load.cpu_seconds(pid) for name, pid in members}, time.time())
+        while self.running:
+            time.sleep(self.every)
+            now = ([load.metrics(n.http_port) for n in self.nodes], {name: load.cpu_seconds(pid) for name, pid in members}, time.time())
+            elapsed = now[2] - last[2]
+            parts = []
+            for node, before, after in zip(self.nodes, last[0], now[0]):
+                d = lambda k: (after.get(k, 0) - before.get(k, 0)) / elapsed  # noqa: E731
+                refused = sum(after[k] - before.get(k, 0) for k in after if k.startswith("beacon_http_requests_total") and 'status="2' not in k and "register" not in k) / elapsed
+                parts.append(f"{node.name} {after.get('beacon_instances', 0):.0f} live, {d(AT_ONCE) + d(AFTER_KEEPALIVE):.0f} hb/s "
+                             f"({d(AFTER_KEEPALIVE):.0f} waited), non-2xx {refused:.0f}/s, ended {d('beacon_expirations_total'):.0f}/s")
+            cpu = ", ".join(f"{name} {(now[1][name] - last[1][name]) / elapsed * 100:.0f}%" for name, _ in members)
+            print(f"  [{time.strftime('%H:%M:%S')}] " + "; ".join(parts) + f"; etcd CPU {cpu}; load {load.load_average()}", flush=True)
+            last = now
+
+    def stop(self):
+        self.running = False
+
+
 class Census:
     """Counts every node's live instances (GET /v1/services, what DNS answers from) once a second,
     and names each instance ever missing from a node's answers."""
@@ -256,11 +287,14 @@ def soak(args, procs, workdir, etcd, binary):
     print(f"soak: {count:,} instances in {functions} functions, TTL {ttl} s, each heartbeated every {interval} s through "
           f"one of 3 nodes, {len(etcd.members)} etcd member(s); load average {load.load_average()}")
     # A third through each node, heartbeated through it from the moment each batch is registered.
-    loads, (registered, failed, took) = load.register_then_heartbeat(
-        workdir, "soak", nodes, [everything[i::3] for i in range(3)], interval)
+    monitor = Monitor(procs, nodes, etcd)
+    loads = []
     try:
+        loads, (registered, failed, took) = load.register_then_heartbeat(
+            workdir, "soak", nodes, [everything[i::3] for i in range(3)], interval, connections=args.soak_connections)
         soak_measure(args, procs, etcd, nodes, everything, ttl, interval, loads, registered, failed, took)
     finally:
+        monitor.stop()
         load.stop_all(loads)
 
 
@@ -330,6 +364,7 @@ def main():
     parser.add_argument("--soak-instances", type=int, default=100_000)
     parser.add_argument("--soak-seconds", type=int, default=180)
     parser.add_argument("--etcd-members", type=int, default=3)
+    parser.add_argument("--soak-connections", type=int, default=8, help="registrations in flight per node")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")

@@ -6,11 +6,14 @@ import http.client, json, os, re, subprocess, threading, time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# The pace comes from CLOCK_MONOTONIC through LuaJIT's ffi (wrk's Lua has no clock finer than a
-# second). Each wrk thread takes every THREADS-th id and sends one heartbeat per SPACING ms, whatever
-# its connections are doing, cycling through its ids: each is heartbeated once per INTERVAL. The id
-# file is read again every second (it grows while registrations go on; it is replaced by rename, so
-# a read never sees half of it), and the spacing follows its length.
+# Each wrk thread takes every THREADS-th id and cycles through them. Each connection sends one
+# request per `spacing x CONNECTIONS` ms (5% early, for the time the answer takes; at most 1 s, so a
+# connection notices a grown list soon), so together they send one per spacing: each id is
+# heartbeated about once per INTERVAL. (A shared schedule, each request reserving the next slot, let
+# every idle connection hold a slot far ahead while the list was short, and the whole load fell
+# tens of seconds behind.) The id file is read again every second (it grows while registrations go
+# on; it is replaced by rename, so a read never sees half of it). wrk's Lua has no fine clock, so
+# the file's age comes from CLOCK_MONOTONIC through LuaJIT's ffi.
 PACED = r"""
 local ffi = require("ffi")
 ffi.cdef[[
@@ -27,26 +30,31 @@ function setup(thread)
   thread:set("index", created)
   created = created + 1
 end
-local mine, cursor, spacing, next_slot, loaded_at = {}, 0, 1000, 0, 0
+local mine, cursor, period, loaded_at, loaded_size = {}, 0, 1000, 0, -1
 local function load_ids()
-  local ids, n = {}, 0
-  local file = io.open("IDS_FILE")
-  if file then
-    for line in file:lines() do
-      if n % THREADS == index and line ~= "" then ids[#ids + 1] = line end
-      n = n + 1
-    end
-    file:close()
-  end
-  mine = ids
-  spacing = #mine > 0 and INTERVAL_MS / #mine or 100
   loaded_at = now_ms()
+  local file = io.open("IDS_FILE")
+  if not file then return end
+  -- Parsing the list stalls every connection of this thread: only when it changed.
+  local size = file:seek("end")
+  if size == loaded_size then
+    file:close()
+    return
+  end
+  file:seek("set")
+  local ids, n = {}, 0
+  for line in file:lines() do
+    if n % THREADS == index and line ~= "" then ids[#ids + 1] = line end
+    n = n + 1
+  end
+  file:close()
+  mine, loaded_size = ids, size
+  period = #mine > 0 and math.min(1000, INTERVAL_MS / #mine * CONNECTIONS / THREADS * 0.95) or 1000
 end
 -- wrk calls request() once on its first thread to check the script, before any connection sends.
 local checked = true
 function init(args)
   load_ids()
-  next_slot = now_ms() + spacing * index / THREADS
   checked = index ~= 0
 end
 function request()
@@ -58,11 +66,8 @@ function request()
   return wrk.format("POST", "/v1/instances/" .. mine[cursor] .. "/heartbeat", nil, "")
 end
 function delay()
-  local now = now_ms()
-  if now - loaded_at > 1000 then load_ids() end
-  local slot = math.max(next_slot, now)
-  next_slot = slot + spacing
-  return slot - now
+  if now_ms() - loaded_at > 1000 then load_ids() end
+  return period
 end
 """
 
@@ -84,7 +89,7 @@ def write_ids(path, ids):
     os.replace(path + ".new", path)
 
 
-def write_script(workdir, name, ids, interval=None, threads=1):
+def write_script(workdir, name, ids, interval=None, threads=1, connections=512):
     """A wrk script heartbeating `ids`: paced at one heartbeat per id per `interval` seconds (the id
     file, `<workdir>/<name>.ids`, may be replaced while it runs), or, with no interval, cycling as
     fast as the server answers."""
@@ -92,6 +97,7 @@ def write_script(workdir, name, ids, interval=None, threads=1):
     write_ids(ids_file, ids)
     text = (PACED if interval else CYCLING).replace("IDS_FILE", ids_file)
     text = text.replace("THREADS", str(threads)).replace("INTERVAL_MS", str((interval or 0) * 1000))
+    text = text.replace("CONNECTIONS", str(connections))
     path = os.path.join(workdir, f"{name}.lua")
     with open(path, "w") as f:
         f.write(text)
@@ -163,9 +169,9 @@ def register_then_heartbeat(workdir, name, nodes, shares, interval, batch=500, c
     Returns the wrk processes (stop them with `stop_all`) and (registered, failed, seconds)."""
     processes, totals, lock, started = [], [0, 0], threading.Lock(), time.time()
     for index, node in enumerate(nodes):
-        script = write_script(workdir, f"{name}{index}", [], interval=interval, threads=1)
         # Many connections: each real client has its own, and a heartbeat waiting for a keep-alive
-        # must not hold back the ones scheduled after it.
+        # must not hold back the ones after it.
+        script = write_script(workdir, f"{name}{index}", [], interval=interval, threads=1, connections=512)
         processes.append(subprocess.Popen(wrk_command(node.http_port, script, 3_600, 1, 512), stdout=subprocess.DEVNULL))
 
     def node_worker(index):
