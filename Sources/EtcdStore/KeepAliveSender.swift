@@ -16,7 +16,13 @@ import Synchronization
 /// what etcd confirmed is recorded for the renewal markers other nodes learn renewals from
 /// (`CoverLeases`, `RenewalMarker`).
 final class KeepAliveSender: Sendable {
-    static let batchLimit = 4_096
+    /// Leases per request: at about 80 us of etcd CPU each, a request takes a leader 0.1 s, and one
+    /// that is starved for CPU still answers within the timeout below (4,096 timed out at 3 s and were
+    /// sent again, through followers, which made it worse).
+    static let batchLimit = 1_000
+    /// Long enough for a slow leader to answer a whole batch: a batch given up is work etcd has done
+    /// for nothing, and tried again elsewhere.
+    static let timeoutMilliseconds = 8_000
     static let retryNanoseconds: Int64 = 500_000_000
     static let leaderCheckNanoseconds: Int64 = 10_000_000_000
     private enum Lane: Sendable {
@@ -95,7 +101,7 @@ final class KeepAliveSender: Sendable {
     // MARK: - The thread
 
     private func run(_ lane: Lane) {
-        let connection = EtcdConnection(ring: ring, timeoutMilliseconds: 3_000)
+        let connection = EtcdConnection(ring: ring, timeoutMilliseconds: Self.timeoutMilliseconds)
         let probe = EtcdConnection(ring: ring, timeoutMilliseconds: 1_000)
         var leaderCheckedAt: Instant?
         var preferred = -1
