@@ -6,14 +6,15 @@ import http.client, json, os, re, subprocess, threading, time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# Each wrk thread takes every THREADS-th id and cycles through them. Each connection sends one
-# request per `spacing x CONNECTIONS` ms (5% early, for the time the answer takes; at most 1 s, so a
-# connection notices a grown list soon), so together they send one per spacing: each id is
-# heartbeated about once per INTERVAL. (A shared schedule, each request reserving the next slot, let
-# every idle connection hold a slot far ahead while the list was short, and the whole load fell
-# tens of seconds behind.) The id file is read again every second (it grows while registrations go
-# on; it is replaced by rename, so a read never sees half of it). wrk's Lua has no fine clock, so
-# the file's age comes from CLOCK_MONOTONIC through LuaJIT's ffi.
+# Each wrk thread takes every THREADS-th id and cycles through them, aiming at one heartbeat per id
+# per INTERVAL whatever the answers take: each connection waits `period` between an answer and its
+# next request, and every second the thread compares what it sent with that aim and scales the
+# period (independent clients do not slow down together when the server is slow; a fixed period
+# would). A shared schedule, each request reserving the next slot, was tried first: idle connections
+# held slots far ahead while the list was short, and the whole load fell tens of seconds behind. The
+# id file is read again every second when its size changed (it grows while registrations go on; it
+# is replaced by rename, so a read never sees half of it). wrk's Lua has no fine clock: it comes from
+# CLOCK_MONOTONIC through LuaJIT's ffi.
 PACED = r"""
 local ffi = require("ffi")
 ffi.cdef[[
@@ -31,6 +32,7 @@ function setup(thread)
   created = created + 1
 end
 local mine, cursor, period, loaded_at, loaded_size = {}, 0, 1000, 0, -1
+local window_start, window_sent = 0, 0
 local function load_ids()
   loaded_at = now_ms()
   local file = io.open("IDS_FILE")
@@ -48,13 +50,26 @@ local function load_ids()
     n = n + 1
   end
   file:close()
+  local grew = #ids > #mine
   mine, loaded_size = ids, size
-  period = #mine > 0 and math.min(1000, INTERVAL_MS / #mine * CONNECTIONS / THREADS * 0.95) or 1000
+  if grew then period = math.min(period, math.max(1, INTERVAL_MS / #mine * CONNECTIONS / THREADS)) end
+end
+-- Every second: scale the period by what was sent against the aim (one per id per INTERVAL).
+local function steer(now)
+  local elapsed = now - window_start
+  if elapsed < 1000 then return end
+  if #mine > 0 then
+    local aim = #mine * elapsed / INTERVAL_MS
+    local ratio = math.max(0.25, math.min(4, window_sent / aim))
+    period = math.max(1, math.min(1000, period * ratio))
+  end
+  window_start, window_sent = now, 0
 end
 -- wrk calls request() once on its first thread to check the script, before any connection sends.
 local checked = true
 function init(args)
   load_ids()
+  window_start = now_ms()
   checked = index ~= 0
 end
 function request()
@@ -63,10 +78,13 @@ function request()
     return wrk.format("GET", "/healthz")
   end
   cursor = cursor % #mine + 1
+  window_sent = window_sent + 1
   return wrk.format("POST", "/v1/instances/" .. mine[cursor] .. "/heartbeat", nil, "")
 end
 function delay()
-  if now_ms() - loaded_at > 1000 then load_ids() end
+  local now = now_ms()
+  if now - loaded_at > 1000 then load_ids() end
+  steer(now)
   return period
 end
 """
@@ -171,8 +189,8 @@ def register_then_heartbeat(workdir, name, nodes, shares, interval, batch=500, c
     for index, node in enumerate(nodes):
         # Many connections: each real client has its own, and a heartbeat waiting for a keep-alive
         # must not hold back the ones after it.
-        script = write_script(workdir, f"{name}{index}", [], interval=interval, threads=1, connections=512)
-        processes.append(subprocess.Popen(wrk_command(node.http_port, script, 3_600, 1, 512), stdout=subprocess.DEVNULL))
+        script = write_script(workdir, f"{name}{index}", [], interval=interval, threads=1, connections=2_048)
+        processes.append(subprocess.Popen(wrk_command(node.http_port, script, 3_600, 1, 2_048), stdout=subprocess.DEVNULL))
 
     def node_worker(index):
         node, bodies, ids = nodes[index], shares[index], []
