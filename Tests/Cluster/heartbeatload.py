@@ -53,6 +53,7 @@ local function load_ids()
   local grew = #ids > #mine
   mine, loaded_size = ids, size
   if grew then period = math.min(period, math.max(1, INTERVAL_MS / #mine * CONNECTIONS / THREADS)) end
+  if #mine > 0 and period >= 1000 then period = math.max(1, INTERVAL_MS / #mine * CONNECTIONS / THREADS) end
 end
 -- Every second: scale the period by what was sent against the aim (one per id per INTERVAL).
 local function steer(now)
@@ -61,7 +62,7 @@ local function steer(now)
   if #mine > 0 then
     local aim = #mine * elapsed / INTERVAL_MS
     local ratio = math.max(0.25, math.min(4, window_sent / aim))
-    period = math.max(1, math.min(1000, period * ratio))
+    period = math.max(1, math.min(INTERVAL_MS, period * ratio))
   end
   window_start, window_sent = now, 0
 end
