@@ -11,6 +11,8 @@ final class FakeGateway: Sendable {
         case reply(Int, String)
         /// Raw bytes (a chunked head and messages); the connection then stays open, unread.
         case stream(String)
+        /// A whole response written as given (a chunked one, say); the next request is then read.
+        case raw(String)
         /// The connection is closed without an answer.
         case close
     }
@@ -70,6 +72,8 @@ final class FakeGateway: Sendable {
                 switch handler(path, body) {
                 case .reply(let status, let json):
                     write("HTTP/1.1 \(status) X\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)", to: connection)
+                case .raw(let bytes):
+                    write(bytes, to: connection)
                 case .stream(let bytes):
                     write(bytes, to: connection)
                     while !stopping.load(ordering: .acquiring) { Posix.sleep(milliseconds: 5) }

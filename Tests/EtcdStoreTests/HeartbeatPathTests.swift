@@ -85,7 +85,7 @@ final class MiniEtcd: Sendable {
                 if state.failKeepAlives { return .close }
                 if state.emptyKeepAliveReplies > 0 {
                     state.emptyKeepAliveReplies -= 1
-                    return .stream("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                    return .raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
                 }
                 var lines = ""
                 for line in body.split(separator: "\n") {
@@ -93,7 +93,7 @@ final class MiniEtcd: Sendable {
                     let ttl = state.leases[lease].map { #","TTL":"\#($0)""# } ?? ""
                     lines += chunk(#"{"result":{"header":\#(header),"ID":"\#(lease)"\#(ttl)}}"# + "\n")
                 }
-                return .stream("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + lines + "0\r\n\r\n")
+                return .raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + lines + "0\r\n\r\n")
             case "/v3/watch":
                 let created = #"{"result":{"header":\#(header),"created":true}}"# + "\n"
                 let events = state.watchEvents.isEmpty ? "" : chunk(state.watchEvents + "\n")
