@@ -85,6 +85,7 @@ package final class BeaconServer: Sendable {
         let reloadCounters = ReloadCounters()
         var operatorMetrics = [OperatorMetrics.build(startedAtSeconds: startedAt), OperatorMetrics.reloads(reloadCounters)]
         if let journal = store as? JournalStore { operatorMetrics.append(OperatorMetrics.journal(journal)) }
+        if let etcd { operatorMetrics.append(OperatorMetrics.etcd(etcd, clock: clock)) }
         let extraMetrics = operatorMetrics
         let listeners = dns.listeners.map { (address: $0.address.description, counters: $0.counters) }
         let api = ControlAPI(

@@ -1,3 +1,4 @@
+import EtcdStore
 import Journal
 import Leases
 import PosixIO
@@ -74,6 +75,79 @@ enum OperatorMetrics {
                 recovery.endedBeforeStop + recovery.unconfirmedAfterDamage)
             metrics.single(
                 "beacon_journal_damaged_files", "gauge", "Damaged files moved aside at start.", recovery.corruptFiles.count)
+        }
+    }
+
+    /// The etcd store (issue 17): which member the node follows, whether its watch is up, and what
+    /// keeping the mirror and the leases costs etcd.
+    static func etcd(_ store: EtcdStore, clock: @escaping @Sendable () -> Instant) -> @Sendable (inout MetricsText) -> Void {
+        { metrics in
+            let counters = store.metrics
+            let watch = counters.watchMember.load(ordering: .relaxed)
+            let keepAlive = counters.keepAliveMember.load(ordering: .relaxed)
+            var members: [(labels: String, value: String)] = []
+            for (index, member) in counters.endpoints.enumerated() {
+                members.append(("member=\"\(member)\",role=\"watch\"", index == watch ? "1" : "0"))
+                members.append(("member=\"\(member)\",role=\"keepalive\"", index == keepAlive ? "1" : "0"))
+            }
+            metrics.family(
+                "beacon_etcd_member", "gauge",
+                "1 for the member the watch follows and the one keep-alives go to (the leader when known).", members)
+            metrics.single(
+                "beacon_etcd_watch_up", "gauge", "1 while the mirror follows a watch, 0 while it is lost (writes answer 503).",
+                store.unavailableReason == nil ? 1 : 0)
+            metrics.single(
+                "beacon_etcd_resyncs_total", "counter", "Full re-reads of the prefix: one at start, then one per lost watch.",
+                counters.resyncs.load(ordering: .relaxed))
+            metrics.family(
+                "beacon_etcd_lease_lookups_total", "counter",
+                "timetolive reads: for new keys and renewal markers (reason=\"mirror\"), or because a deadline came close without a marker (reason=\"fallback\").",
+                [
+                    ("reason=\"mirror\"", String(counters.leaseLookups.load(ordering: .relaxed))),
+                    ("reason=\"fallback\"", String(counters.fallbackLookups.load(ordering: .relaxed))),
+                ])
+            metrics.single(
+                "beacon_etcd_keepalive_requests_total", "counter", "Batched keep-alive requests sent.",
+                counters.keepAliveRequests.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_etcd_keepalive_request_failures_total", "counter", "Keep-alive requests that failed (waiting heartbeats got 503).",
+                counters.keepAliveRequestFailures.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_etcd_keepalives_sent_total", "counter", "Leases sent in keep-alive requests.",
+                counters.keepAlivesSent.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_etcd_keepalives_confirmed_total", "counter", "Leases etcd renewed (the others had ended).",
+                counters.keepAlivesConfirmed.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_etcd_keepalives_unanswered_total", "counter",
+                "Leases a keep-alive request got no reply for (sent again; the gateway can end a stream early under load).",
+                counters.keepAlivesUnanswered.load(ordering: .relaxed))
+            metrics.family(
+                "beacon_etcd_heartbeats_total", "counter",
+                "Heartbeats accepted, answered at once from a held confirmation or after waiting for a keep-alive.",
+                [
+                    ("answered=\"at_once\"", String(counters.heartbeatsAnsweredAtOnce.load(ordering: .relaxed))),
+                    ("answered=\"after_keepalive\"", String(counters.heartbeatsWaited.load(ordering: .relaxed))),
+                ])
+            metrics.single(
+                "beacon_etcd_cover_leases_granted_total", "counter", "Cover leases granted (one per marker epoch and instance TTL).",
+                counters.coverLeasesGranted.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_etcd_markers_published_total", "counter", "Renewal markers this node put for the other nodes.",
+                counters.markersPublished.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_etcd_marker_failures_total", "counter", "Renewal markers or cover leases that could not be written.",
+                counters.markerFailures.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_etcd_markers_applied_total", "counter", "Renewal markers of other nodes applied here.",
+                counters.markersApplied.load(ordering: .relaxed))
+            metrics.single(
+                "beacon_etcd_renewals_learned_total", "counter", "Instances extended by other nodes' renewal markers.",
+                counters.renewalsLearned.load(ordering: .relaxed))
+            metrics.seconds(
+                "beacon_etcd_mirror_lag_seconds", "gauge",
+                "How long the watch took to deliver this node's latest write, or how long the oldest undelivered one has waited.",
+                nanoseconds: counters.lag.nanoseconds(now: clock()))
         }
     }
 }

@@ -46,6 +46,27 @@ package enum EtcdRequest {
     /// Revoke, keep-alive and time-to-live all take just the lease id.
     package static func lease(_ id: Int64) -> JSONValue { ["ID": .string(String(id))] }
 
+    /// One keep-alive message per lease, newline-delimited, for one POST to `/v3/lease/keepalive`.
+    ///
+    /// etcd 3.4's gateway serves the bidirectional stream over HTTP/1.1 but answers only once the
+    /// request body has ended (it is not full duplex), so a long-lived stream cannot be kept open;
+    /// a request holding many messages can, and gets one reply line per message, in order.
+    package static func keepAlives(_ leases: [Int64]) -> [UInt8] {
+        var body: [UInt8] = []
+        body.reserveCapacity(leases.count * 30)
+        for lease in leases {
+            body += Array(#"{"ID":""#.utf8)
+            body += Array(String(lease).utf8)
+            body += Array("\"}\n".utf8)
+        }
+        return body
+    }
+
+    /// A put without `prev_kv` (renewal markers: nothing is read back).
+    package static func plainPut(key: String, value: [UInt8], lease: Int64) -> JSONValue {
+        ["key": .string(Base64.encode(key)), "value": .string(Base64.encode(value)), "lease": .string(String(lease))]
+    }
+
     /// A watch on every key under `prefix` from `startRevision` on.
     package static func watch(prefix: String, startRevision: Int64) -> JSONValue {
         [
@@ -172,6 +193,33 @@ package enum EtcdReply {
             throw .rejected(status: 200, message: message)
         }
         return max(0, try int64(result["TTL"], "TTL"))
+    }
+
+    /// The reply lines of a batched `/v3/lease/keepalive`: each lease's renewed TTL (0 when etcd no
+    /// longer has it) and the store revision of the first reply (for the mirror-lag figure).
+    /// - Throws: `.rejected` (as a 503, so that the call moves to another member) for an error line,
+    ///   which the gateway sends inside a 200 once the stream has started.
+    package static func keepAlives(_ lines: [JSONValue]) throws(EtcdError) -> (ttls: [Int64: Int64], revision: Int64) {
+        var ttls: [Int64: Int64] = [:]
+        var revision: Int64 = 0
+        for line in lines {
+            guard let result = line["result"] else {
+                let message = line["error"]?["message"]?.stringValue ?? line["error"]?.stringValue ?? "no result"
+                throw .rejected(status: 503, message: "keep-alive: \(message)")
+            }
+            let id = try int64(result["ID"], "ID")
+            ttls[id] = max(0, try int64(result["TTL"], "TTL"))
+            if revision == 0 { revision = try int64(result["header"]?["revision"], "header.revision") }
+        }
+        return (ttls, revision)
+    }
+
+    /// `/v3/maintenance/status`: this member's id and the leader's (uint64s, kept as text).
+    package static func status(_ reply: JSONValue) throws(EtcdError) -> (member: String, leader: String) {
+        guard let member = reply["header"]?["member_id"]?.stringValue, let leader = reply["leader"]?.stringValue else {
+            throw .malformed("status without member_id or leader")
+        }
+        return (member, leader)
     }
 
     /// `/v3/lease/timetolive`: whole seconds left (rounded down by etcd; -1 when the lease is gone)

@@ -20,18 +20,31 @@
 // its lease" holds if every local deadline is no later than the real etcd lease. `LeaseClock` makes
 // each deadline from a monotonic time read *before* the request that reported the lease, plus etcd's
 // figure (whole seconds, rounded down by etcd): never later than the lease (which ends earlier only
-// when revoked, and a revocation reaches every node as a delete event). A keep-alive taken by
-// this node sets the deadline from its reply. Renewals taken by other nodes produce no watch event;
-// we chose to poll `/v3/lease/timetolive` (`LeaseRefresher`) for instances whose local deadline is
-// within 40% of their TTL (at least 2 s), rather than re-putting the key on every heartbeat:
-// - a re-put writes to the raft log and to the key's history on every heartbeat, which grows etcd's
-//   database until something compacts it, and wakes every node's watch;
-// - a keep-alive is what etcd leases are for (CONTRACT.md: "a heartbeat is a lease keep-alive"),
-//   and `timetolive` reads are served by the leader without a log write;
-// - the function index must not rise on heartbeats, which polling gives for free.
-// The cost is measured at 2.7 lookups per instance per TTL per node while clients heartbeat every
-// third of their TTL (Tests/Cluster/etcdfigures.py), and non-writing nodes see a renewal up to one
-// check late: their answers carry shorter TTLs, never longer.
+// when revoked, and a revocation reaches every node as a delete event).
+//
+// Heartbeats (issue 19): a heartbeat is a lease keep-alive, but not one round trip each.
+// - `KeepAliveSender` sends keep-alives in batches, one `/v3/lease/keepalive` request holding many
+//   leases, on one connection to the leader: etcd's cost per renewal drops about twentyfold.
+// - A heartbeat is answered at once while the node's deadline leaves half the TTL
+//   (`LeaseClock.answersAtOnce`): the lease is then certain to outlive the reply by half a TTL, and
+//   the keep-alive the heartbeat is owed goes out later, shared with the heartbeats that follow
+//   (`RenewalQueue`, `LeaseClock.renewalLead`), before the lease could end for any node. Closer to
+//   the deadline (or after a failed request) the reply waits for a keep-alive sent after the
+//   heartbeat arrived, and is a 503 when it fails. The one difference from a keep-alive per
+//   heartbeat: if this node stops or loses etcd before the owed keep-alive, the lease ends up to
+//   half a TTL earlier than the reply implied (never later).
+// - Renewals produce no watch event. Instead of polling `/v3/lease/timetolive` per lease (0.5 ms
+//   of etcd CPU each), a node publishes every half second which leases it renewed, in a key
+//   attached to a *cover lease* granted before those keep-alives (`RenewalMarker`); other nodes
+//   read the cover lease once and extend every listed instance to its end, which no listed lease
+//   ends before. A registration names the current cover lease in its value, so other nodes mirror
+//   it without reading its lease either. `LeaseRefresher` still reads single leases whose deadline
+//   comes close without a marker (a watch gap, TTLs under 5 s, older nodes).
+// - The function index does not rise on heartbeats; markers live under `/beacon/v1/renewals/`,
+//   outside the instance keys, and vanish with their cover leases.
+// Non-writing nodes learn a renewal up to a marker epoch late and their deadlines sit a few seconds
+// short of the lease (the cover margin and etcd's rounding): their answers carry shorter TTLs,
+// never longer.
 // When etcd is unreachable nothing extends a deadline, so answers drain out exactly as the leases
 // could; mutations complete with `.unavailable` (HTTP 503) and `unavailableReason` is set (healthz
 // 503) until the mirror follows a watch again.
@@ -46,17 +59,24 @@
 // other nodes gave out are not counted.
 import Leases
 import PosixIO
+import Synchronization
 import TLS
 
 /// `RegistrationStore` backed by etcd; see the module comment for the design.
 package final class EtcdStore: RegistrationStore {
     package let registry: Registry
     package let mirror: Mirror
+    /// The health of the link to etcd, for `/metrics`.
+    package let metrics: EtcdMetrics
+    /// This node's name in renewal-marker keys: random per process.
+    package let node: String
     private let ring: EndpointRing
     private let status = StoreStatus()
     private let workers: WorkerPool
     private let sync: MirrorSync
     private let refresher: LeaseRefresher
+    private let keepAlives: KeepAliveSender
+    private let covers: CoverLeases
     private let clock: @Sendable () -> Instant
     private let log: Log
 
@@ -65,16 +85,20 @@ package final class EtcdStore: RegistrationStore {
     ///   - hosts: each endpoint's host as written, which its certificate must name (default: the address).
     package init(
         endpoints: [SocketAddress], registry: Registry, log: Log, clock: @escaping @Sendable () -> Instant,
-        workers: Int = 4, tls: TLSClientContext? = nil, hosts: [String]? = nil
+        workers: Int = 16, tls: TLSClientContext? = nil, hosts: [String]? = nil
     ) throws(SystemCallError) {
         self.registry = registry
         self.clock = clock
         self.log = log
         ring = EndpointRing(endpoints, tls: tls, hosts: hosts)
         mirror = Mirror(registry: registry, log: log)
+        metrics = EtcdMetrics(endpoints: endpoints.map(\.description))
+        node = String(UInt64.random(in: .min ... .max), radix: 16)
         self.workers = try WorkerPool(count: workers, ring: ring)
-        sync = MirrorSync(mirror: mirror, ring: ring, status: status, log: log, clock: clock)
-        refresher = LeaseRefresher(mirror: mirror, ring: ring, log: log, clock: clock)
+        sync = MirrorSync(mirror: mirror, ring: ring, status: status, node: node, metrics: metrics, log: log, clock: clock)
+        refresher = LeaseRefresher(mirror: mirror, ring: ring, metrics: metrics, log: log, clock: clock)
+        covers = try CoverLeases(ring: ring, node: node, metrics: metrics, log: log, clock: clock)
+        keepAlives = try KeepAliveSender(mirror: mirror, ring: ring, covers: covers, metrics: metrics, log: log, clock: clock)
     }
 
     /// Starts the threads and waits up to `waitMilliseconds` for the first full read, so that a node
@@ -85,6 +109,8 @@ package final class EtcdStore: RegistrationStore {
         workers.start()
         sync.start()
         refresher.start()
+        covers.start()
+        keepAlives.start()
         var waited = 0
         while sync.syncs == 0 && waited < waitMilliseconds {
             Posix.sleep(milliseconds: 10)
@@ -99,6 +125,8 @@ package final class EtcdStore: RegistrationStore {
     package func stop() {
         sync.stop()
         refresher.stop()
+        keepAlives.stop()
+        covers.stop()
         workers.stop()
     }
 
@@ -124,10 +152,54 @@ package final class EtcdStore: RegistrationStore {
         }
     }
 
+    /// A heartbeat the node cannot answer at once: it waits for a keep-alive sent after it arrived.
+    /// An id the mirror does not know yet is read from etcd first, on a worker.
     package func renew(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
-        workers.submit(key: id) { [self] etcd in
-            completion(Self.storeResult { () throws(StoreFailure) in try renew(id, etcd) })
+        let counted: @Sendable (Result<Instance, StoreError>) -> Void = { [registry] result in
+            if case .success = result { registry.counters.heartbeats.add(1, ordering: .relaxed) }
+            completion(result)
         }
+        if let entry = renewalEntry(id: id) {
+            metrics.heartbeatsWaited.add(1, ordering: .relaxed)
+            keepAlives.wait(entry, counted)
+            return
+        }
+        workers.submit(key: id) { [self] etcd in
+            let record: MirrorRecord?
+            do throws(StoreFailure) {
+                record = try read(id, etcd)
+            } catch {
+                counted(Self.storeResult { () throws(StoreFailure) in throw error })
+                return
+            }
+            guard let record, let spec = record.spec else {
+                counted(.failure(.lease(.unknownInstance(id))))
+                return
+            }
+            metrics.heartbeatsWaited.add(1, ordering: .relaxed)
+            keepAlives.wait(RenewalQueue.Entry(id: id, lease: record.lease, ttl: spec.ttl), counted)
+        }
+    }
+
+    /// Answers a heartbeat from the confirmation this node holds, when it leaves at least half the
+    /// TTL and keep-alives are going through; the keep-alive it is owed goes out later. Nil sends the
+    /// heartbeat down `renew(id:completion:)`.
+    package func renewImmediately(id: String) -> Result<Instance, StoreError>? {
+        guard status.current == nil, !keepAlives.isFailing, let entry = renewalEntry(id: id),
+            let instance = registry.read({ $0.byID[id] })
+        else { return nil }
+        let deadline = instance.deadline
+        guard LeaseClock.answersAtOnce(deadline: deadline, now: clock(), ttl: entry.ttl) else { return nil }
+        keepAlives.owe(entry, deadline: deadline)
+        metrics.heartbeatsAnsweredAtOnce.add(1, ordering: .relaxed)
+        registry.counters.heartbeats.add(1, ordering: .relaxed)
+        return .success(instance)
+    }
+
+    /// The lease behind `id` per this node's mirror.
+    private func renewalEntry(id: String) -> RenewalQueue.Entry? {
+        guard let record = mirror.record(id: id), let spec = record.spec else { return nil }
+        return RenewalQueue.Entry(id: id, lease: record.lease, ttl: spec.ttl)
     }
 
     package func deregister(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
@@ -136,15 +208,18 @@ package final class EtcdStore: RegistrationStore {
         }
     }
 
-    /// Grant, put, revoke what the put replaced, then apply to the mirror before answering.
+    /// Grant, put, revoke what the put replaced, then apply to the mirror before answering. The value
+    /// names the cover lease current before the grant was sent, for the other nodes (`RenewalMarker`).
     private func register(_ spec: InstanceSpec, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
+        let cover = covers.use(instanceTTL: spec.ttl)
         let sentAt = clock()
         let lease = try step { () throws(EtcdError) in
             try EtcdReply.grant(try etcd.call("/v3/lease/grant", EtcdRequest.grant(ttl: spec.ttl)))
         }
         let put: (revision: Int64, previousLease: Int64)
         do throws(EtcdError) {
-            let request = EtcdRequest.put(key: SpecCodec.key(id: spec.id), value: SpecCodec.encode(spec), lease: lease.id)
+            let request = EtcdRequest.put(
+                key: SpecCodec.key(id: spec.id), value: SpecCodec.encode(spec, cover: cover), lease: lease.id)
             put = try EtcdReply.put(try etcd.call("/v3/kv/put", request))
         } catch {
             revokeQuietly(lease.id, etcd)
@@ -153,6 +228,7 @@ package final class EtcdStore: RegistrationStore {
         if put.previousLease != 0 && put.previousLease != lease.id { revokeQuietly(put.previousLease, etcd) }
         let deadline = LeaseClock.deadline(sentAt: sentAt, renewedTTL: lease.ttl, specTTL: spec.ttl)
         let now = clock()
+        metrics.lag.wrote(revision: put.revision, at: now)
         do throws(LeaseError) {
             let applied = try mirror.applyPut(
                 spec, lease: lease.id, revision: put.revision, deadline: deadline, origin: .local, now: now)
@@ -164,25 +240,6 @@ package final class EtcdStore: RegistrationStore {
         }
     }
 
-    /// Keep-alive of the lease behind `id`, through whichever node took the heartbeat. The mirror
-    /// knows the lease; when it does not know the id yet (a heartbeat sent through another node right
-    /// after the registration can overtake the watch), the key is read from etcd instead.
-    private func renew(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
-        var record = mirror.record(id: id)
-        if record?.spec == nil { record = try read(id, etcd) }
-        guard let record, let spec = record.spec else { throw .lease(.unknownInstance(id)) }
-        let sentAt = clock()
-        let ttl = try step { () throws(EtcdError) in
-            try EtcdReply.keepAlive(try etcd.call("/v3/lease/keepalive", EtcdRequest.lease(record.lease)))
-        }
-        guard ttl > 0 else { throw .lease(.unknownInstance(id)) }  // the lease ended; its delete is on the way
-        let deadline = LeaseClock.deadline(sentAt: sentAt, renewedTTL: ttl, specTTL: spec.ttl)
-        guard let instance = mirror.renewed(id: id, lease: record.lease, deadline: deadline, now: clock()) else {
-            throw .lease(.unknownInstance(id))  // replaced meanwhile under another lease
-        }
-        return instance
-    }
-
     /// Reads one instance key and applies it to the mirror as a local write (skipped if the watch has
     /// already passed it). Nil when etcd has no such key.
     private func read(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> MirrorRecord? {
@@ -191,6 +248,7 @@ package final class EtcdStore: RegistrationStore {
         }
         guard let kv = range.kvs.first, kv.lease != 0, case .success(let spec) = SpecCodec.decode(kv.value, id: id)
         else { return nil }
+        metrics.leaseLookups.add(1, ordering: .relaxed)
         let deadline = try step { () throws(EtcdError) in
             try MirrorSync.leaseDeadline(kv.lease, specTTL: spec.ttl, etcd, clock: clock)
         }
@@ -208,6 +266,7 @@ package final class EtcdStore: RegistrationStore {
             try EtcdReply.delete(try etcd.call("/v3/kv/deleterange", EtcdRequest.deleteKey(SpecCodec.key(id: id))))
         }
         mirror.applyDelete(id: id, revision: reply.revision, origin: .local, now: clock())
+        metrics.lag.wrote(revision: reply.revision, at: clock())
         guard let deleted = reply.deleted else { throw .lease(.unknownInstance(id)) }
         if deleted.lease != 0 { revokeQuietly(deleted.lease, etcd) }
         if let instance { return instance }

@@ -3,29 +3,34 @@ import Leases
 import PosixIO
 import Synchronization
 
-/// Learns lease renewals made through other nodes.
+/// The fallback for renewals made through other nodes that no renewal marker reported.
 ///
-/// etcd emits no watch event for a keep-alive, so a node that did not take a heartbeat still holds
-/// the deadline it last learned. Every `tickMilliseconds` this thread asks `/v3/lease/timetolive`
-/// about each instance whose local deadline is within `LeaseClock.refreshWindow` (and that it has not
-/// asked about in the last `minimumIntervalMilliseconds`), and moves the deadline to what etcd says.
-/// It never shortens one (`Instance.extendDeadline`), and when etcd cannot be reached it changes
-/// nothing: the instances then drain out at the deadlines already known, which are never later than
-/// the real leases.
+/// etcd emits no watch event for a keep-alive; other nodes normally learn renewals from markers
+/// (`RenewalMarker`, applied by `MirrorSync`) well before their deadlines. Every `tickMilliseconds`
+/// this thread looks for instances whose local deadline is within `LeaseClock.refreshWindow` anyway
+/// (markers missed during a watch gap, TTLs too short for markers, nodes of older versions), asks
+/// `/v3/lease/timetolive` about each (at most once per `minimumIntervalMilliseconds`), and moves the
+/// deadline to what etcd says. It never shortens one (`Instance.extendDeadline`), and when etcd
+/// cannot be reached it changes nothing: the instances then drain out at the deadlines already
+/// known, which are never later than the real leases.
 final class LeaseRefresher: Sendable {
     private let mirror: Mirror
     private let ring: EndpointRing
+    private let metrics: EtcdMetrics
     private let log: Log
     private let clock: @Sendable () -> Instant
     private let stopping = Atomic<Bool>(false)
     private let handle = Locked<ThreadHandle?>(nil)
 
-    static let tickMilliseconds = 200
+    static let tickMilliseconds = 500
     static let minimumIntervalMilliseconds: Int64 = 1_000
+    /// Instances looked up per hold of the registry's lock (DNS threads wait on it).
+    static let scanSlice = 2_048
 
-    init(mirror: Mirror, ring: EndpointRing, log: Log, clock: @escaping @Sendable () -> Instant) {
+    init(mirror: Mirror, ring: EndpointRing, metrics: EtcdMetrics, log: Log, clock: @escaping @Sendable () -> Instant) {
         self.mirror = mirror
         self.ring = ring
+        self.metrics = metrics
         self.log = log
         self.clock = clock
     }
@@ -48,9 +53,9 @@ final class LeaseRefresher: Sendable {
             Posix.sleep(milliseconds: failing ? 1_000 : Self.tickMilliseconds)
             let now = clock()
             let due = Self.due(mirror: mirror, now: now)
-            lastAsked = lastAsked.filter { due.contains(id: $0.key) && now.seconds(since: $0.value) < 10 }
+            if lastAsked.count > due.count { lastAsked = lastAsked.filter { now.seconds(since: $0.value) < 10 } }
             failing = false
-            for candidate in due.candidates {
+            for candidate in due {
                 if stopping.load(ordering: .relaxed) { break }
                 if let asked = lastAsked[candidate.id],
                     now.seconds(since: asked) * 1000 < Double(Self.minimumIntervalMilliseconds)
@@ -58,6 +63,7 @@ final class LeaseRefresher: Sendable {
                     continue
                 }
                 lastAsked[candidate.id] = now
+                metrics.fallbackLookups.add(1, ordering: .relaxed)
                 do throws(EtcdError) {
                     guard
                         let deadline = try MirrorSync.leaseDeadline(
@@ -75,24 +81,31 @@ final class LeaseRefresher: Sendable {
         }
     }
 
-    struct Due {
-        var candidates: [(id: String, lease: Int64, ttl: UInt32)] = []
-        var ids = Set<String>()
-        func contains(id: String) -> Bool { ids.contains(id) }
+    struct Candidate: Equatable {
+        var id: String
+        var lease: Int64
+        var ttl: UInt32
     }
 
     /// The mirrored instances whose local deadline is within their refresh window, or which the sweep
-    /// has already removed while etcd still held them.
-    static func due(mirror: Mirror, now: Instant) -> Due {
+    /// has already removed while etcd still held them. The table is read in slices, so that a scan of
+    /// 100,000 instances never holds its lock for long.
+    static func due(mirror: Mirror, now: Instant) -> [Candidate] {
         let records = mirror.records
-        var due = Due()
-        mirror.registry.read { table in
-            for (id, record) in records {
-                guard let spec = record.spec else { continue }
-                let deadline = table.byID[id]?.deadline ?? .zero
-                guard deadline.nanoseconds - now.nanoseconds < LeaseClock.refreshWindow(ttl: spec.ttl) else { continue }
-                due.candidates.append((id, record.lease, spec.ttl))
-                due.ids.insert(id)
+        var due: [Candidate] = []
+        var index = records.startIndex
+        while index != records.endIndex {
+            mirror.registry.read { table in
+                var looked = 0
+                while index != records.endIndex && looked < scanSlice {
+                    let (id, record) = records[index]
+                    records.formIndex(after: &index)
+                    looked += 1
+                    guard let spec = record.spec else { continue }
+                    let deadline = table.byID[id]?.deadline ?? .zero
+                    guard deadline.nanoseconds - now.nanoseconds < LeaseClock.refreshWindow(ttl: spec.ttl) else { continue }
+                    due.append(Candidate(id: id, lease: record.lease, ttl: spec.ttl))
+                }
             }
         }
         return due

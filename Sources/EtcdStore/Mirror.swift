@@ -25,10 +25,25 @@ package final class Mirror: Sendable {
     }
 
     private struct State {
-        var records: [String: MirrorRecord] = [:]
+        private(set) var records: [String: MirrorRecord] = [:]
+        /// The id behind each lease of a live record (renewal markers name leases, not ids).
+        private(set) var idsByLease: [Int64: String] = [:]
         /// Every revision up to this one has come through the stream (or a re-read).
         var watermark: Int64 = 0
         var tombstones = 0
+
+        /// Every change of a record goes through here, so that `idsByLease` follows `records`.
+        mutating func set(_ record: MirrorRecord?, for id: String) {
+            if let old = records[id], old.lease != 0, idsByLease[old.lease] == id { idsByLease[old.lease] = nil }
+            records[id] = record
+            if let record, record.lease != 0, !record.isTombstone { idsByLease[record.lease] = id }
+        }
+
+        mutating func removeRecord(_ id: String) -> MirrorRecord? {
+            let old = records[id]
+            if old != nil { set(nil, for: id) }
+            return old
+        }
     }
 
     package let registry: Registry
@@ -45,6 +60,9 @@ package final class Mirror: Sendable {
     package var records: [String: MirrorRecord] { state.withLock { $0.records } }
 
     package var watermark: Int64 { state.withLock { $0.watermark } }
+
+    /// The id whose record holds `lease`, if any.
+    package func id(lease: Int64) -> String? { state.withLock { $0.idsByLease[lease] } }
 
     /// Records that the stream has passed `revision` (an event that needed no change).
     package func advanceWatermark(to revision: Int64) {
@@ -77,7 +95,7 @@ package final class Mirror: Sendable {
             }
             let unchanged = current.map { $0.lease == lease && $0.spec == spec } ?? false
             if current?.isTombstone == true { state.tombstones -= 1 }
-            state.records[spec.id] = MirrorRecord(revision: revision, lease: lease, spec: spec)
+            state.set(MirrorRecord(revision: revision, lease: lease, spec: spec), for: spec.id)
             if unchanged, let instance = tableInstance(spec.id) {
                 instance.extendDeadline(to: deadline)
                 return .success(instance)
@@ -90,7 +108,7 @@ package final class Mirror: Sendable {
                 return .success(try registry.register(spec, deadline: deadline, now: now).instance)
             } catch {
                 if origin == .local {
-                    state.records[spec.id] = current
+                    state.set(current, for: spec.id)
                     if current?.isTombstone == true { state.tombstones += 1 }
                 }
                 return .failure(error)
@@ -114,7 +132,7 @@ package final class Mirror: Sendable {
                 if revision <= state.watermark { return }
                 if let current, current.revision >= revision { return }
                 remove(id, in: &state)
-                state.records[id] = MirrorRecord(revision: revision, lease: 0, spec: nil)
+                state.set(MirrorRecord(revision: revision, lease: 0, spec: nil), for: id)
                 state.tombstones += 1
             case .stream:
                 state.watermark = max(state.watermark, revision)
@@ -131,14 +149,20 @@ package final class Mirror: Sendable {
     /// `timetolive`): moves the local deadline later, re-adding an instance the sweep already removed.
     /// - Returns: the instance, or nil when the id is no longer under `lease`.
     package func renewed(id: String, lease: Int64, deadline: Instant, now: Instant) -> Instance? {
-        state.withLock { state -> Instance? in
-            guard let record = state.records[id], record.lease == lease, let spec = record.spec else { return nil }
-            if let instance = registry.read({ $0.byID[id] }), instance.spec == spec {
-                instance.extendDeadline(to: deadline)
-                return instance
+        state.withLock { state in renewed(id: id, lease: lease, deadline: deadline, now: now, in: state) }
+    }
+
+    /// Leases another node renewed (a renewal marker): each one's instance, if mirrored here, gets
+    /// `deadline` unless it already has a later one.
+    /// - Returns: how many instances that touched.
+    package func renewed(leases: [Int64], deadline: Instant, now: Instant) -> Int {
+        state.withLock { state in
+            var count = 0
+            for lease in leases {
+                guard let id = state.idsByLease[lease] else { continue }
+                if renewed(id: id, lease: lease, deadline: deadline, now: now, in: state) != nil { count += 1 }
             }
-            guard now < deadline else { return nil }
-            return try? registry.register(spec, deadline: deadline, now: now).instance
+            return count
         }
     }
 
@@ -179,7 +203,7 @@ package final class Mirror: Sendable {
             }
             for id in plan.remove { remove(id, in: &state) }
             for id in plan.forget {
-                state.records[id] = nil
+                state.set(nil, for: id)
                 state.tombstones -= 1
             }
             state.watermark = max(state.watermark, revision)
@@ -192,13 +216,23 @@ package final class Mirror: Sendable {
 
     private func tableInstance(_ id: String) -> Instance? { registry.read { $0.byID[id] } }
 
+    private func renewed(id: String, lease: Int64, deadline: Instant, now: Instant, in state: State) -> Instance? {
+        guard let record = state.records[id], record.lease == lease, let spec = record.spec else { return nil }
+        if let instance = tableInstance(id), instance.spec == spec {
+            instance.extendDeadline(to: deadline)
+            return instance
+        }
+        guard now < deadline else { return nil }
+        return try? registry.register(spec, deadline: deadline, now: now).instance
+    }
+
     /// Records `kv` and registers it, keeping the instance (and its index) when only the revision moved.
     private func applySnapshotPut(
         _ kv: EtcdKeyValue, id: String, spec: InstanceSpec, deadline: Instant, in state: inout State, now: Instant
     ) {
         let previous = state.records[id]
         if previous?.isTombstone == true { state.tombstones -= 1 }
-        state.records[id] = MirrorRecord(revision: kv.modRevision, lease: kv.lease, spec: spec)
+        state.set(MirrorRecord(revision: kv.modRevision, lease: kv.lease, spec: spec), for: id)
         if let previous, previous.lease == kv.lease, previous.spec == spec, let instance = tableInstance(id) {
             instance.extendDeadline(to: deadline)
         } else if now < deadline {
@@ -213,7 +247,7 @@ package final class Mirror: Sendable {
     }
 
     private func remove(_ id: String, in state: inout State) {
-        guard let record = state.records.removeValue(forKey: id) else { return }
+        guard let record = state.removeRecord(id) else { return }
         if record.isTombstone {
             state.tombstones -= 1
         } else {
@@ -225,7 +259,7 @@ package final class Mirror: Sendable {
         guard state.tombstones > 0 else { return }
         let watermark = state.watermark
         for (id, record) in state.records where record.isTombstone && record.revision <= watermark {
-            state.records[id] = nil
+            state.set(nil, for: id)
             state.tombstones -= 1
         }
     }

@@ -8,6 +8,9 @@ import Synchronization
 /// watch from the revision after it; on any failure (member gone, watch cancelled or compacted,
 /// malformed data) the state goes unavailable and the cycle starts again on the next member.
 ///
+/// The watch covers all of `/beacon/v1/`: instance keys feed the mirror, and other nodes' renewal
+/// markers (`RenewalMarker`) extend the instances they list, after one read of their cover lease.
+///
 /// A silent watch is indistinguishable from a dead one, so after `probeMilliseconds` without a message
 /// the thread sends a linearizable count-only range to the watch's own member: it needs a quorum, so
 /// a member cut off from its cluster fails it and the watch moves elsewhere.
@@ -17,6 +20,9 @@ final class MirrorSync: Sendable {
     private let status: StoreStatus
     private let log: Log
     private let clock: @Sendable () -> Instant
+    private let metrics: EtcdMetrics
+    /// This node's name in marker keys: its own markers need no reading.
+    private let node: String
     private let stopping = Atomic<Bool>(false)
     private let handle = Locked<ThreadHandle?>(nil)
     /// Set after each successful full read, for `start` to wait on.
@@ -26,8 +32,13 @@ final class MirrorSync: Sendable {
     static let probeMilliseconds: Int64 = 1_000
     static let readSliceMilliseconds = 250
 
-    init(mirror: Mirror, ring: EndpointRing, status: StoreStatus, log: Log, clock: @escaping @Sendable () -> Instant) {
+    init(
+        mirror: Mirror, ring: EndpointRing, status: StoreStatus, node: String, metrics: EtcdMetrics, log: Log,
+        clock: @escaping @Sendable () -> Instant
+    ) {
         self.mirror = mirror
+        self.node = node
+        self.metrics = metrics
         self.ring = ring
         self.status = status
         self.log = log
@@ -51,14 +62,16 @@ final class MirrorSync: Sendable {
     private func run() {
         // Short timeouts: a member without quorum holds a request for etcd's own 7 s before failing it.
         let connection = EtcdConnection(ring: ring, timeoutMilliseconds: 2_000)
+        var covers = CoverDeadlines()
         var backoff = 100
         while !isStopping {
             do throws(EtcdError) {
-                let revision = try resync(connection)
+                let revision = try resync(connection, &covers)
                 backoff = 100
-                try follow(connection, from: revision + 1)
+                try follow(connection, from: revision + 1, &covers)
             } catch {
                 connection.disconnect()
+                metrics.watchMember.store(-1, ordering: .relaxed)
                 if status.set("etcd: \(error)") {
                     log.warning("etcd: mirror lost (\(error)); answering from the last copy, retrying")
                 }
@@ -76,7 +89,8 @@ final class MirrorSync: Sendable {
 
     /// Reads the prefix page by page at one revision, looks up the leases of new keys, reconciles.
     /// - Returns: the revision of the read.
-    private func resync(_ connection: EtcdConnection) throws(EtcdError) -> Int64 {
+    private func resync(_ connection: EtcdConnection, _ covers: inout CoverDeadlines) throws(EtcdError) -> Int64 {
+        metrics.resyncs.add(1, ordering: .relaxed)
         var snapshot: [EtcdKeyValue] = []
         var revision: Int64 = 0
         var from = Array(SpecCodec.prefix.utf8)
@@ -95,7 +109,7 @@ final class MirrorSync: Sendable {
             }
             for kv in newer {
                 if isStopping { throw .unreachable("stopping") }
-                prepared[kv.key] = try prepare(kv, connection)
+                prepared[kv.key] = try prepare(kv, connection, &covers)
             }
             planned += newer.count
             mirror.applyPartial(newer, prepared: prepared, now: clock())
@@ -103,19 +117,23 @@ final class MirrorSync: Sendable {
             from = Array(last.key.utf8) + [0]
         }
         let (_, removed) = mirror.reconcile(snapshot: snapshot, revision: revision, prepared: prepared, now: clock())
+        metrics.lag.caughtUp(to: revision, at: clock())
         log.info("etcd: mirror read \(snapshot.count) instances at revision \(revision) (\(planned) new or changed, \(removed) removed)")
         syncedCount.add(1, ordering: .releasing)
         return revision
     }
 
-    /// Decodes a key's spec and finds how long its lease has left.
-    private func prepare(_ kv: EtcdKeyValue, _ connection: EtcdConnection) throws(EtcdError)
-        -> (spec: InstanceSpec?, deadline: Instant?)
+    /// Decodes a key's spec and finds how long its lease has left: from the cover lease its value
+    /// names when that one is still known or can be read (one read serves every registration under
+    /// it), else from its own lease.
+    private func prepare(_ kv: EtcdKeyValue, _ connection: EtcdConnection, _ covers: inout CoverDeadlines)
+        throws(EtcdError) -> (spec: InstanceSpec?, deadline: Instant?)
     {
         guard let id = SpecCodec.id(key: kv.key) else { return (nil, nil) }
         let spec: InstanceSpec
-        switch SpecCodec.decode(kv.value, id: id) {
-        case .success(let decoded): spec = decoded
+        let cover: Int64?
+        switch SpecCodec.decodeWithCover(kv.value, id: id) {
+        case .success(let decoded): (spec, cover) = decoded
         case .failure(let error):
             log.warning("etcd: ignoring \(kv.key): \(error)")
             return (nil, nil)
@@ -129,6 +147,12 @@ final class MirrorSync: Sendable {
         {
             return (spec, instance.deadline)  // the same lease: its known deadline still holds
         }
+        if let cover, RenewalMarker.coverTTL(forInstanceTTL: spec.ttl) != nil,
+            let deadline = try covers.deadline(of: cover, connection, metrics: metrics, clock: clock)
+        {
+            return (spec, deadline)
+        }
+        metrics.leaseLookups.add(1, ordering: .relaxed)
         return (spec, try Self.leaseDeadline(kv.lease, specTTL: spec.ttl, connection, clock: clock))
     }
 
@@ -145,10 +169,13 @@ final class MirrorSync: Sendable {
     // MARK: - Watch
 
     /// Follows the watch until it fails (throws) or the store stops (returns).
-    private func follow(_ connection: EtcdConnection, from startRevision: Int64) throws(EtcdError) {
+    private func follow(_ connection: EtcdConnection, from startRevision: Int64, _ covers: inout CoverDeadlines)
+        throws(EtcdError)
+    {
         let index = max(0, connection.currentIndex)
         var watch = try WatchStream(
-            ring: ring, index: index, prefix: SpecCodec.prefix, startRevision: startRevision, timeoutMilliseconds: 3_000)
+            ring: ring, index: index, prefix: SpecCodec.rootPrefix, startRevision: startRevision,
+            timeoutMilliseconds: 3_000)
         var created = false
         var lastHeard = clock()
         while !isStopping {
@@ -174,25 +201,37 @@ final class MirrorSync: Sendable {
                 if message.created && !created {
                     created = true
                     ring.markGood(index)
+                    metrics.watchMember.store(index, ordering: .relaxed)
                     if status.set(nil) { log.info("etcd: mirror following \(watch.endpoint) from revision \(startRevision)") }
                 }
-                for event in message.events { try apply(event, connection) }
+                for event in message.events { try apply(event, connection, &covers) }
+                if !message.events.isEmpty { metrics.lag.caughtUp(to: mirror.watermark, at: clock()) }
             }
+            covers.forget(before: clock())
         }
     }
 
-    private func apply(_ event: EtcdEvent, _ connection: EtcdConnection) throws(EtcdError) {
+    private func apply(_ event: EtcdEvent, _ connection: EtcdConnection, _ covers: inout CoverDeadlines)
+        throws(EtcdError)
+    {
         switch event {
         case .delete(let key, let revision):
-            guard let id = SpecCodec.id(key: key) else { return }
+            guard let id = SpecCodec.id(key: key) else {
+                mirror.advanceWatermark(to: revision)
+                return
+            }
             mirror.applyDelete(id: id, revision: revision, origin: .stream, now: clock())
         case .put(let kv):
-            guard let id = SpecCodec.id(key: kv.key) else { return }
+            guard let id = SpecCodec.id(key: kv.key) else {
+                try applyMarker(kv, connection, &covers)
+                mirror.advanceWatermark(to: kv.modRevision)
+                return
+            }
             if let record = mirror.record(id: id), record.revision >= kv.modRevision {
                 mirror.advanceWatermark(to: kv.modRevision)
                 return
             }
-            let (spec, deadline) = try prepare(kv, connection)
+            let (spec, deadline) = try prepare(kv, connection, &covers)
             guard let spec else {
                 mirror.applyDelete(id: id, revision: kv.modRevision, origin: .stream, now: clock())
                 return
@@ -200,5 +239,45 @@ final class MirrorSync: Sendable {
             _ = try? mirror.applyPut(
                 spec, lease: kv.lease, revision: kv.modRevision, deadline: deadline, origin: .stream, now: clock())
         }
+    }
+
+    /// Another node's renewal marker: one read of its cover lease extends every listed instance.
+    private func applyMarker(_ kv: EtcdKeyValue, _ connection: EtcdConnection, _ covers: inout CoverDeadlines)
+        throws(EtcdError)
+    {
+        guard let from = RenewalMarker.node(key: kv.key), from != node, kv.lease != 0,
+            let leases = RenewalMarker.decode(kv.value)
+        else { return }
+        guard let deadline = try covers.deadline(of: kv.lease, connection, metrics: metrics, clock: clock) else { return }
+        let extended = mirror.renewed(leases: leases, deadline: deadline, now: clock())
+        metrics.markersApplied.add(1, ordering: .relaxed)
+        metrics.renewalsLearned.add(UInt64(extended), ordering: .relaxed)
+    }
+}
+
+/// What the sync thread has read of cover leases: each is read once, and the deadline kept for the
+/// registrations and markers that name it (nil: etcd no longer had it).
+struct CoverDeadlines {
+    private var known: [Int64: (deadline: Instant?, readAt: Instant)] = [:]
+    private var lastForgot = Instant.zero
+    static let keepNanoseconds: Int64 = 120_000_000_000
+
+    mutating func deadline(
+        of cover: Int64, _ connection: EtcdConnection, metrics: EtcdMetrics, clock: @Sendable () -> Instant
+    ) throws(EtcdError) -> Instant? {
+        if let entry = known[cover] { return entry.deadline }
+        let sentAt = clock()
+        metrics.leaseLookups.add(1, ordering: .relaxed)
+        let reply = try EtcdReply.timeToLive(try connection.call("/v3/lease/timetolive", EtcdRequest.lease(cover)))
+        let deadline = reply.remaining > 0 ? sentAt.adding(seconds: reply.remaining) : nil
+        known[cover] = (deadline, sentAt)
+        return deadline
+    }
+
+    /// Drops entries read long ago (their leases have ended; nothing names them any more).
+    mutating func forget(before now: Instant) {
+        guard known.count > 256, now.nanoseconds - lastForgot.nanoseconds > 10_000_000_000 else { return }
+        lastForgot = now
+        known = known.filter { now.nanoseconds - $0.value.readAt.nanoseconds < Self.keepNanoseconds }
     }
 }

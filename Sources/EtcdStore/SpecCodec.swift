@@ -6,7 +6,13 @@ import Leases
 /// The value uses the field names of `POST /v1/register` and is read back through
 /// `RegistrationRequest.validated()`, so a key written by hand (or by a future version) is held
 /// to exactly the rules an HTTP registration is.
+///
+/// A value may also hold `"cover"`: the id of the cover lease (`RenewalMarker`) that was current when
+/// the instance's own lease was granted; other nodes then take its deadline from that lease, read
+/// once for many registrations. Beacon writes it; a hand-written value should leave it out.
 package enum SpecCodec {
+    /// Everything Beacon keeps in etcd (the watch covers it all).
+    package static let rootPrefix = "/beacon/v1/"
     package static let prefix = "/beacon/v1/instances/"
 
     package static func key(id: String) -> String { prefix + id }
@@ -18,20 +24,28 @@ package enum SpecCodec {
         return LabelRules.normalize(id) == id ? id : nil
     }
 
-    package static func encode(_ spec: InstanceSpec) -> [UInt8] {
+    package static func encode(_ spec: InstanceSpec, cover: Int64? = nil) -> [UInt8] {
         var meta: [JSONValue.Member] = []
         for entry in spec.meta { meta.append((entry.key, .string(entry.value))) }
-        let value: JSONValue = [
-            "service": .string(spec.service), "function": .string(spec.function), "id": .string(spec.id),
-            "address": .string(spec.address.description), "port": .number(JSONNumber(Int(spec.port))),
-            "ttl": .number(JSONNumber(Int(spec.ttl))), "priority": .number(JSONNumber(Int(spec.priority))),
-            "weight": .number(JSONNumber(Int(spec.weight))), "meta": .object(meta),
+        var members: [JSONValue.Member] = [
+            ("service", .string(spec.service)), ("function", .string(spec.function)), ("id", .string(spec.id)),
+            ("address", .string(spec.address.description)), ("port", .number(JSONNumber(Int(spec.port)))),
+            ("ttl", .number(JSONNumber(Int(spec.ttl)))), ("priority", .number(JSONNumber(Int(spec.priority)))),
+            ("weight", .number(JSONNumber(Int(spec.weight)))), ("meta", .object(meta)),
         ]
-        return value.serialized()
+        if let cover { members.append(("cover", .string(String(cover)))) }
+        return JSONValue.object(members).serialized()
     }
 
     /// Reads a value back; the error says what was wrong, for the log.
     package static func decode(_ bytes: [UInt8], id: String) -> Result<InstanceSpec, SpecDecodeError> {
+        decodeWithCover(bytes, id: id).map(\.spec)
+    }
+
+    /// Reads a value back with the cover lease it names, if any (one that is not a decimal id is ignored).
+    package static func decodeWithCover(_ bytes: [UInt8], id: String)
+        -> Result<(spec: InstanceSpec, cover: Int64?), SpecDecodeError>
+    {
         let value: JSONValue
         do throws(JSONError) {
             value = try JSONParser.parse(bytes)
@@ -40,8 +54,10 @@ package enum SpecCodec {
         }
         guard case .object(let members) = value else { return .failure(SpecDecodeError("not a JSON object")) }
         var request = RegistrationRequest()
+        var cover: Int64?
         for (key, field) in members {
             switch (key, field) {
+            case ("cover", .string(let text)): cover = Int64(text).flatMap { $0 > 0 ? $0 : nil }
             case ("service", .string(let text)): request.service = text
             case ("function", .string(let text)): request.function = text
             case ("id", .string(let text)): request.id = text
@@ -71,7 +87,7 @@ package enum SpecCodec {
             return .failure(SpecDecodeError(error.description))
         }
         guard spec.id == id else { return .failure(SpecDecodeError("id \(spec.id) does not match its key (\(id))")) }
-        return .success(spec)
+        return .success((spec, cover))
     }
 }
 

@@ -170,4 +170,32 @@ import Testing
         #expect(!EtcdError.rejected(status: 503, message: "etcdserver: no leader").isLeaseNotFound)
         #expect(!EtcdError.unreachable("connection refused").isLeaseNotFound)
     }
+
+    @Test func keepAlivesForManyLeasesAreOneBodyOfNewlineDelimitedMessages() {
+        #expect(String(decoding: EtcdRequest.keepAlives([7, 694_886_423_455_234]), as: UTF8.self)
+            == "{\"ID\":\"7\"}\n{\"ID\":\"694886423455234\"}\n")
+    }
+
+    @Test func keepAliveRepliesGiveEachLeaseItsTTLAndAnEndedLeaseZero() throws {
+        // As etcd 3.4's gateway answers: one line per message; a lease it no longer has comes back without TTL.
+        let lines = try [
+            #"{"result":{"header":{"revision":"41","raft_term":"2"},"ID":"7","TTL":"30"}}"#,
+            #"{"result":{"header":{"revision":"41"},"ID":"12345"}}"#,
+        ].map { try parse($0) }
+        let reply = try EtcdReply.keepAlives(lines)
+        #expect(reply.ttls == [7: 30, 12345: 0])
+        #expect(reply.revision == 41)
+        // An error inside the stream (the gateway's status is already 200) moves the call to another member.
+        #expect(throws: EtcdError.rejected(status: 503, message: "keep-alive: etcdserver: no leader")) {
+            try EtcdReply.keepAlives([try parse(#"{"error":{"grpc_code":14,"message":"etcdserver: no leader"}}"#)])
+        }
+    }
+
+    @Test func statusNamesTheMemberAndTheLeader() throws {
+        let reply = try parse(
+            #"{"header":{"cluster_id":"32","member_id":"4256228848635401610","revision":"1"},"version":"3.4.23","leader":"12454976027057244042"}"#)
+        let status = try EtcdReply.status(reply)
+        #expect(status.member == "4256228848635401610" && status.leader == "12454976027057244042")
+        #expect(throws: EtcdError.self) { try EtcdReply.status(try parse(#"{"header":{}}"#)) }
+    }
 }

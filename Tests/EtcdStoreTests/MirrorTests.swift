@@ -152,4 +152,49 @@ extension MirrorTests {
         #expect(index! > before!, "the removal of old changed the function")
         #expect(registry.counters.registrations.load(ordering: .relaxed) == 2, "a was not registered twice")
     }
+
+    @Test func leasesLeadToTheirIDsThroughReplacementsAndDeletes() throws {
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(10), origin: .stream, now: now)
+        try mirror.applyPut(Self.spec("b"), lease: 2, revision: 6, deadline: later(10), origin: .stream, now: now)
+        #expect(mirror.id(lease: 1) == "a" && mirror.id(lease: 2) == "b")
+        try mirror.applyPut(Self.spec("a", port: 81), lease: 3, revision: 7, deadline: later(10), origin: .stream, now: now)
+        #expect(mirror.id(lease: 1) == nil && mirror.id(lease: 3) == "a", "replaced under a new lease")
+        mirror.applyDelete(id: "b", revision: 8, origin: .local, now: now)
+        #expect(mirror.id(lease: 2) == nil, "a tombstone holds no lease")
+        _ = mirror.reconcile(snapshot: [], revision: 9, prepared: [:], now: now)
+        #expect(mirror.id(lease: 3) == nil)
+    }
+
+    @Test func renewalsOfOtherNodesExtendTheInstancesUnderTheListedLeases() throws {
+        try mirror.applyPut(Self.spec("a"), lease: 1, revision: 5, deadline: later(4), origin: .stream, now: now)
+        try mirror.applyPut(Self.spec("b"), lease: 2, revision: 6, deadline: later(9), origin: .stream, now: now)
+        let indexBefore = index
+        // Lease 99 is unknown here, and b already holds a later deadline: only a moves.
+        #expect(mirror.renewed(leases: [1, 2, 99], deadline: later(8), now: now) == 2)
+        #expect(registry.instance(id: "a", now: now)?.deadline == later(8))
+        #expect(registry.instance(id: "b", now: now)?.deadline == later(9), "never shortened")
+        #expect(index == indexBefore, "a renewal is no change a watch sees")
+    }
+}
+
+@Suite struct MirrorLagTests {
+    let start = Instant(nanoseconds: 1_000_000_000_000)
+
+    @Test func theLagIsHowLongTheWatchTookToDeliverThisNodesWrite() {
+        let lag = MirrorLag()
+        #expect(lag.nanoseconds(now: start) == 0)
+        lag.wrote(revision: 10, at: start)
+        #expect(lag.nanoseconds(now: start.adding(milliseconds: 300)) == 300_000_000, "still waiting: it grows")
+        lag.caughtUp(to: 10, at: start.adding(milliseconds: 40))
+        #expect(lag.nanoseconds(now: start.adding(seconds: 5)) == 40_000_000)
+        // Two writers noted out of revision order; the watch delivers both at once.
+        lag.wrote(revision: 12, at: start.adding(seconds: 6))
+        lag.wrote(revision: 11, at: start.adding(milliseconds: 5_990))
+        lag.caughtUp(to: 12, at: start.adding(milliseconds: 6_020))
+        #expect(lag.nanoseconds(now: start.adding(seconds: 7)) == 30_000_000)
+        // A write noted after the watch had already delivered it measured nothing.
+        lag.caughtUp(to: 20, at: start.adding(seconds: 8))
+        lag.wrote(revision: 19, at: start.adding(seconds: 9))
+        #expect(lag.nanoseconds(now: start.adding(seconds: 10)) == 0)
+    }
 }

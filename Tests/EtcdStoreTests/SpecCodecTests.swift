@@ -51,4 +51,15 @@ import Testing
             #expect(SpecCodec.id(key: key) == nil, "\(key)")
         }
     }
+
+    @Test func aValueMayNameItsCoverLeaseWhichOlderReadersIgnore() throws {
+        let bytes = SpecCodec.encode(Self.spec, cover: 694_886_423_455_234)
+        #expect(String(decoding: bytes, as: UTF8.self).hasSuffix(#","cover":"694886423455234"}"#))
+        let decoded = try SpecCodec.decodeWithCover(bytes, id: "web-1").get()
+        #expect(decoded.spec == Self.spec && decoded.cover == 694_886_423_455_234)
+        #expect(try SpecCodec.decode(bytes, id: "web-1").get() == Self.spec)
+        #expect(try SpecCodec.decodeWithCover(SpecCodec.encode(Self.spec), id: "web-1").get().cover == nil)
+        let junk = Array(#"{"service":"orders","function":"create","id":"web-1","address":"10.0.0.7","port":8080,"cover":"x"}"#.utf8)
+        #expect(try SpecCodec.decodeWithCover(junk, id: "web-1").get().cover == nil, "not an id: no cover")
+    }
 }
