@@ -69,6 +69,8 @@ package final class QueryScratch {
         nameLength = written
         guard offset + 4 <= query.count, query[offset + 2] == 0, query[offset + 3] == 1 else { return false }
         type = RRType(UInt16(query[offset]) << 8 | UInt16(query[offset + 1]))
+        // Types `ResponsePolicy` answers with an error before any lookup (FORMERR, REFUSED).
+        guard type != .opt, type != .axfr, type != .ixfr else { return false }
         questionEnd = offset + 4
         hasEDNS = query[11] == 1
         dnssecOK = false

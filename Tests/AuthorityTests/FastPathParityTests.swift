@@ -110,8 +110,10 @@ struct FastPathParityTests {
     @Test func theFastPathDeclinesWhatItDoesNotHandle() throws {
         let fast = FastResponder(resolver: resolver)
         let scratch = QueryScratch()
+        // Zone transfers and OPT as a question type are refused or FORMERR before any lookup.
         for (name, type) in [("create.orders.local.", RRType.any), ("alias.local.", .a), ("orders.local.", .a),
-            ("example.com.", .a)]
+            ("example.com.", .a), ("create.orders.local.", .ixfr), ("nothing.orders.local.", .ixfr),
+            ("www.local.", .axfr), ("local.", .axfr), ("a1.create.orders.local.", .opt)]
         {
             let query = try Self.query(name, type, edns: false)
             let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
