@@ -1,10 +1,12 @@
 import BeaconCLI
+import BeaconRuntime
 import PosixIO
 import Synchronization
 import Testing
 
-/// `beacon serve --help` and the README's flag table describe the same flags with the same
-/// environment variables (CONTRACT: the README documents the contract; where they differ, fix one).
+/// `beacon serve --help` is generated from `ServeFlag.all`; the README's flag table must describe the
+/// same flags with the same placeholders, environment variables and defaults (CONTRACT: the README
+/// documents the contract; where they differ, fix one).
 @Suite struct ServeFlagDocumentationTests {
     /// Flag name to environment variable, from the help text: each entry starts with `  --name` and
     /// names its variable in `[$VARIABLE...]`, possibly on a continuation line.
@@ -29,19 +31,30 @@ import Testing
         return flags
     }
 
-    /// Flag name to environment variable, from the rows of the README table under "## `beacon serve`".
-    static func readmeFlags() throws -> [String: String] {
+    struct Row: Equatable, CustomStringConvertible {
+        var placeholder: String
+        var variable: String
+        var defaultText: String
+        var description: String { "\(placeholder) $\(variable) default \(defaultText)" }
+    }
+
+    /// Flag name to its row of the README table under "## `beacon serve`".
+    static func readmeRows() throws -> [String: Row] {
         let text = String(decoding: try Files.read(RunningBeacon.repositoryRoot + "/README.md"), as: UTF8.self)
-        var flags: [String: String] = [:]
+        var rows: [String: Row] = [:]
         var inSection = false
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("## ") { inSection = line == "## `beacon serve`" }
             guard inSection, line.hasPrefix("| `--") else { continue }
-            let cells = line.split(separator: "|").map { $0.trimmingPrefix(" ") }
-            let flag = String(cells[0].dropFirst(3).prefix { $0 != " " && $0 != "`" })
-            flags[flag] = environmentVariable(in: String(cells[1])) ?? ""
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).dropFirst()
+                .map { $0.trimmingPrefix(" ").filter { $0 != "`" }.trimmingSuffix(" ") }
+            let flag = cells[0].dropFirst(2).prefix { $0 != " " }
+            let placeholder = cells[0].dropFirst(2 + flag.count).trimmingPrefix(" ")
+            rows[String(flag)] = Row(
+                placeholder: String(placeholder), variable: environmentVariable(in: String(cells[1])) ?? "",
+                defaultText: String(cells[2]))
         }
-        return flags
+        return rows
     }
 
     static func environmentVariable(in text: String) -> String? {
@@ -49,16 +62,29 @@ import Testing
         return String(text[start.lowerBound...].prefix { $0.isUppercase || $0 == "_" })
     }
 
-    @Test func everyServeFlagIsInTheHelpAndTheREADMEWithTheSameVariable() throws {
+    @Test func everyServeFlagIsInTheHelpAndTheREADMEAsTheTableSaysIt() throws {
         let help = Self.helpFlags()
-        let readme = try Self.readmeFlags()
-        #expect(help.count >= 20, "read \(help.count) flags from the help")
+        let readme = try Self.readmeRows()
+        let defaults = ServeConfig()
+        #expect(help.count == ServeFlag.all.count, "read \(help.count) flags from the help")
         #expect(help["udp-max-payload"] == "BEACON_UDP_MAX_PAYLOAD")
-        for (flag, variable) in help {
-            #expect(readme[flag] == variable, "--\(flag): help says \(variable), README says \(readme[flag] ?? "nothing")")
+        for flag in ServeFlag.all {
+            #expect(help[flag.name] == flag.environmentVariable ?? "", "--\(flag.name) in the help")
+            let expected = Row(
+                placeholder: flag.placeholder, variable: flag.environmentVariable ?? "",
+                defaultText: flag.defaultText(defaults))
+            #expect(readme[flag.name] == expected, "--\(flag.name): the table says \(expected)")
         }
-        for flag in readme.keys where help[flag] == nil {
-            Issue.record("--\(flag) is in the README table but not in serve --help")
+        for flag in readme.keys where !ServeFlag.all.contains(where: { $0.name == flag }) {
+            Issue.record("--\(flag) is in the README table but not a serve flag")
         }
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSuffix(_ character: Character) -> Substring {
+        var result = self
+        while result.last == character { result = result.dropLast() }
+        return result
     }
 }
