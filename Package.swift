@@ -23,7 +23,7 @@ let package = Package(
 
         // Pure layers: stdlib (and Synchronization) only.
         .target(name: "Primitives", swiftSettings: strict),
-        .target(name: "DNSWire", swiftSettings: strict),
+        .target(name: "DNSWire", dependencies: ["Primitives"], swiftSettings: strict),
         .target(name: "ZoneFile", dependencies: ["DNSWire"], swiftSettings: strict),
         .target(name: "Leases", dependencies: ["DNSWire", "Primitives"], swiftSettings: strict),
         .target(name: "Authority", dependencies: ["DNSWire", "ZoneFile", "Leases", "Primitives"], swiftSettings: strict),
@@ -97,7 +97,7 @@ let package = Package(
             dependencies: ["EtcdStore", "Leases", "HTTPWire", "PosixIO", "TestSupport", "Primitives"],
             swiftSettings: strict),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "PosixIO", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport", "Primitives"], swiftSettings: strict),
+        .testTarget(name: "PosixIOTests", dependencies: ["PosixIO", "TestSupport", "Primitives", "CGlue"], swiftSettings: strict),
         .testTarget(
             name: "JournalTests", dependencies: ["Journal", "Leases", "PosixIO", "TestSupport", "Primitives"], swiftSettings: strict),
         .testTarget(

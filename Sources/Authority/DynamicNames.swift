@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 import Leases
 
@@ -147,7 +148,7 @@ package struct DynamicNames: Sendable {
 
     private func addressSet(owner: DomainName, type: RRType, _ instances: [Instance], now: Instant) -> AnswerRRSet? {
         guard !instances.isEmpty else { return nil }
-        var seen = Set<IPAddressValue>()
+        var seen = Set<IPAddress>()
         let rdatas = instances.compactMap { seen.insert($0.spec.address).inserted ? $0.spec.address.rdata : nil }
         return AnswerRRSet(
             name: owner, type: type, ttl: earliestTTL(instances, now: now), rdatas: rdatas, instances: instances)

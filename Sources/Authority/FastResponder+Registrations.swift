@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 import Leases
 
@@ -199,7 +200,7 @@ extension FastResponder {
         let order = Rotation(count: count, start: rotation)
         for index in 0..<count {
             guard whole || out.count + recordSize <= out.buffer.count else { break }
-            let address = v4 ? IPAddressValue.v4(answers.ipv4[order[index]]) : answers.ipv6[order[index]]
+            let address = v4 ? IPAddress.v4(IPv4Address(answers.ipv4[order[index]])) : answers.ipv6[order[index]]
             writeAddressRecord(&out, owner: 0xC00C, address, ttl: ttl)
             counts.answers += 1
         }

@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 import Leases
 
@@ -144,14 +145,14 @@ package struct FastResponder: Sendable {
     }
 
     /// An A or AAAA record whose owner is a pointer: owner, type, class, TTL, RDLENGTH, address.
-    static func addressRecordSize(_ address: IPAddressValue) -> Int {
+    static func addressRecordSize(_ address: IPAddress) -> Int {
         switch address {
         case .v4: 2 + 2 + 2 + 4 + 2 + 4
         case .v6: 2 + 2 + 2 + 4 + 2 + 16
         }
     }
 
-    func writeAddressRecord(_ out: inout PacketWriter, owner: UInt16, _ address: IPAddressValue, ttl: UInt32) {
+    func writeAddressRecord(_ out: inout PacketWriter, owner: UInt16, _ address: IPAddress, ttl: UInt32) {
         out.write(owner)
         switch address {
         case .v4(let value):
@@ -159,16 +160,16 @@ package struct FastResponder: Sendable {
             out.write(UInt16(1))
             out.write(ttl)
             out.write(UInt16(4))
-            out.write(value)
-        case .v6(let high, let low):
+            out.write(value.value)
+        case .v6(let value):
             out.write(RRType.aaaa.rawValue)
             out.write(UInt16(1))
             out.write(ttl)
             out.write(UInt16(16))
-            out.write(UInt32(truncatingIfNeeded: high >> 32))
-            out.write(UInt32(truncatingIfNeeded: high))
-            out.write(UInt32(truncatingIfNeeded: low >> 32))
-            out.write(UInt32(truncatingIfNeeded: low))
+            out.write(UInt32(truncatingIfNeeded: value.high >> 32))
+            out.write(UInt32(truncatingIfNeeded: value.high))
+            out.write(UInt32(truncatingIfNeeded: value.low >> 32))
+            out.write(UInt32(truncatingIfNeeded: value.low))
         }
     }
 

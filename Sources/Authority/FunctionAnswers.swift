@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 import Leases
 
@@ -30,7 +31,7 @@ final class FunctionAnswers: @unchecked Sendable {
     private(set) var srvOffsets: [Int32] = []
     /// Distinct addresses in order of first appearance in `live` (one A or AAAA record each).
     private(set) var ipv4: [UInt32] = []
-    private(set) var ipv6: [IPAddressValue] = []
+    private(set) var ipv6: [IPAddress] = []
     /// The live instances with each kind of address: an A or AAAA answer exposes all of them.
     private(set) var ipv4Instances: [Instance] = []
     private(set) var ipv6Instances: [Instance] = []
@@ -88,7 +89,7 @@ final class FunctionAnswers: @unchecked Sendable {
         ipv6Instances.removeAll(keepingCapacity: true)
         entry.instances.forEach { if $0.isLive(at: now) { live.append($0) } }
         // Distinct addresses: a set for many, a scan of the few so far for few.
-        var seen = live.count > Self.cachedAbove ? Set<IPAddressValue>(minimumCapacity: live.count) : nil
+        var seen = live.count > Self.cachedAbove ? Set<IPAddress>(minimumCapacity: live.count) : nil
         for instance in live {
             let spec = instance.spec
             srvOffsets.append(Int32(srvRecords.count))
@@ -116,7 +117,7 @@ final class FunctionAnswers: @unchecked Sendable {
             switch spec.address {
             case .v4(let value):
                 ipv4Instances.append(instance)
-                if fresh { ipv4.append(value) }
+                if fresh { ipv4.append(value.value) }
             case .v6:
                 ipv6Instances.append(instance)
                 if fresh { ipv6.append(spec.address) }

@@ -6,6 +6,7 @@
 // `ResponseWriter` encodes that into the caller's buffer, echoing the question bytes and truncating
 // whole RRsets to fit the transport. Names are compared case-insensitively; the question's own case
 // is echoed.
+import Primitives
 import DNSWire
 import ZoneFile
 

@@ -1,3 +1,4 @@
+import Primitives
 import Authority
 import DNSWire
 import PosixIO

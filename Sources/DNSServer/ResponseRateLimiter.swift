@@ -1,3 +1,4 @@
+import Primitives
 import PosixIO
 import Synchronization
 
@@ -69,11 +70,8 @@ package final class ResponseRateLimiter: @unchecked Sendable {
     /// The prefix key of a source address: /24 of IPv4, /56 of IPv6, tagged by family.
     package static func prefix(of address: SocketAddress) -> UInt64 {
         switch address {
-        case .v4(let host, _): return 0x4_0000_0000 | UInt64(host >> 8)
-        case .v6(let host, _, _):
-            var key: UInt64 = 6
-            for index in 0..<7 { key = key << 8 | UInt64(host[index]) }
-            return key
+        case .v4(let host, _): return 0x4_0000_0000 | UInt64(host.value >> 8)
+        case .v6(let host, _, _): return 6 << 56 | host.high >> 8
         }
     }
 

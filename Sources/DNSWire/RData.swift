@@ -1,3 +1,4 @@
+import Primitives
 /// SOA RDATA (RFC 1035 §3.3.13).
 package struct SOA: Equatable, Hashable, Sendable {
     package var mname: DomainName

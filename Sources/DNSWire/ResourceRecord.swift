@@ -1,3 +1,4 @@
+import Primitives
 /// One resource record (RFC 1035 §4.1.3).
 ///
 /// For OPT (RFC 6891 §6.1.2) the CLASS field is the requestor's UDP payload size and the TTL field

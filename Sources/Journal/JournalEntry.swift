@@ -1,3 +1,4 @@
+import Primitives
 import Leases
 
 /// One record of the journal or the snapshot: the payload of one frame.
@@ -112,13 +113,13 @@ package enum JournalEntry: Equatable, Sendable {
         appendShortString(spec.function, to: &buffer)
         appendShortString(spec.id, to: &buffer)
         switch spec.address {
-        case .v4(let value):
+        case .v4(let v4):
             buffer.append(4)
-            appendInteger(value.byteSwapped, to: &buffer)  // network order, as written in a packet
-        case .v6(let high, let low):
+            appendInteger(v4.value.byteSwapped, to: &buffer)  // network order, as written in a packet
+        case .v6(let v6):
             buffer.append(6)
-            appendInteger(high.byteSwapped, to: &buffer)
-            appendInteger(low.byteSwapped, to: &buffer)
+            appendInteger(v6.high.byteSwapped, to: &buffer)
+            appendInteger(v6.low.byteSwapped, to: &buffer)
         }
         appendInteger(spec.port, to: &buffer)
         appendInteger(spec.ttl, to: &buffer)
@@ -196,14 +197,14 @@ package enum JournalEntry: Equatable, Sendable {
     private static func decodeSpec(_ cursor: inout ByteCursor) -> InstanceSpec? {
         guard let service = cursor.readLabel(), let function = cursor.readLabel(), let id = cursor.readLabel()
         else { return nil }
-        let address: IPAddressValue
+        let address: IPAddress
         switch cursor.readByte() {
         case 4:
             guard let value = cursor.readInteger(UInt32.self) else { return nil }
-            address = .v4(value.byteSwapped)
+            address = .v4(IPv4Address(value.byteSwapped))
         case 6:
             guard let high = cursor.readInteger(UInt64.self), let low = cursor.readInteger(UInt64.self) else { return nil }
-            address = .v6(high: high.byteSwapped, low: low.byteSwapped)
+            address = .v6(IPv6Address(high: high.byteSwapped, low: low.byteSwapped))
         default:
             return nil
         }

@@ -6,7 +6,7 @@ package struct InstanceSpec: Equatable, Hashable, Sendable {
     package var service: String
     package var function: String
     package var id: String
-    package var address: IPAddressValue
+    package var address: IPAddress
     package var port: UInt16
     /// The lease, in whole seconds (1-86400).
     package var ttl: UInt32
@@ -24,7 +24,7 @@ package struct InstanceSpec: Equatable, Hashable, Sendable {
     package static let maximumMetaEntries = 64
 
     package init(
-        service: String, function: String, id: String, address: IPAddressValue, port: UInt16,
+        service: String, function: String, id: String, address: IPAddress, port: UInt16,
         ttl: UInt32 = InstanceSpec.defaultTTL, priority: UInt16 = InstanceSpec.defaultPriority,
         weight: UInt16 = InstanceSpec.defaultWeight, meta: [MetaEntry] = []
     ) {
@@ -44,7 +44,7 @@ package struct InstanceSpec: Equatable, Hashable, Sendable {
     ///
     /// 13 base-32 characters of a 64-bit FNV-1a hash: a valid label that stays within Swift's
     /// 15-byte small-string form, so it costs no allocation per instance.
-    package static func derivedID(service: String, function: String, address: IPAddressValue, port: UInt16) -> String {
+    package static func derivedID(service: String, function: String, address: IPAddress, port: UInt16) -> String {
         let hash = FNV1a.hash("\(service)|\(function)|\(address)|\(port)".utf8)
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
         var text: [UInt8] = []
@@ -65,28 +65,4 @@ package struct MetaEntry: Equatable, Hashable, Sendable {
 
     /// The length of `key=value`, as published in TXT (at most 255 bytes).
     package var publishedLength: Int { key.utf8.count + 1 + value.utf8.count }
-}
-
-/// An instance address: an IPv4 or IPv6 literal, kept as raw bytes so Leases needs only DNSWire's names.
-package enum IPAddressValue: Hashable, Sendable, CustomStringConvertible {
-    case v4(UInt32)
-    case v6(high: UInt64, low: UInt64)
-
-    package var description: String {
-        switch self {
-        case .v4(let value): IPv4Address(value).description
-        case .v6(let high, let low): IPv6Address(high: high, low: low).description
-        }
-    }
-
-    package init?(_ text: String) {
-        if let v4 = IPv4Address(text) {
-            self = .v4(v4.value)
-        } else if let v6 = IPv6Address(text) {
-            self = .v6(high: v6.high, low: v6.low)
-        } else {
-            return nil
-        }
-    }
-
 }

@@ -1,3 +1,4 @@
+import Primitives
 /// A registration as a client sent it, before validation. `nil` means the field was absent.
 package struct RegistrationRequest: Sendable {
     package var service: String?
@@ -38,7 +39,7 @@ package struct RegistrationRequest: Sendable {
             throw .invalidField(field: "function", rule: LabelRules.ruleDescription)
         }
         guard let rawAddress = address else { throw .missingField("address") }
-        guard let address = IPAddressValue(rawAddress) else {
+        guard let address = IPAddress(rawAddress) else {
             throw .invalidField(field: "address", rule: "an IPv4 or IPv6 literal")
         }
         guard let rawPort = port else { throw .missingField("port") }

@@ -1,10 +1,11 @@
 import CGlue
 import Glibc
+import Primitives
 
 /// An IPv4 or IPv6 socket address.
 package enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
-    case v4(host: UInt32, port: UInt16)
-    case v6(host: [UInt8], port: UInt16, scope: UInt32)
+    case v4(host: IPv4Address, port: UInt16)
+    case v6(host: IPv6Address, port: UInt16, scope: UInt32)
 
     /// Parses `HOST:PORT`, `[V6HOST]:PORT`, or `localhost:PORT`.
     package init?(parsing text: String) {
@@ -26,14 +27,10 @@ package enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             return nil
         }
         if host == "localhost" { host = "127.0.0.1" }
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        if String(host).withCString({ inet_pton(AF_INET, $0, &v4) }) == 1 {
-            self = .v4(host: UInt32(bigEndian: v4.s_addr), port: port)
-        } else if String(host).withCString({ inet_pton(AF_INET6, $0, &v6) }) == 1 {
-            self = .v6(host: withUnsafeBytes(of: v6) { Array($0) }, port: port, scope: 0)
-        } else {
-            return nil
+        switch IPAddress(host) {
+        case .v4(let address)?: self = .v4(host: address, port: port)
+        case .v6(let address)?: self = .v6(host: address, port: port, scope: 0)
+        case nil: return nil
         }
     }
 
@@ -44,13 +41,15 @@ package enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             let address = withUnsafePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
             }
-            self = .v4(host: UInt32(bigEndian: address.sin_addr.s_addr), port: UInt16(bigEndian: address.sin_port))
+            self = .v4(
+                host: IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr)), port: UInt16(bigEndian: address.sin_port))
         case AF_INET6:
             let address = withUnsafePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee }
             }
             self = .v6(
-                host: withUnsafeBytes(of: address.sin6_addr) { Array($0) }, port: UInt16(bigEndian: address.sin6_port),
+                host: withUnsafeBytes(of: address.sin6_addr) { IPv6Address(bytes: $0) },
+                port: UInt16(bigEndian: address.sin6_port),
                 scope: address.sin6_scope_id)
         default:
             return nil
@@ -72,24 +71,17 @@ package enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The host part as text (`127.0.0.1`, `::1`).
     package var hostText: String {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         switch self {
-        case .v4(let host, _):
-            var address = in_addr(s_addr: host.bigEndian)
-            _ = inet_ntop(AF_INET, &address, &buffer, socklen_t(buffer.count))
-        case .v6(let host, _, _):
-            var address = in6_addr()
-            withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: host) }
-            _ = inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count))
+        case .v4(let host, _): host.description
+        case .v6(let host, _, _): host.description
         }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Whether the host is 0.0.0.0 or ::.
     package var isUnspecified: Bool {
         switch self {
-        case .v4(let host, _): host == 0
-        case .v6(let host, _, _): host.allSatisfy { $0 == 0 }
+        case .v4(let host, _): host.value == 0
+        case .v6(let host, _, _): host.high == 0 && host.low == 0
         }
     }
 
@@ -107,7 +99,7 @@ package enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = port.bigEndian
-            address.sin_addr = in_addr(s_addr: host.bigEndian)
+            address.sin_addr = in_addr(s_addr: host.value.bigEndian)
             return try withUnsafeBytes(of: &address) { (raw) throws(E) -> R in
                 try body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(MemoryLayout<sockaddr_in>.size))
             }
@@ -116,7 +108,10 @@ package enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = port.bigEndian
             address.sin6_scope_id = scope
-            withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: host) }
+            withUnsafeMutableBytes(of: &address.sin6_addr) {
+                $0.storeBytes(of: host.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                $0.storeBytes(of: host.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            }
             return try withUnsafeBytes(of: &address) { (raw) throws(E) -> R in
                 try body(
                     raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(MemoryLayout<sockaddr_in6>.size))

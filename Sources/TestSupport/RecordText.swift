@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 
 /// Builds a record from one line of presentation format, for readable expectations in tables:

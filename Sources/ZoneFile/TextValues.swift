@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 
 /// Reading the scalar fields of master files from bytes: numbers, TTLs with units, IPv4 addresses,

@@ -1,3 +1,4 @@
+import Primitives
 import Authority
 import DNSWire
 import Leases
@@ -128,7 +129,7 @@ enum Registrations {
         priority: UInt16 = 0, weight: UInt16 = 1, meta: [(String, String)] = []
     ) -> InstanceSpec {
         InstanceSpec(
-            service: service, function: function, id: id, address: IPAddressValue(address)!, port: port, ttl: ttl,
+            service: service, function: function, id: id, address: IPAddress(address)!, port: port, ttl: ttl,
             priority: priority, weight: weight, meta: meta.map { MetaEntry(key: $0.0, value: $0.1) })
     }
 }

@@ -124,7 +124,7 @@ final class MiniEtcd: Sendable {
     }
 
     static func spec(_ id: String, ttl: UInt32 = 30) -> InstanceSpec {
-        InstanceSpec(service: "s", function: "f", id: id, address: IPAddressValue("10.0.0.1")!, port: 80, ttl: ttl)
+        InstanceSpec(service: "s", function: "f", id: id, address: IPAddress("10.0.0.1")!, port: 80, ttl: ttl)
     }
 
     func eventually(_ milliseconds: Int = 4_000, _ condition: () -> Bool) -> Bool {

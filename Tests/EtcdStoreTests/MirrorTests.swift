@@ -1,3 +1,4 @@
+import Primitives
 import EtcdStore
 import Leases
 import PosixIO
@@ -13,7 +14,7 @@ import Testing
     init() { mirror = Mirror(registry: registry, log: Log(level: .error) { _ in }) }
 
     static func spec(_ id: String, port: UInt16 = 80) -> InstanceSpec {
-        InstanceSpec(service: "s", function: "f", id: id, address: IPAddressValue("10.0.0.1")!, port: port, ttl: 10)
+        InstanceSpec(service: "s", function: "f", id: id, address: IPAddress("10.0.0.1")!, port: port, ttl: 10)
     }
 
     var index: UInt64? { registry.entry(FunctionKey(service: "s", function: "f"))?.index }

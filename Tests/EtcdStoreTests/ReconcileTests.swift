@@ -1,10 +1,11 @@
+import Primitives
 import EtcdStore
 import Leases
 import Testing
 
 @Suite struct ReconcileTests {
     static func spec(_ id: String) -> InstanceSpec {
-        InstanceSpec(service: "s", function: "f", id: id, address: IPAddressValue("10.0.0.1")!, port: 80)
+        InstanceSpec(service: "s", function: "f", id: id, address: IPAddress("10.0.0.1")!, port: 80)
     }
 
     static func kv(_ id: String, revision: Int64, lease: Int64 = 1) -> EtcdKeyValue {

@@ -1,3 +1,4 @@
+import Primitives
 import EtcdStore
 import HTTPWire
 import Leases
@@ -5,7 +6,7 @@ import Testing
 
 @Suite struct SpecCodecTests {
     static let spec = InstanceSpec(
-        service: "orders", function: "create", id: "web-1", address: IPAddressValue("10.0.0.7")!, port: 8080, ttl: 15,
+        service: "orders", function: "create", id: "web-1", address: IPAddress("10.0.0.7")!, port: 8080, ttl: 15,
         priority: 3, weight: 9, meta: [MetaEntry(key: "zone", value: "b"), MetaEntry(key: "az", value: "1")])
 
     @Test func specIsStoredAsRegistrationJSON() {
@@ -17,7 +18,7 @@ import Testing
 
     @Test func specsRoundTripKeepingMetaOrder() throws {
         var v6 = Self.spec
-        v6.address = IPAddressValue("2001:db8::1")!
+        v6.address = IPAddress("2001:db8::1")!
         v6.meta = []
         for spec in [Self.spec, v6] {
             #expect(try SpecCodec.decode(SpecCodec.encode(spec), id: spec.id).get() == spec)

@@ -29,7 +29,7 @@ import Testing
     static func spec(_ index: Int) -> InstanceSpec {
         let service = "svc\(index % 10)"
         let function = "fn\((index / 10) % functions)"
-        let address = IPAddressValue.v4(0x0A00_0000 | UInt32(index & 0xFF_FFFF))
+        let address = IPAddress.v4(IPv4Address(0x0A00_0000 | UInt32(index & 0xFF_FFFF)))
         let port = UInt16(1024 + index % 50_000)
         return InstanceSpec(
             service: service, function: function,

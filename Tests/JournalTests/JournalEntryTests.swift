@@ -43,7 +43,7 @@ import Testing
             .register(makeSpec(4)),
             .register(
                 InstanceSpec(
-                    service: String(repeating: "s", count: 63), function: "f-1", id: "x", address: .v6(high: .max, low: 1),
+                    service: String(repeating: "s", count: 63), function: "f-1", id: "x", address: .v6(IPv6Address(high: .max, low: 1)),
                     port: 65_535, ttl: InstanceSpec.maximumTTL, priority: .max, weight: .max, meta: maximalMeta)),
             .deregister(id: "i42"),
             .snapshotHeader(generation: 0x0102_0304_0506_0708),

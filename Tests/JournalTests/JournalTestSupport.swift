@@ -118,8 +118,8 @@ final class CapturedLog: Sendable {
 
 /// A valid registration, varied by `index`: IPv4 and IPv6, with and without meta.
 func makeSpec(_ index: Int, service: String = "orders", function: String? = nil, ttl: UInt32 = 30) -> InstanceSpec {
-    let address: IPAddressValue =
-        index % 3 == 0 ? .v6(high: 0x2001_0db8_0000_0000, low: UInt64(index)) : .v4(0x0A00_0000 | UInt32(index & 0xFFFFFF))
+    let address: IPAddress =
+        index % 3 == 0 ? .v6(IPv6Address(high: 0x2001_0db8_0000_0000, low: UInt64(index))) : .v4(IPv4Address(0x0A00_0000 | UInt32(index & 0xFFFFFF)))
     let meta = index % 2 == 0 ? [] : [MetaEntry(key: "zone", value: "eu-\(index % 7)"), MetaEntry(key: "v", value: "\(index)")]
     return InstanceSpec(
         service: service, function: function ?? "f\(index % 5)", id: "i\(index)", address: address,

@@ -1,3 +1,4 @@
+import Primitives
 import Journal
 import Leases
 import PosixIO

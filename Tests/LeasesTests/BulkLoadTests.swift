@@ -1,3 +1,4 @@
+import Primitives
 import Leases
 import Testing
 
@@ -6,7 +7,7 @@ struct BulkLoadTests {
     static func spec(_ index: Int, function: Int) -> InstanceSpec {
         InstanceSpec(
             service: "s\(function % 7)", function: "f\(function)", id: "i\(index)",
-            address: .v4(UInt32(0x0A00_0000 + index)), port: UInt16(1 + index % 60_000), ttl: UInt32(1 + index % 90))
+            address: .v4(IPv4Address(UInt32(0x0A00_0000 + index))), port: UInt16(1 + index % 60_000), ttl: UInt32(1 + index % 90))
     }
 
     @Test func loadingGivesTheSameTableAsRegisteringOneByOne() throws {

@@ -1,3 +1,4 @@
+import Primitives
 import Leases
 import PosixIO
 import Testing
@@ -13,13 +14,13 @@ struct ExpiryWaveBench {
             _ = try registry.register(
                 InstanceSpec(
                     service: "s\(index / 300)", function: "f\(index / 3)", id: "i\(index)",
-                    address: .v4(UInt32(index)), port: 80, ttl: 3600), now: start)
+                    address: .v4(IPv4Address(UInt32(index))), port: 80, ttl: 3600), now: start)
         }
         for index in 0..<100_000 {
             _ = try registry.register(
                 InstanceSpec(
                     service: "w\(index / 300)", function: "g\(index / 3)", id: "w\(index)",
-                    address: .v4(UInt32(index)), port: 80, ttl: 10), now: start)
+                    address: .v4(IPv4Address(UInt32(index))), port: 80, ttl: 10), now: start)
         }
         let began = Posix.monotonicNanoseconds()
         let expired = registry.expire(now: start.adding(seconds: 10))

@@ -1,3 +1,4 @@
+import Primitives
 import Leases
 import PosixIO
 import Testing
@@ -17,7 +18,7 @@ struct LargeFunctionBench {
             for index in (thousand * 1_000)..<((thousand + 1) * 1_000) {
                 _ = try registry.register(
                     InstanceSpec(
-                        service: "big", function: "f", id: "instance-\(index)", address: .v4(UInt32(index)), port: 80,
+                        service: "big", function: "f", id: "instance-\(index)", address: .v4(IPv4Address(UInt32(index))), port: 80,
                         ttl: 3600), now: now)
             }
             let took = Posix.monotonicNanoseconds() - began

@@ -14,7 +14,7 @@ func spec(
     port: UInt16 = 8080, ttl: UInt32 = 30, priority: UInt16 = 0, weight: UInt16 = 1, meta: [MetaEntry] = []
 ) -> InstanceSpec {
     InstanceSpec(
-        service: service, function: function, id: id, address: IPAddressValue(address)!, port: port, ttl: ttl,
+        service: service, function: function, id: id, address: IPAddress(address)!, port: port, ttl: ttl,
         priority: priority, weight: weight, meta: meta)
 }
 

@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 import Leases
 import TestSupport
@@ -92,7 +93,7 @@ import Testing
 
     @Test func addressIsAnIPv4OrIPv6Literal() throws {
         #expect(try Self.request { $0.address = "192.0.2.7" }.validated().address == .v4(0xC000_0207))
-        #expect(try Self.request { $0.address = "2001:db8::1" }.validated().address == IPAddressValue("2001:0DB8:0::1"))
+        #expect(try Self.request { $0.address = "2001:db8::1" }.validated().address == IPAddress("2001:0DB8:0::1"))
         guard case .v6 = try Self.request({ $0.address = "::ffff:192.0.2.1" }).validated().address else {
             Issue.record("a v4-mapped address is an IPv6 literal")
             return
@@ -202,7 +203,7 @@ import Testing
     }
 
     @Test func derivedIdIsDeterministicAValidLabelAndDiffersByEveryInput() throws {
-        let v4 = IPAddressValue("10.0.0.1")!
+        let v4 = IPAddress("10.0.0.1")!
         let id = InstanceSpec.derivedID(service: "orders", function: "create", address: v4, port: 8080)
         #expect(id == InstanceSpec.derivedID(service: "orders", function: "create", address: v4, port: 8080))
         #expect(LabelRules.normalize(id) == id)
@@ -212,22 +213,22 @@ import Testing
             InstanceSpec.derivedID(service: "orders", function: "delete", address: v4, port: 8080),
             InstanceSpec.derivedID(service: "billing", function: "create", address: v4, port: 8080),
             InstanceSpec.derivedID(
-                service: "orders", function: "create", address: IPAddressValue("10.0.0.2")!, port: 8080),
+                service: "orders", function: "create", address: IPAddress("10.0.0.2")!, port: 8080),
         ]
         #expect(Set(variants + [id]).count == 5)
         // Equivalent IPv6 spellings are one address, hence one id.
         #expect(
             InstanceSpec.derivedID(
-                service: "s", function: "f", address: IPAddressValue("2001:DB8:0:0::1")!, port: 1)
+                service: "s", function: "f", address: IPAddress("2001:DB8:0:0::1")!, port: 1)
                 == InstanceSpec.derivedID(
-                    service: "s", function: "f", address: IPAddressValue("2001:db8::1")!, port: 1))
+                    service: "s", function: "f", address: IPAddress("2001:db8::1")!, port: 1))
     }
 
     @Test func derivedIdsAreValidLabelsAcrossManyEndpoints() {
         var ids = Set<String>()
         for port in 1...2_000 {
             let id = InstanceSpec.derivedID(
-                service: "svc", function: "fn", address: .v4(0x0A00_0001 + UInt32(port % 7)), port: UInt16(port))
+                service: "svc", function: "fn", address: .v4(IPv4Address(0x0A00_0001 + UInt32(port % 7))), port: UInt16(port))
             #expect(LabelRules.normalize(id) == id)
             ids.insert(id)
         }

@@ -1,3 +1,4 @@
+import CGlue
 import Glibc
 import PosixIO
 import Primitives
@@ -14,7 +15,23 @@ struct PosixIOTests {
         #expect(address.description == printed)
     }
 
-    @Test(arguments: ["127.0.0.1", "127.0.0.1:", "1.2.3:53", "::1:53", "[::1]53", "127.0.0.1:65536", "host:53", ""])
+    /// The host is the one `IPAddress` type; the bytes a socket call sees are still network order.
+    @Test(arguments: ["10.1.2.3:53", "[2001:db8::1:2]:8053", "[::ffff:192.0.2.1]:1", "[::]:0", "0.0.0.0:9"])
+    func socketAddressesSurviveTheTripThroughSockaddr(text: String) throws {
+        let address = try #require(SocketAddress(parsing: text))
+        var storage = sockaddr_storage()
+        let length = address.store(into: &storage)
+        #expect(Int(length) == (address.family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size))
+        #expect(SocketAddress(storage: storage) == address)
+        #expect(address.isUnspecified == (text == "[::]:0" || text == "0.0.0.0:9"))
+        if case .v4(let host, _) = address {
+            let bytes = withUnsafeBytes(of: &storage) { Array($0[4..<8]) }
+            #expect(bytes == host.octets, "sin_addr in network order")
+        }
+    }
+
+    @Test(arguments: ["127.0.0.1", "127.0.0.1:", "1.2.3:53", "::1:53", "[::1]53", "127.0.0.1:65536", "host:53", "",
+        "01.2.3.4:53", "[1::2::3]:53", "[12345::1]:53", "256.0.0.1:53"])
     func badSocketAddressesAreRejected(text: String) {
         #expect(SocketAddress(parsing: text) == nil)
     }

@@ -1,3 +1,4 @@
+import Primitives
 import DNSWire
 import Testing
 import ZoneFile

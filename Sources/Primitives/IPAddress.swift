@@ -1,9 +1,10 @@
 /// An IPv4 address, as in A RDATA (RFC 1035 §3.4.1).
-package struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
+package struct IPv4Address: Hashable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral {
     /// The address in host order (first octet in the top byte).
     package var value: UInt32
 
     package init(_ value: UInt32) { self.value = value }
+    package init(integerLiteral value: UInt32) { self.value = value }
     package init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
         value = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
     }
@@ -174,7 +175,8 @@ package struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Either kind of address.
+/// Either kind of address: what an instance registers, what A and AAAA records carry, and the host
+/// of a `SocketAddress`.
 package enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v4(IPv4Address)
     case v6(IPv6Address)
@@ -193,13 +195,6 @@ package enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .v4(let address): address.description
         case .v6(let address): address.description
-        }
-    }
-
-    package var rrType: RRType {
-        switch self {
-        case .v4: .a
-        case .v6: .aaaa
         }
     }
 }
