@@ -121,8 +121,9 @@ final class FakeUpstream: Sendable {
             for message in [spoof, query] {
                 guard let bytes = try? message.encode() else { continue }
                 _ = bytes.withUnsafeBytes { try? Posix.send(socket, from: $0, to: sender) }
+                // Counted before the right reply goes out, so a client that has its answer sees the count.
+                if message.header.id == spoof.header.id { spoofedRepliesSent.add(1, ordering: .relaxed) }
             }
-            spoofedRepliesSent.add(1, ordering: .relaxed)
         }
     }
 }
