@@ -2,19 +2,12 @@
 bound. Each scenario starts its own Beacon with the flags it needs (stopped by PID), prints one
 `# ...` line with its figure and reports pass or fail.
 """
-import multiprocessing, os, select, signal, socket, struct, subprocess, time
+import multiprocessing, os, select, signal, socket, struct, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import for_seconds, free_port, paced_latencies
 from http_hostile import LATENCY_BOUND_MS, RSS_BOUND_MIB, request, rss_mib
 from table_hostile import percentiles, pipeline, register_request
-
-
-def free_port():
-    with socket.socket() as tcp:
-        tcp.bind(("127.0.0.1", 0))
-        port = tcp.getsockname()[1]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", port))
-    return port
 
 
 class Beacon:
@@ -110,32 +103,25 @@ def udp_flood(port, name, qtype, seconds, sockets=4, rate=500, source="127.0.0.1
 
 
 def probe_udp(port, name, seconds, source="127.0.0.1", interval=0.01):
-    """UDP query latencies in ms for `seconds`, corrected for coordinated omission; None for a query
+    """UDP query latencies in ms for `seconds`, paced (see `paced_latencies`); None for a query
     unanswered within 1 s."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((source, 0))
     sock.settimeout(1)
-    latencies, qid = [], 0
-    started = due = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        due = max(due, time.perf_counter() - interval)
+    qid = 0
+
+    def ask():
+        nonlocal qid
         qid = (qid + 1) & 0xFFFF
-        sent = time.perf_counter()
         sock.sendto(query(name, A, qid), ("127.0.0.1", port))
         try:
             while struct.unpack(">H", sock.recv(65535)[:2])[0] != qid:
                 pass
-            ok = True
+            return True
         except socket.timeout:
-            ok = False
-        done = time.perf_counter()
-        if not ok:
-            latencies.append(None)
-        while ok and due <= done:
-            latencies.append((done - max(due, sent)) * 1000)
-            due += interval
-        time.sleep(max(0.0, due - time.perf_counter()))
-    return latencies
+            return False
+
+    return paced_latencies(ask, interval, for_seconds(seconds))
 
 
 def tcp_exchange(port, packet, timeout=2):
@@ -155,23 +141,16 @@ def tcp_exchange(port, packet, timeout=2):
 
 
 def probe_tcp(port, name, seconds, interval=0.02):
-    """TCP query latencies in ms (one connection each) for `seconds`; None for a failed query."""
-    latencies, qid = [], 0
-    started = due = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        due = max(due, time.perf_counter() - interval)
+    """TCP query latencies in ms (one connection each) for `seconds`, paced; None for a failed query."""
+    qid = 0
+
+    def ask():
+        nonlocal qid
         qid = (qid + 1) & 0xFFFF
-        sent = time.perf_counter()
         reply = tcp_exchange(port, query(name, A, qid))
-        done = time.perf_counter()
-        if reply is None or reply[:2] != struct.pack(">H", qid):
-            latencies.append(None)
-        else:
-            while due <= done:
-                latencies.append((done - max(due, sent)) * 1000)
-                due += interval
-        time.sleep(max(0.0, due - time.perf_counter()))
-    return latencies
+        return reply is not None and reply[:2] == struct.pack(">H", qid)
+
+    return paced_latencies(ask, interval, for_seconds(seconds))
 
 
 def summary(latencies):

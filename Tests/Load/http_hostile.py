@@ -3,7 +3,10 @@
 Every scenario takes the HTTP port, the server's PID (for its RSS) and abuse.py's `report`, prints one
 `# ...` line with its figure, and reports pass or fail.
 """
-import multiprocessing, select, socket, struct, time
+import multiprocessing, os, select, socket, struct, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import paced_latencies
 
 MIB = 1 << 20
 RSS_BOUND_MIB = 16
@@ -121,26 +124,14 @@ def watches_after_resets(port, report, count=2000):
 
 def probe_healthz(port, stop, interval=0.01):
     """/healthz latencies in ms until `stop` is set, one new connection each (so every HTTP loop is
-    sampled); None for a failure. A client is due every `interval`: a slow answer also counts, for
-    each client that fell due while it was awaited, the time that client would have waited (else a
-    one-second stall would be one sample among hundreds)."""
-    latencies = []
-    due = time.perf_counter()
-    while not stop.is_set():
-        due = max(due, time.perf_counter() - interval)
-        sent = time.perf_counter()
+    sampled), paced (see `paced_latencies`); None for a failure."""
+    def ask():
         try:
-            ok = request(port, "GET", "/healthz", timeout=5)[0] == 200
+            return request(port, "GET", "/healthz", timeout=5)[0] == 200
         except OSError:
-            ok = False
-        done = time.perf_counter()
-        if not ok:
-            latencies.append(None)
-        while ok and due <= done:
-            latencies.append((done - max(due, sent)) * 1000)
-            due += interval
-        time.sleep(max(0.0, due - time.perf_counter()))
-    return latencies
+            return False
+
+    return paced_latencies(ask, interval, lambda: not stop.is_set())
 
 
 def reset_watches_expiring(port, report, count=100000, wait_seconds=4, send_limit=15):

@@ -4,8 +4,10 @@ asserting its bound: memory follows the live table, and the table's summary neve
 Every scenario takes the ports, the server's PID (for its RSS) and abuse.py's `report`, prints one
 `# ...` line with its figure, and reports pass or fail.
 """
-import multiprocessing, select, socket, struct, time
+import multiprocessing, os, select, socket, struct, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import paced_latencies
 from http_hostile import LATENCY_BOUND_MS, RSS_BOUND_MIB, request, rss_mib
 
 # DNS on loopback answers in about 0.2 ms; a summary walking the table under its lock made it 25-100.
@@ -93,32 +95,24 @@ def query_a(name, qid):
 
 
 def probe_dns(port, name, stop, interval=0.005):
-    """UDP query latencies in ms until `stop` is set, corrected for coordinated omission as
-    http_hostile.probe_healthz is; None for a query unanswered within 2 s."""
+    """UDP query latencies in ms until `stop` is set, paced as http_hostile.probe_healthz is; None
+    for a query unanswered within 2 s."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(2)
-    latencies = []
-    due = time.perf_counter()
     qid = 0
-    while not stop.is_set():
-        due = max(due, time.perf_counter() - interval)
+
+    def ask():
+        nonlocal qid
         qid = (qid + 1) & 0xFFFF
-        sent = time.perf_counter()
         sock.sendto(query_a(name, qid), ("127.0.0.1", port))
         try:
             while struct.unpack(">H", sock.recv(4096)[:2])[0] != qid:
                 pass
-            ok = True
+            return True
         except socket.timeout:
-            ok = False
-        done = time.perf_counter()
-        if not ok:
-            latencies.append(None)
-        while ok and due <= done:
-            latencies.append((done - max(due, sent)) * 1000)
-            due += interval
-        time.sleep(max(0.0, due - time.perf_counter()))
-    return latencies
+            return False
+
+    return paced_latencies(ask, interval, lambda: not stop.is_set())
 
 
 def percentiles(latencies):

@@ -1,6 +1,6 @@
 """Small helpers shared by the Python test scripts: free loopback ports, one HTTP request, one DNS
-A query. Standard library only; scripts add this folder to sys.path."""
-import json, random, socket, struct
+A query, paced latency probes. Standard library only; scripts add this folder to sys.path."""
+import json, random, socket, struct, time
 
 
 def free_port():
@@ -54,3 +54,30 @@ def dns_a(port, name, timeout=3):
             addresses.append(socket.inet_ntoa(reply[offset:offset + 4]))
         offset += length
     return rcode, sorted(addresses)
+
+
+def paced_latencies(ask, interval, keep_going):
+    """Latencies in ms of `ask()` (True when answered, False when not: recorded as None), one client
+    due every `interval` while `keep_going()`. Corrected for coordinated omission: a slow answer also
+    counts, for each client that fell due while it was awaited, the time that client would have
+    waited (else a one-second stall would be one sample among hundreds)."""
+    latencies = []
+    due = time.perf_counter()
+    while keep_going():
+        due = max(due, time.perf_counter() - interval)
+        sent = time.perf_counter()
+        ok = ask()
+        done = time.perf_counter()
+        if not ok:
+            latencies.append(None)
+        while ok and due <= done:
+            latencies.append((done - max(due, sent)) * 1000)
+            due += interval
+        time.sleep(max(0.0, due - time.perf_counter()))
+    return latencies
+
+
+def for_seconds(seconds):
+    """A `keep_going` for `paced_latencies` that stops after `seconds`."""
+    end = time.perf_counter() + seconds
+    return lambda: time.perf_counter() < end
