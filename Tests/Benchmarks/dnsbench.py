@@ -144,7 +144,9 @@ def run_dnsperf(port, query_file, seconds, rate=None, verbose=False):
         elif line.strip().startswith("Queries per second:"):
             qps = float(line.split()[3])
         elif verbose and line.startswith("> "):
-            latencies.append(float(line.split()[-1]))
+            # `> T name type` is a query that timed out: it counts as dnsperf's 5 s timeout.
+            parts = line.split()
+            latencies.append(5.0 if parts[1] == "T" else float(parts[-1]))
     return completed, qps, latencies
 
 
