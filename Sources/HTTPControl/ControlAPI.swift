@@ -4,7 +4,7 @@ import Leases
 import PosixIO
 import Synchronization
 
-/// The `/v1` API, `/healthz`, `/metrics` and the status page (`/`, `/ui`, `/ui/app.js`, `/ui/style.css`):
+/// The `/v1` API, `/healthz`, `/metrics` and the status page (`/`, `/ui`, `/ui/lib.js`, `/ui/app.js`, `/ui/style.css`):
 /// requests in, responses out.
 ///
 /// Runs on an HTTP loop thread and never blocks it: a store write answers through `reply` (possibly

@@ -1,5 +1,5 @@
 // GENERATED FILE: DO NOT EDIT. Made by Tests/ServerTests/StatusPageFilesTests.swift from
-// Sources/HTTPControl/StatusPage/index.html, style.css and app.js: edit those, then run
+// Sources/HTTPControl/StatusPage/index.html, style.css, lib.js and app.js: edit those, then run
 //
 //     BEACON_REGENERATE=1 swift test --filter StatusPageFiles
 //
@@ -23,6 +23,7 @@ extension StatusPage {
 <meta name="color-scheme" content="light dark">
 <title>Beacon status</title>
 <link rel="stylesheet" href="/ui/style.css">
+<script src="/ui/lib.js" defer></script>
 <script src="/ui/app.js" defer></script>
 </head>
 <body>
@@ -265,23 +266,16 @@ footer { padding: .6rem 1.25rem .8rem; font-size: .82rem; }
 
 """#
 
-    /// `StatusPage/app.js`. Served at `/ui/app.js`.
-    package static let appJS = #"""
-// The status page's script, served at /ui/app.js; index.html loads it. Plain DOM code, no
-// framework. It reads this server's public API only (/v1/services and
-// /v1/services/{service}/{function} as blocking queries, /metrics every few seconds), so it works
-// unchanged with --token-file and never sees a token; the page's CSP lets it talk to nothing else.
-// No inline style: the page's CSP refuses style attributes, so rows are sized through the CSSOM
-// (element.style), which it allows.
+    /// `StatusPage/lib.js`. Served at `/ui/lib.js`: what `app.js` builds on.
+    package static let libJS = #"""
+// The status page's building blocks, served at /ui/lib.js; index.html loads it before app.js,
+// which takes what it needs from `BeaconLib`. Nothing here knows the page's elements: DOM helpers,
+// requests with a timeout, sleeps that can be cut short, backoff, a virtual table, and a reader of
+// the Prometheus text format.
 //
 // After editing, regenerate StatusPage+Files.generated.swift (see the README, "Status page").
 'use strict';
-(() => {
-const WAIT_SECONDS = 30;        // how long a blocking query parks on the server
-const MIN_GAP_MS = 1000;        // a busy table: at most one update a second per watch
-const METRICS_MS = 5000;        // /metrics is a plain GET, taken this often
-const TICK_MS = 200;            // lease countdowns: local display only, no request
-const RESYNC_GAP_MS = 1000;     // at most one lease re-check a second
+const BeaconLib = (() => {
 const OVERSCAN = 10;            // rows drawn above and below the visible ones
 
 const $ = (id) => document.getElementById(id);
@@ -301,26 +295,6 @@ function el(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
-}
-
-// MARK: The DNS side, as the server filled it in
-
-const root = document.documentElement;
-const domain = (root.dataset.domain || 'local.').replace(/(.)\.$/, '$1');
-const dns = (() => {
-  // "127.0.0.1:8053" or "[::1]:8053". A wildcard listener is reached at this page's host.
-  const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(root.dataset.dns || '');
-  if (!match) return null;
-  let host = match[1];
-  if (host === '0.0.0.0' || host === '::') host = location.hostname.replace(/^\[|\]$/g, '');
-  return { host, port: match[2] };
-})();
-
-$('server').textContent = `DNS ${root.dataset.dns || 'address unknown'} · zone ${root.dataset.domain || '?'}`;
-
-function digLine(service, fn) {
-  const server = dns ? `@${dns.host} ${dns.port === '53' ? '' : `-p ${dns.port} `}` : '';
-  return `dig ${server}${fn}.${service}.${domain} SRV`;
 }
 
 // MARK: Requests, failures and backoff
@@ -370,70 +344,8 @@ function pause(ms) {
 /** 1 s, 2 s, 4 s ... up to 30 s, with jitter so that many pages do not retry in step. */
 const backoff = (failures) => Math.min(30000, 1000 * 2 ** (failures - 1)) * (0.8 + Math.random() * 0.4);
 
-// One connection state for every request loop: any success means reachable.
-const link = {
-  down: null, retryAt: 0,
-  up() {
-    if (this.down === false) return;
-    this.down = false;
-    $('link').className = 'link up';
-    $('link-text').textContent = 'Live';
-    $('offline').hidden = true;
-    $('main').classList.remove('stale');
-    document.title = 'Beacon status';
-  },
-  fail(error, delay) {
-    this.retryAt = Date.now() + delay;
-    $('offline-reason').textContent =
-      error instanceof HTTPError ? `It answered ${error.status}: ${error.message}.` : `${error.message}.`;
-    showRetry();
-    if (this.down === true) return;
-    this.down = true;
-    $('link').className = 'link down';
-    $('link-text').textContent = 'Offline';
-    $('offline').hidden = false;
-    $('main').classList.add('stale');
-    document.title = 'Offline · Beacon status';
-  },
-};
-function showRetry() {
-  const seconds = Math.max(0, Math.ceil((link.retryAt - Date.now()) / 1000));
-  $('offline-retry').textContent = seconds > 0 ? `Retrying in ${seconds} s.` : 'Retrying…';
-}
-$('retry').addEventListener('click', () => { for (const wake of [...sleepers]) wake(); });
-
-/**
- * Follows `path` with blocking queries: the first request answers at once, each next one
- * (`?index=N&wait=30s`) when the index passes N or the wait ends. After a failure it starts
- * over without an index, since a restarted server may count from lower.
- * `apply(data)` gets every answer; an HTTP 4xx goes to `refused(error)` and ends the watch.
- */
-async function watch(path, signal, apply, refused) {
-  let index = null;
-  let failures = 0;
-  while (!signal.aborted) {
-    const started = Date.now();
-    const query = index === null ? '' : `?index=${index}&wait=${WAIT_SECONDS}s`;
-    try {
-      const data = await get(path + query, (WAIT_SECONDS + 10) * 1000, signal);
-      failures = 0;
-      link.up();
-      index = data.index;
-      apply(data);
-    } catch (error) {
-      if (signal.aborted) return;
-      if (error instanceof HTTPError && error.status < 500 && refused) { refused(error); return; }
-      index = null;
-      failures += 1;
-      const delay = backoff(failures);
-      link.fail(error, delay);
-      await pause(delay);
-      continue;
-    }
-    const spent = Date.now() - started;
-    if (query && spent < MIN_GAP_MS) await pause(MIN_GAP_MS - spent);
-  }
-}
+/** Wakes every `pause` now ("Retry now"). */
+function wakeAll() { for (const wake of [...sleepers]) wake(); }
 
 // MARK: A table that draws only the rows in view
 
@@ -506,6 +418,131 @@ function virtualRows(scroller, table, drawRow, afterDraw) {
       return Math.max(1, Math.floor((scroller.clientHeight - table.tHead.offsetHeight) / rowHeight));
     },
   };
+}
+
+// MARK: Server figures
+
+/** Sums each metric over its label sets: `name{labels} value` lines of the Prometheus text format. */
+function parseMetrics(text) {
+  const sums = new Map();
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (match) sums.set(match[1], (sums.get(match[1]) || 0) + Number(match[2]));
+  }
+  return sums;
+}
+
+return Object.freeze({ $, number, plural, timed, el, HTTPError, get, pause, wakeAll, backoff, virtualRows, parseMetrics });
+})();
+
+"""#
+
+    /// `StatusPage/app.js`. Served at `/ui/app.js`.
+    package static let appJS = #"""
+// The status page's script, served at /ui/app.js; index.html loads it after lib.js. Plain DOM code, no
+// framework. It reads this server's public API only (/v1/services and
+// /v1/services/{service}/{function} as blocking queries, /metrics every few seconds), so it works
+// unchanged with --token-file and never sees a token; the page's CSP lets it talk to nothing else.
+// No inline style: the page's CSP refuses style attributes, so rows are sized through the CSSOM
+// (element.style), which it allows.
+//
+// After editing, regenerate StatusPage+Files.generated.swift (see the README, "Status page").
+'use strict';
+(() => {
+const WAIT_SECONDS = 30;        // how long a blocking query parks on the server
+const MIN_GAP_MS = 1000;        // a busy table: at most one update a second per watch
+const METRICS_MS = 5000;        // /metrics is a plain GET, taken this often
+const TICK_MS = 200;            // lease countdowns: local display only, no request
+const RESYNC_GAP_MS = 1000;     // at most one lease re-check a second
+const {
+  $, number, plural, timed, el, HTTPError, get, pause, wakeAll, backoff, virtualRows, parseMetrics,
+} = BeaconLib;   // lib.js
+
+// MARK: The DNS side, as the server filled it in
+
+const root = document.documentElement;
+const domain = (root.dataset.domain || 'local.').replace(/(.)\.$/, '$1');
+const dns = (() => {
+  // "127.0.0.1:8053" or "[::1]:8053". A wildcard listener is reached at this page's host.
+  const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(root.dataset.dns || '');
+  if (!match) return null;
+  let host = match[1];
+  if (host === '0.0.0.0' || host === '::') host = location.hostname.replace(/^\[|\]$/g, '');
+  return { host, port: match[2] };
+})();
+
+$('server').textContent = `DNS ${root.dataset.dns || 'address unknown'} · zone ${root.dataset.domain || '?'}`;
+
+function digLine(service, fn) {
+  const server = dns ? `@${dns.host} ${dns.port === '53' ? '' : `-p ${dns.port} `}` : '';
+  return `dig ${server}${fn}.${service}.${domain} SRV`;
+}
+
+// MARK: The connection state
+
+// One connection state for every request loop: any success means reachable.
+const link = {
+  down: null, retryAt: 0,
+  up() {
+    if (this.down === false) return;
+    this.down = false;
+    $('link').className = 'link up';
+    $('link-text').textContent = 'Live';
+    $('offline').hidden = true;
+    $('main').classList.remove('stale');
+    document.title = 'Beacon status';
+  },
+  fail(error, delay) {
+    this.retryAt = Date.now() + delay;
+    $('offline-reason').textContent =
+      error instanceof HTTPError ? `It answered ${error.status}: ${error.message}.` : `${error.message}.`;
+    showRetry();
+    if (this.down === true) return;
+    this.down = true;
+    $('link').className = 'link down';
+    $('link-text').textContent = 'Offline';
+    $('offline').hidden = false;
+    $('main').classList.add('stale');
+    document.title = 'Offline · Beacon status';
+  },
+};
+function showRetry() {
+  const seconds = Math.max(0, Math.ceil((link.retryAt - Date.now()) / 1000));
+  $('offline-retry').textContent = seconds > 0 ? `Retrying in ${seconds} s.` : 'Retrying…';
+}
+$('retry').addEventListener('click', wakeAll);
+
+/**
+ * Follows `path` with blocking queries: the first request answers at once, each next one
+ * (`?index=N&wait=30s`) when the index passes N or the wait ends. After a failure it starts
+ * over without an index, since a restarted server may count from lower.
+ * `apply(data)` gets every answer; an HTTP 4xx goes to `refused(error)` and ends the watch.
+ */
+async function watch(path, signal, apply, refused) {
+  let index = null;
+  let failures = 0;
+  while (!signal.aborted) {
+    const started = Date.now();
+    const query = index === null ? '' : `?index=${index}&wait=${WAIT_SECONDS}s`;
+    try {
+      const data = await get(path + query, (WAIT_SECONDS + 10) * 1000, signal);
+      failures = 0;
+      link.up();
+      index = data.index;
+      apply(data);
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof HTTPError && error.status < 500 && refused) { refused(error); return; }
+      index = null;
+      failures += 1;
+      const delay = backoff(failures);
+      link.fail(error, delay);
+      await pause(delay);
+      continue;
+    }
+    const spent = Date.now() - started;
+    if (query && spent < MIN_GAP_MS) await pause(MIN_GAP_MS - spent);
+  }
 }
 
 // MARK: Services and functions
@@ -750,16 +787,6 @@ $('copy').addEventListener('click', async () => {
 });
 
 // MARK: Server figures
-
-/** Sums each metric over its label sets: `name{labels} value` lines of the Prometheus text format. */
-function parseMetrics(text) {
-  const sums = new Map();
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (match) sums.set(match[1], (sums.get(match[1]) || 0) + Number(match[2]));
-  }
-  return sums;
-}
 
 function showFigures(sample, previous) {
   const seconds = previous ? (sample.time - previous.time) / 1000 : 0;

@@ -1,7 +1,7 @@
 /// The HTML status page served at `/` and `/ui`, with its stylesheet at `/ui/style.css` and its
-/// script at `/ui/app.js`.
+/// scripts at `/ui/lib.js` (building blocks that know no element of the page) and `/ui/app.js`.
 ///
-/// The three are real files, `StatusPage/index.html`, `style.css` and `app.js`, edited as such.
+/// The four are real files, `StatusPage/index.html`, `style.css`, `lib.js` and `app.js`, edited as such.
 /// They are not SwiftPM resources (Package.swift excludes the folder; nothing reads files at run
 /// time): `StatusPage+Files.generated.swift` embeds them as string constants, and a test fails
 /// while it is stale (regenerate with `BEACON_REGENERATE=1 swift test --filter StatusPageFiles`).
@@ -30,8 +30,9 @@ package enum StatusPage {
         package let body: [UInt8]
     }
 
-    /// The assets by their name under `/ui/`: `app.js` and `style.css`.
+    /// The assets by their name under `/ui/`: `lib.js`, `app.js` and `style.css`.
     package static let assets: [String: Asset] = [
+        "lib.js": Asset(contentType: "application/javascript; charset=utf-8", body: Array(libJS.utf8)),
         "app.js": Asset(contentType: "application/javascript; charset=utf-8", body: Array(appJS.utf8)),
         "style.css": Asset(contentType: "text/css; charset=utf-8", body: Array(styleCSS.utf8)),
     ]

@@ -5,7 +5,7 @@
 # a token file, registers instances, and checks in the rendered page: the listing, keyboard use, a
 # registration made after load appearing without a reload, an expired lease disappearing, the
 # unreachable banner and recovery, 10,000 functions, and that its stylesheet and script
-# (/ui/style.css, /ui/app.js) come from the server under a 'self'-only Content-Security-Policy that
+# (/ui/style.css, /ui/lib.js, /ui/app.js) come from the server under a 'self'-only Content-Security-Policy that
 # refuses inline script and style. Saves Tests/Browser/status-page.png.
 # Installs Chromium (Debian package `chromium`) when it is missing. Bounded: at most 170 s.
 set -euo pipefail

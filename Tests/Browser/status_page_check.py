@@ -530,7 +530,8 @@ def run(beacon, browser):
     # The stylesheet and the script are files of this server, with their types.
     responses = {e["params"]["response"]["url"]: e["params"]["response"] for e in events
                  if e.get("method") == "Network.responseReceived"}
-    for path, mime in (("/ui/style.css", "text/css"), ("/ui/app.js", "application/javascript")):
+    for path, mime in (("/ui/style.css", "text/css"), ("/ui/lib.js", "application/javascript"),
+                       ("/ui/app.js", "application/javascript")):
         response = responses.get(origin + path)
         check(response and response["status"] == 200 and response["mimeType"] == mime,
               f"the page loads {path} from the server as {mime}",

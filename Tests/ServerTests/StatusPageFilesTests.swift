@@ -6,7 +6,7 @@ import Testing
 /// `StatusPage+Files.generated.swift`: committed, generated here, and checked to be current (as
 /// miekg/dns commits `zmsg.go`, which `msg_generate.go` writes).
 ///
-/// After editing `index.html`, `style.css` or `app.js`:
+/// After editing `index.html`, `style.css`, `lib.js` or `app.js`:
 ///
 ///     BEACON_REGENERATE=1 swift test --filter StatusPageFiles
 ///
@@ -22,6 +22,7 @@ struct StatusPageFilesTests {
     static let files: [(file: String, constant: String, summary: String)] = [
         ("index.html", "indexHTML", "The page at `/` and `/ui`; `StatusPage.html` fills in its `{{...}}`."),
         ("style.css", "styleCSS", "Served at `/ui/style.css`."),
+        ("lib.js", "libJS", "Served at `/ui/lib.js`: what `app.js` builds on."),
         ("app.js", "appJS", "Served at `/ui/app.js`."),
     ]
 
@@ -53,12 +54,13 @@ struct StatusPageFilesTests {
     /// What the server serves is the files byte for byte (the literals decode to exactly them).
     @Test(.disabled(if: regenerating, "the constants were compiled before the file was regenerated"))
     func embeddedConstantsAreTheFiles() throws {
-        let embedded = [StatusPage.indexHTML, StatusPage.styleCSS, StatusPage.appJS]
+        let embedded = [StatusPage.indexHTML, StatusPage.styleCSS, StatusPage.libJS, StatusPage.appJS]
         for (file, constant) in zip(Self.files, embedded) {
             let same = Array(constant.utf8) == (try Files.read(Self.directory + "/" + file.file))
             #expect(same, "StatusPage.\(file.constant) is not \(file.file): regenerate, then build again")
         }
         #expect(StatusPage.assets["app.js"]?.body == Array(StatusPage.appJS.utf8))
+        #expect(StatusPage.assets["lib.js"]?.body == Array(StatusPage.libJS.utf8))
         #expect(StatusPage.assets["style.css"]?.body == Array(StatusPage.styleCSS.utf8))
     }
 
@@ -75,7 +77,7 @@ struct StatusPageFilesTests {
     static func generate(_ contents: [String]) -> String {
         var source = """
             // GENERATED FILE: DO NOT EDIT. Made by Tests/ServerTests/StatusPageFilesTests.swift from
-            // Sources/HTTPControl/StatusPage/index.html, style.css and app.js: edit those, then run
+            // Sources/HTTPControl/StatusPage/index.html, style.css, lib.js and app.js: edit those, then run
             //
             //     BEACON_REGENERATE=1 swift test --filter StatusPageFiles
             //

@@ -6,7 +6,7 @@ import HTTPWire
 import PosixIO
 import Testing
 
-/// The status page at `/` and `/ui`, its script and stylesheet at `/ui/app.js` and `/ui/style.css`:
+/// The status page at `/` and `/ui`, its scripts and stylesheet at `/ui/lib.js`, `/ui/app.js` and `/ui/style.css`:
 /// how they are served and that they load nothing from elsewhere.
 ///
 /// What it does in a browser is checked by `Tests/Browser/status-page.sh` (headless Chromium).
@@ -46,6 +46,9 @@ struct StatusPageTests {
         #expect(script.status == 200)
         #expect(script.contentType == "application/javascript; charset=utf-8")
         #expect(script.body == StatusPage.appJS)
+        let library = try get(beacon, "/ui/lib.js")
+        #expect(library.status == 200 && library.contentType == "application/javascript; charset=utf-8")
+        #expect(library.body == StatusPage.libJS)
         let style = try get(beacon, "/ui/style.css")
         #expect(style.status == 200)
         #expect(style.contentType == "text/css; charset=utf-8")
@@ -69,12 +72,12 @@ struct StatusPageTests {
         }
         #expect(schemes.isEmpty, "the page mentions \(schemes)")
         #expect(Self.everything.matches(of: try Regex(#"//[A-Za-z0-9\[]"#)).isEmpty, "a //host reference")
-        // Nothing that loads a resource, but for the one stylesheet and the one script of this server.
+        // Nothing that loads a resource, but for the one stylesheet and the two scripts of this server.
         let page = Self.page.lowercased()
         #expect(page.matches(of: try Regex("<link")).count == 1)
         #expect(page.contains(#"<link rel="stylesheet" href="/ui/style.css">"#))
-        #expect(page.matches(of: try Regex("<script")).count == 1)
-        #expect(page.contains(#"<script src="/ui/app.js" defer></script>"#))
+        #expect(page.matches(of: try Regex("<script")).count == 2)
+        #expect(page.contains(#"<script src="/ui/lib.js" defer></script>\#n<script src="/ui/app.js" defer></script>"#))
         let loaders = ["@import", "url(", "<img", "<iframe", "<object", "<embed", "srcset", "<base", "<style"]
         for loader in loaders {
             #expect(!lowered.contains(loader), "the page uses \(loader)")
@@ -83,9 +86,9 @@ struct StatusPageTests {
         let attributes = Self.page.matches(of: try Regex(#"(?:href|src|action)="([^"]*)""#)).map {
             String($0.output[1].substring!)
         }
-        let own = ["#details", "/metrics", "/v1/services", "/v1/services", "/ui/style.css", "/ui/app.js"]
+        let own = ["#details", "/metrics", "/v1/services", "/v1/services", "/ui/style.css", "/ui/lib.js", "/ui/app.js"]
         #expect(attributes.sorted() == own.sorted())
-        let paths = Set(StatusPage.appJS.matches(of: try Regex(#"['`](/[a-z0-9/]*)"#)).map {
+        let paths = Set((StatusPage.libJS + StatusPage.appJS).matches(of: try Regex(#"['`](/[a-z0-9/]*)"#)).map {
             String($0.output[1].substring!)
         })
         #expect(paths == ["/v1/services", "/v1/services/", "/metrics"], "paths the script requests: \(paths)")
@@ -111,6 +114,7 @@ struct StatusPageTests {
         ]
         for refused in refused {
             #expect(!StatusPage.appJS.contains(refused), "app.js uses \(refused)")
+            #expect(!StatusPage.libJS.contains(refused), "lib.js uses \(refused)")
         }
     }
 
