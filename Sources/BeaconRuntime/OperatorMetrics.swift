@@ -96,9 +96,42 @@ enum OperatorMetrics {
             metrics.single(
                 "beacon_etcd_watch_up", "gauge", "1 while the mirror follows a watch, 0 while it is lost (writes answer 503).",
                 store.unavailableReason == nil ? 1 : 0)
-            metrics.single(
-                "beacon_etcd_resyncs_total", "counter", "Full re-reads of the prefix: one at start, then one per lost watch.",
-                counters.resyncs.load(ordering: .relaxed))
+            let totals: [(String, String, UInt64)] = [
+                ("beacon_etcd_resyncs_total", "Full re-reads of the prefix: one at start, then one per lost watch.", counters.resyncs.load(ordering: .relaxed)),
+                ("beacon_etcd_keepalive_requests_total", "Batched keep-alive requests sent.", counters.keepAliveRequests.load(ordering: .relaxed)),
+                (
+                    "beacon_etcd_keepalive_request_failures_total", "Keep-alive requests that failed (waiting heartbeats got 503).",
+                    counters.keepAliveRequestFailures.load(ordering: .relaxed)
+                ),
+                ("beacon_etcd_keepalives_sent_total", "Leases sent in keep-alive requests.", counters.keepAlivesSent.load(ordering: .relaxed)),
+                (
+                    "beacon_etcd_keepalives_confirmed_total", "Leases etcd renewed (the others had ended).",
+                    counters.keepAlivesConfirmed.load(ordering: .relaxed)
+                ),
+                (
+                    "beacon_etcd_keepalives_unanswered_total",
+                    "Leases a keep-alive request got no reply for (sent again; the gateway can end a stream early under load).",
+                    counters.keepAlivesUnanswered.load(ordering: .relaxed)
+                ),
+                (
+                    "beacon_etcd_cover_leases_granted_total", "Cover leases granted (one per marker epoch and instance TTL).",
+                    counters.coverLeasesGranted.load(ordering: .relaxed)
+                ),
+                (
+                    "beacon_etcd_markers_published_total", "Renewal markers this node put for the other nodes.",
+                    counters.markersPublished.load(ordering: .relaxed)
+                ),
+                (
+                    "beacon_etcd_marker_failures_total", "Renewal markers or cover leases that could not be written.",
+                    counters.markerFailures.load(ordering: .relaxed)
+                ),
+                ("beacon_etcd_markers_applied_total", "Renewal markers of other nodes applied here.", counters.markersApplied.load(ordering: .relaxed)),
+                (
+                    "beacon_etcd_renewals_learned_total", "Instances extended by other nodes' renewal markers.",
+                    counters.renewalsLearned.load(ordering: .relaxed)
+                ),
+            ]
+            for (name, help, value) in totals { metrics.single(name, "counter", help, value) }
             metrics.family(
                 "beacon_etcd_lease_lookups_total", "counter",
                 "timetolive reads: for new keys and renewal markers (reason=\"mirror\"), or because a deadline came close without a marker (reason=\"fallback\").",
@@ -106,22 +139,6 @@ enum OperatorMetrics {
                     ("reason=\"mirror\"", String(counters.leaseLookups.load(ordering: .relaxed))),
                     ("reason=\"fallback\"", String(counters.fallbackLookups.load(ordering: .relaxed))),
                 ])
-            metrics.single(
-                "beacon_etcd_keepalive_requests_total", "counter", "Batched keep-alive requests sent.",
-                counters.keepAliveRequests.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_etcd_keepalive_request_failures_total", "counter", "Keep-alive requests that failed (waiting heartbeats got 503).",
-                counters.keepAliveRequestFailures.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_etcd_keepalives_sent_total", "counter", "Leases sent in keep-alive requests.",
-                counters.keepAlivesSent.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_etcd_keepalives_confirmed_total", "counter", "Leases etcd renewed (the others had ended).",
-                counters.keepAlivesConfirmed.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_etcd_keepalives_unanswered_total", "counter",
-                "Leases a keep-alive request got no reply for (sent again; the gateway can end a stream early under load).",
-                counters.keepAlivesUnanswered.load(ordering: .relaxed))
             metrics.family(
                 "beacon_etcd_heartbeats_total", "counter",
                 "Heartbeats accepted, answered at once from a held confirmation or after waiting for a keep-alive.",
@@ -129,21 +146,6 @@ enum OperatorMetrics {
                     ("answered=\"at_once\"", String(counters.heartbeatsAnsweredAtOnce.load(ordering: .relaxed))),
                     ("answered=\"after_keepalive\"", String(counters.heartbeatsWaited.load(ordering: .relaxed))),
                 ])
-            metrics.single(
-                "beacon_etcd_cover_leases_granted_total", "counter", "Cover leases granted (one per marker epoch and instance TTL).",
-                counters.coverLeasesGranted.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_etcd_markers_published_total", "counter", "Renewal markers this node put for the other nodes.",
-                counters.markersPublished.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_etcd_marker_failures_total", "counter", "Renewal markers or cover leases that could not be written.",
-                counters.markerFailures.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_etcd_markers_applied_total", "counter", "Renewal markers of other nodes applied here.",
-                counters.markersApplied.load(ordering: .relaxed))
-            metrics.single(
-                "beacon_etcd_renewals_learned_total", "counter", "Instances extended by other nodes' renewal markers.",
-                counters.renewalsLearned.load(ordering: .relaxed))
             metrics.seconds(
                 "beacon_etcd_mirror_lag_seconds", "gauge",
                 "How long the watch took to deliver this node's latest write, or how long the oldest undelivered one has waited.",
