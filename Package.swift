@@ -4,7 +4,7 @@
 // Dependencies point one way, from the executable down to the pure wire code:
 //   beacon → BeaconCLI → BeaconRuntime → {DNSServer, HTTPControl, Journal, EtcdStore} → {Authority, Leases, HTTPWire, PosixIO}
 //   EtcdStore → Clients (its blocking HTTP client)
-//   Authority → {ZoneFile, Leases} → DNSWire
+//   Authority → {ZoneFile, Leases} → DNSWire → Primitives (IP addresses, locks: depends on nothing)
 import PackageDescription
 
 let strict: [SwiftSetting] = [
