@@ -14,15 +14,12 @@ which stays comparable when wrk and the server compete for the same cores.
 Usage: httpbench.py [--beacon .build/release/beacon] [--baseline BIN] [--tls] [--seconds 10] [--rounds 3]
 Every process it starts is stopped by PID.
 """
-import argparse, os, re, shutil, signal, socket, ssl, statistics, subprocess, tempfile, time
+import argparse, os, re, sys, shutil, signal, socket, ssl, statistics, subprocess, tempfile, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import free_port  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(port, request, context=None):

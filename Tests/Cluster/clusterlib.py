@@ -1,21 +1,10 @@
 """Helpers for Beacon's multi-node tests: an etcd cluster and Beacon nodes on loopback, a tiny DNS
 client and HTTP calls. Standard library only; installs nothing. Every process is tracked by PID
 (and its PID appended to $CLUSTER_PIDS when set, so the calling shell's trap can stop it too)."""
-import json, os, random, signal, socket, struct, subprocess, time, urllib.error, urllib.request
+import json, os, random, signal, socket, struct, subprocess, sys, time, urllib.error, urllib.request
 
-
-def free_port():
-    """A port free for both TCP and UDP on 127.0.0.1."""
-    while True:
-        with socket.socket() as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                udp.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import free_port  # noqa: E402
 
 
 class Processes:

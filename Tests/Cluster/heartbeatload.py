@@ -2,9 +2,10 @@
 server answers, or paced so that each instance is heartbeated once per interval), registration in
 bulk over keep-alive connections, and small readers of /metrics and /proc. Standard library and
 wrk only; installs nothing."""
-import http.client, json, os, re, subprocess, threading, time
+import http.client, json, os, re, subprocess, sys, threading, time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import cpu_seconds  # noqa: E402  (etcdfigures reads it as load.cpu_seconds)
 
 # Each wrk thread takes every THREADS-th id and cycles through them, aiming at one heartbeat per id
 # per INTERVAL whatever the answers take: each connection waits `period` between an answer and its
@@ -259,12 +260,6 @@ def etcd_counter(members, method, family="grpc_server_handled_total"):
             if line.startswith(family) and f'grpc_method="{method}"' in line:
                 total += float(line.rsplit(" ", 1)[1])
     return total
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def load_average():

@@ -16,14 +16,8 @@ Usage: crash.py [--beacon .build/release/beacon] [--rounds 20] [--clients 8]
 """
 import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-        u.bind(("127.0.0.1", port))
-    return port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import free_port  # noqa: E402
 
 
 class Connection:

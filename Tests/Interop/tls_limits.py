@@ -2,7 +2,10 @@
 cap and are closed at the handshake deadline, a full-handshake flood runs beside them, and through
 it all a client on an established keep-alive connection keeps getting fast answers while the
 server's memory stays bounded."""
-import multiprocessing, select, signal, socket, ssl, statistics, threading, time
+import multiprocessing, os, select, signal, socket, ssl, statistics, sys, threading, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import rss_kib  # noqa: E402
 
 CAP = 64
 HANDSHAKE_SECONDS = 2
@@ -31,14 +34,6 @@ def plain_http_gets_clean_close(port):
             return data == b""
         except (ConnectionResetError, socket.timeout):
             return False
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class Probe:

@@ -24,6 +24,9 @@ Exit status 0 only if every check passes.
 """
 import argparse, json, multiprocessing, os, random, resource, signal, socket, struct, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from beaconlib import free_port  # noqa: E402
+
 import dns_hostile
 import http_hostile
 import table_hostile
@@ -36,15 +39,6 @@ def report(ok, text):
     print(("ok - " if ok else "not ok - ") + text, flush=True)
     if not ok:
         failures += 1
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-        u.bind(("127.0.0.1", port))
-    return port
 
 
 def name_wire(name):

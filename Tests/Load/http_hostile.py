@@ -6,7 +6,7 @@ Every scenario takes the HTTP port, the server's PID (for its RSS) and abuse.py'
 import multiprocessing, os, select, socket, struct, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
-from beaconlib import paced_latencies
+from beaconlib import paced_latencies, rss_kib
 
 MIB = 1 << 20
 RSS_BOUND_MIB = 16
@@ -25,11 +25,8 @@ RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a reset, as 
 
 
 def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    kib = rss_kib(pid)
+    return kib / 1024 if kib else float("nan")
 
 
 def request(port, method, path, body=b"", timeout=3):

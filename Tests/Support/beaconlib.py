@@ -1,16 +1,37 @@
 """Small helpers shared by the Python test scripts: free loopback ports, one HTTP request, one DNS
 A query, paced latency probes. Standard library only; scripts add this folder to sys.path."""
-import json, random, socket, struct, time
+import json, os, random, socket, struct, time
 
 
 def free_port():
-    """A port free for both TCP and UDP on 127.0.0.1 (Beacon binds DNS on both)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-        u.bind(("127.0.0.1", port))
-    return port
+    """A port free for both TCP and UDP on 127.0.0.1 (Beacon binds DNS on both): one TCP picked
+    that UDP can also bind, else another."""
+    while True:
+        with socket.socket() as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                udp.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process and its threads, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    """Resident memory of a process in KiB (0 when /proc has no VmRSS line for it)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def http(port, method, path, body=None, timeout=15):
