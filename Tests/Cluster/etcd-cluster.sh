@@ -12,26 +12,7 @@ for tool in etcd python3 timeout; do
 done
 [ -x "$BEACON_BIN" ] || { echo "not ok - $BEACON_BIN is not built (swift build -c release --product beacon)"; exit 2; }
 
-export CLUSTER_PIDS="$(mktemp)"
-runner=""
-cleanup() {
-    [ -n "$runner" ] && kill -TERM "$runner" 2>/dev/null && wait "$runner" 2>/dev/null
-    # Anything the runner could not stop (it was killed itself): by PID, never by name.
-    # The command line is checked first, so that a PID reused since cannot be hit.
-    while read -r pid; do
-        cmd="$( { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null )"
-        case "$cmd" in
-            etcd\ *|"$BEACON_BIN"\ *) kill -KILL "$pid" 2>/dev/null ;;
-        esac
-    done < "$CLUSTER_PIDS"
-    rm -f "$CLUSTER_PIDS"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-timeout --signal=TERM --kill-after=10 170 python3 -u "$here/etcd_cluster.py" &
-runner=$!
-wait "$runner"
-status=$?
-runner=""
-exit "$status"
+# shellcheck source=Tests/Support/tracked-run.sh
+source "$root/Tests/Support/tracked-run.sh"
+run_tracked 170 "$here/etcd_cluster.py"
+exit $?

@@ -16,26 +16,7 @@ for tool in curl openssl etcd python3 timeout; do
 done
 [ -x "$BEACON_BIN" ] || { echo "not ok - $BEACON_BIN is not built (swift build -c release --product beacon)"; exit 2; }
 
-export CLUSTER_PIDS="$(mktemp)"
-runner=""
-cleanup() {
-    [ -n "$runner" ] && kill -TERM "$runner" 2>/dev/null && wait "$runner" 2>/dev/null
-    # Anything the runner could not stop (it was killed itself): by PID, never by name, and only
-    # when the PID still runs one of our commands (it may have been reused since).
-    while read -r pid; do
-        cmd="$( { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null )"
-        case "$cmd" in
-            etcd\ *|"$BEACON_BIN"\ *) kill -KILL "$pid" 2>/dev/null ;;
-        esac
-    done < "$CLUSTER_PIDS"
-    rm -f "$CLUSTER_PIDS"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-timeout --signal=TERM --kill-after=10 200 python3 -u "$here/tls_interop.py" &
-runner=$!
-wait "$runner"
-status=$?
-runner=""
-exit "$status"
+# shellcheck source=Tests/Support/tracked-run.sh
+source "$root/Tests/Support/tracked-run.sh"
+run_tracked 200 "$here/tls_interop.py"
+exit $?
