@@ -7,6 +7,25 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from beaconlib import free_port  # noqa: E402
 
 
+class Report:
+    """`ok N - ...` / `not ok N - ...` lines with the seconds since the start; counts the failures."""
+
+    def __init__(self):
+        self.count = 0
+        self.failed = 0
+        self.started = time.time()
+
+    def check(self, condition, text, detail=""):
+        self.count += 1
+        stamp = f"[{time.time() - self.started:5.1f}s]"
+        if condition:
+            print(f"ok {self.count} - {text} {stamp}", flush=True)
+        else:
+            self.failed += 1
+            print(f"not ok {self.count} - {text} {stamp}" + (f"\n  # {detail}" if detail else ""), flush=True)
+        return condition
+
+
 class Processes:
     """Started processes by name; stopped by PID."""
 

@@ -7,27 +7,10 @@ Needs `etcd` on PATH and $BEACON_BIN (default .build/release/beacon); installs n
 import os, signal, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clusterlib import BeaconNode, EtcdCluster, Processes, http, wait_until  # noqa: E402
+from clusterlib import BeaconNode, EtcdCluster, Processes, Report, http, wait_until  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NAME = "create.orders.local"
-
-
-class Report:
-    def __init__(self):
-        self.count = 0
-        self.failed = 0
-        self.started = time.time()
-
-    def check(self, condition, text, detail=""):
-        self.count += 1
-        stamp = f"[{time.time() - self.started:5.1f}s]"
-        if condition:
-            print(f"ok {self.count} - {text} {stamp}", flush=True)
-        else:
-            self.failed += 1
-            print(f"not ok {self.count} - {text} {stamp}" + (f"\n  # {detail}" if detail else ""), flush=True)
-        return condition
 
 
 def main():

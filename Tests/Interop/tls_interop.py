@@ -8,27 +8,10 @@ import os, shutil, signal, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "Cluster"))
-from clusterlib import Processes, addresses, free_port, wait_until  # noqa: E402
+from clusterlib import Processes, Report, addresses, free_port, wait_until  # noqa: E402
 import tls_etcd, tls_limits  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-
-
-class Report:
-    def __init__(self):
-        self.count = 0
-        self.failed = 0
-        self.started = time.time()
-
-    def check(self, condition, text, detail=""):
-        self.count += 1
-        stamp = f"[{time.time() - self.started:5.1f}s]"
-        if condition:
-            print(f"ok {self.count} - {text} {stamp}", flush=True)
-        else:
-            self.failed += 1
-            print(f"not ok {self.count} - {text} {stamp}" + (f"\n  # {detail}" if detail else ""), flush=True)
-        return condition
 
 
 def curl(*args, timeout=5):
