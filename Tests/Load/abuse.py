@@ -25,7 +25,7 @@ Exit status 0 only if every check passes.
 import argparse, json, multiprocessing, os, random, resource, signal, socket, struct, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
-from beaconlib import free_port  # noqa: E402
+from beaconlib import free_port, wait_healthy  # noqa: E402
 
 import dns_hostile
 import http_hostile
@@ -159,12 +159,7 @@ def main():
                                "--tcp-idle-timeout", "120", "--http-idle-timeout", "120", "--http-request-timeout", "3",
                                "--log-level", "warning"])
     try:
-        for _ in range(100):
-            try:
-                if http(web, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
+        wait_healthy(web, 5)  # if it did not start, the registration below says so
         status, _ = http(web, "POST", "/v1/register",
                          '{"service":"orders","function":"create","address":"10.9.8.7","port":80,"ttl":600}')
         report(status == 200, "registered an instance")

@@ -5,7 +5,7 @@ bound. Each scenario starts its own Beacon with the flags it needs (stopped by P
 import multiprocessing, os, select, signal, socket, struct, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
-from beaconlib import for_seconds, free_port, paced_latencies
+from beaconlib import for_seconds, free_port, paced_latencies, wait_healthy
 from http_hostile import LATENCY_BOUND_MS, RSS_BOUND_MIB, request, rss_mib
 from table_hostile import percentiles, pipeline, register_request
 
@@ -17,13 +17,8 @@ class Beacon:
         self.dns, self.http = free_port(), free_port()
         self.process = subprocess.Popen([binary, "serve", "--in-memory", "--dns", f"127.0.0.1:{self.dns}", "--http",
                                          f"127.0.0.1:{self.http}", "--log-level", "error", *flags])
-        for _ in range(200):
-            try:
-                if request(self.http, "GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("beacon did not start")
+        if not wait_healthy(self.http):
+            raise SystemExit("beacon did not start")
 
     def __enter__(self):
         return self

@@ -10,7 +10,7 @@ Needs dnsperf (Debian's `dnsperf`). Everything on 127.0.0.1, bounded in time.
 import argparse, os, re, shutil, signal, socket, struct, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
-from beaconlib import free_port, http as request  # noqa: E402
+from beaconlib import free_port, http as request, wait_healthy  # noqa: E402
 
 
 def http(port, method, path, body=None):
@@ -60,12 +60,7 @@ def main():
                                "--http", f"127.0.0.1:{web}"], stderr=open(log_path, "w"))
     failures = []
     try:
-        for _ in range(300):
-            try:
-                if http(web, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.02)
+        wait_healthy(web, 6)
         http(web, "POST", "/v1/register", {"service": "orders", "function": "create", "address": "10.0.0.5",
                                            "port": 80, "ttl": 3600})
         with open(os.path.join(work, "queries"), "w") as f:

@@ -51,6 +51,19 @@ def http(port, method, path, body=None, timeout=15):
         return status, payload.decode(errors="replace")
 
 
+def wait_healthy(port, seconds=10):
+    """Whether GET /healthz on `port` answers 200 within `seconds` (a server just started)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if http(port, "GET", "/healthz", timeout=2)[0] == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 def dns_a(port, name, timeout=3):
     """(rcode, sorted addresses) of an A query over UDP."""
     query = struct.pack(">HHHHHH", random.randrange(65536), 0x0100, 1, 0, 0, 0)
