@@ -10,27 +10,12 @@ stopped by PID. Run by .ci/run.
 import os, shutil, signal, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clusterlib import BeaconNode, EtcdCluster, Processes, free_port, http, wait_until  # noqa: E402
+from clusterlib import BeaconNode, EtcdCluster, Processes, Report, free_port, http, wait_until  # noqa: E402
+from heartbeatload import metrics  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-failures = 0
-
-
-def check(condition, text):
-    global failures
-    print(("ok - " if condition else "not ok - ") + text, flush=True)
-    failures += 0 if condition else 1
-
-
-def metrics(port):
-    """{series: value} of one scrape."""
-    status, text = http("GET", f"http://127.0.0.1:{port}/metrics", timeout=5)
-    result = {}
-    for line in (text if isinstance(text, str) else "").splitlines():
-        if line and not line.startswith("#"):
-            series, _, value = line.rpartition(" ")
-            result[series] = float(value)
-    return result
+report = Report()
+check = report.check
 
 
 def show(scrape, prefixes):
@@ -124,8 +109,8 @@ def main():
         etcd_node(procs, workdir, binary)
     finally:
         procs.stop_all()
-    print(f"# {'all checks passed' if failures == 0 else f'{failures} checks failed'}; logs in {workdir}")
-    sys.exit(1 if failures else 0)
+    print(f"# {report.count - report.failed}/{report.count} passed; logs in {workdir}")
+    sys.exit(1 if report.failed else 0)
 
 
 if __name__ == "__main__":
