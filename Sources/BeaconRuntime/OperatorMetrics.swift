@@ -84,37 +84,18 @@ enum OperatorMetrics {
         { metrics in
             let counters = store.metrics
             let watch = counters.watchMember.load(ordering: .relaxed)
-            let keepAlive = counters.keepAliveMember.load(ordering: .relaxed)
             var members: [(labels: String, value: String)] = []
             for (index, member) in counters.endpoints.enumerated() {
                 members.append(("member=\"\(member)\",role=\"watch\"", index == watch ? "1" : "0"))
-                members.append(("member=\"\(member)\",role=\"keepalive\"", index == keepAlive ? "1" : "0"))
             }
-            metrics.family(
-                "beacon_etcd_member", "gauge",
-                "1 for the member the watch follows and the one keep-alives go to (the leader when known).", members)
+            metrics.family("beacon_etcd_member", "gauge", "1 for the member the watch follows.", members)
             metrics.single(
                 "beacon_etcd_watch_up", "gauge", "1 while the mirror follows a watch, 0 while it is lost (writes answer 503).",
                 store.unavailableReason == nil ? 1 : 0)
             let totals: [(String, String, UInt64)] = [
                 ("beacon_etcd_resyncs_total", "Full re-reads of the prefix: one at start, then one per lost watch.", counters.resyncs.load(ordering: .relaxed)),
-                ("beacon_etcd_keepalive_requests_total", "Batched keep-alive requests sent.", counters.keepAliveRequests.load(ordering: .relaxed)),
                 (
-                    "beacon_etcd_keepalive_request_failures_total", "Keep-alive requests that failed (waiting heartbeats got 503).",
-                    counters.keepAliveRequestFailures.load(ordering: .relaxed)
-                ),
-                ("beacon_etcd_keepalives_sent_total", "Leases sent in keep-alive requests.", counters.keepAlivesSent.load(ordering: .relaxed)),
-                (
-                    "beacon_etcd_keepalives_confirmed_total", "Leases etcd renewed (the others had ended).",
-                    counters.keepAlivesConfirmed.load(ordering: .relaxed)
-                ),
-                (
-                    "beacon_etcd_keepalives_unanswered_total",
-                    "Leases a keep-alive request got no reply for (sent again; the gateway can end a stream early under load).",
-                    counters.keepAlivesUnanswered.load(ordering: .relaxed)
-                ),
-                (
-                    "beacon_etcd_cover_leases_granted_total", "Cover leases granted (one per marker epoch and instance TTL).",
+                    "beacon_etcd_cover_leases_granted_total", "Cover leases granted (one per marker epoch and instance TTL in use).",
                     counters.coverLeasesGranted.load(ordering: .relaxed)
                 ),
                 (
@@ -130,21 +111,22 @@ enum OperatorMetrics {
                     "beacon_etcd_renewals_learned_total", "Instances extended by other nodes' renewal markers.",
                     counters.renewalsLearned.load(ordering: .relaxed)
                 ),
+                (
+                    "beacon_etcd_cover_lookups_total", "timetolive reads of cover leases (named by new keys and markers).",
+                    counters.leaseLookups.load(ordering: .relaxed)
+                ),
+                (
+                    "beacon_etcd_keys_collected_total", "Keys of ended instances this node deleted from etcd.",
+                    counters.keysCollected.load(ordering: .relaxed)
+                ),
             ]
             for (name, help, value) in totals { metrics.single(name, "counter", help, value) }
             metrics.family(
-                "beacon_etcd_lease_lookups_total", "counter",
-                "timetolive reads: for new keys and renewal markers (reason=\"mirror\"), or because a deadline came close without a marker (reason=\"fallback\").",
-                [
-                    ("reason=\"mirror\"", String(counters.leaseLookups.load(ordering: .relaxed))),
-                    ("reason=\"fallback\"", String(counters.fallbackLookups.load(ordering: .relaxed))),
-                ])
-            metrics.family(
                 "beacon_etcd_heartbeats_total", "counter",
-                "Heartbeats accepted, answered at once from a held confirmation or after waiting for a keep-alive.",
+                "Heartbeats accepted, answered at once under the current cover lease or after granting one.",
                 [
                     ("answered=\"at_once\"", String(counters.heartbeatsAnsweredAtOnce.load(ordering: .relaxed))),
-                    ("answered=\"after_keepalive\"", String(counters.heartbeatsWaited.load(ordering: .relaxed))),
+                    ("answered=\"after_grant\"", String(counters.heartbeatsWaited.load(ordering: .relaxed))),
                 ])
             metrics.seconds(
                 "beacon_etcd_mirror_lag_seconds", "gauge",

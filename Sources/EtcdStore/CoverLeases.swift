@@ -6,12 +6,14 @@ import Synchronization
 
 /// A node's cover leases and renewal markers (`RenewalMarker`), on a thread of their own: granting a
 /// cover and putting a marker are raft writes, which a loaded cluster can take 100 ms or more to
-/// commit, and heartbeats waiting for a keep-alive must not wait behind them. Keep-alives and
-/// registrations only `use` the current cover and `record` what was renewed under it.
+/// commit, and heartbeats must not wait behind them. Heartbeats and registrations only `use` the
+/// current cover (granting one themselves only when none serves).
 final class CoverLeases: Sendable {
     static let tickMilliseconds = 100
 
     private let epochs = Locked(MarkerEpochs())
+    /// Held while a grant is in flight: callers that all found no cover wait for one grant.
+    private let granting = Locked(())
     private let wakeup: Wakeup
     private let ring: EndpointRing
     private let node: String
@@ -43,64 +45,76 @@ final class CoverLeases: Sendable {
         handle.withLock { $0 }?.join()
     }
 
-    /// The cover lease for instances of `ttl`; nil when none is current (one is then granted soon).
-    func use(instanceTTL ttl: UInt32) -> Int64? {
+    /// The current cover for instances of `ttl`, with `renewing` (a create revision) recorded for its
+    /// marker; nil when none is young enough (one is then granted soon).
+    func use(instanceTTL ttl: UInt32, renewing created: Int64? = nil) -> MarkerEpochs.Epoch? {
         let now = clock()
-        guard let cover = epochs.withLock({ $0.use(instanceTTL: ttl, now: now) }) else {
-            if RenewalMarker.coverTTL(forInstanceTTL: ttl) != nil { wakeup.signal() }
+        guard let epoch = epochs.withLock({ $0.use(instanceTTL: ttl, renewing: created, now: now) }) else {
+            wakeup.signal()
             return nil
         }
-        return cover
+        return epoch
     }
 
-    /// Grants a cover lease for `ttl` on the caller's connection, for a keep-alive batch that found
-    /// none current and has no heartbeat waiting on it (a node with little traffic: covers lapse
-    /// between its keep-alives).
-    func grantNow(instanceTTL ttl: UInt32, _ connection: EtcdConnection) -> Int64? {
-        grant(instanceTTL: ttl, connection)
-    }
-
-    /// A keep-alive of `lease` sent under `cover` was confirmed.
-    func record(cover: Int64, renewed lease: Int64) {
-        epochs.withLock { $0.record(cover: cover, renewed: lease) }
+    /// As `use`, but when no cover serves, grants one on the caller's connection first (a heartbeat
+    /// or registration that found none: the first after a quiet spell, or while etcd is slow).
+    func cover(instanceTTL ttl: UInt32, renewing created: Int64? = nil, _ connection: EtcdConnection)
+        throws(EtcdError) -> MarkerEpochs.Epoch
+    {
+        if let epoch = use(instanceTTL: ttl, renewing: created) { return epoch }
+        try granting.withLock { _ throws(EtcdError) in
+            if epochs.withLock({ $0.serves(instanceTTL: ttl, now: clock()) }) { return }
+            try grant(instanceTTL: ttl, connection)
+        }
+        guard let epoch = use(instanceTTL: ttl, renewing: created) else {
+            throw .unreachable("etcd: a cover lease for TTL \(ttl) was granted too slowly to serve")
+        }
+        return epoch
     }
 
     private func run() {
         let connection = EtcdConnection(ring: ring, timeoutMilliseconds: 3_000)
         while !stopping.load(ordering: .acquiring) {
-            for ttl in epochs.withLock({ $0.rotationsDue(now: clock()) }) { grant(instanceTTL: ttl, connection) }
-            for epoch in epochs.withLock({ $0.closeSettled(now: clock()) }) { publish(epoch, connection) }
+            for ttl in epochs.withLock({ $0.rotationsDue(now: clock()) }) {
+                do throws(EtcdError) {
+                    try granting.withLock { _ throws(EtcdError) in
+                        // A caller may have granted one while this thread waited.
+                        if epochs.withLock({ $0.isFresh(instanceTTL: ttl, now: clock()) }) { return }
+                        try grant(instanceTTL: ttl, connection)
+                    }
+                } catch {
+                    log.debug("etcd: cover lease for TTL \(ttl) not granted: \(error)")
+                }
+            }
+            for epoch in epochs.withLock({ $0.closeDone(now: clock()) }) { publish(epoch, connection) }
             wakeup.wait(milliseconds: Self.tickMilliseconds)
         }
     }
 
-    @discardableResult
-    private func grant(instanceTTL ttl: UInt32, _ connection: EtcdConnection) -> Int64? {
-        guard let coverTTL = RenewalMarker.coverTTL(forInstanceTTL: ttl) else { return nil }
+    private func grant(instanceTTL ttl: UInt32, _ connection: EtcdConnection) throws(EtcdError) {
         let sentAt = clock()
         do throws(EtcdError) {
-            let granted = try EtcdReply.grant(try connection.call("/v3/lease/grant", EtcdRequest.grant(ttl: coverTTL)))
+            let granted = try EtcdReply.grant(try connection.call("/v3/lease/grant", EtcdRequest.grant(ttl: ttl)))
             metrics.coverLeasesGranted.add(1, ordering: .relaxed)
-            epochs.withLock { $0.start(instanceTTL: ttl, cover: granted.id, grantSentAt: sentAt) }
-            return granted.id
+            epochs.withLock { $0.start(instanceTTL: ttl, cover: granted.id, grantedTTL: granted.ttl, grantSentAt: sentAt) }
         } catch {
             metrics.markerFailures.add(1, ordering: .relaxed)
-            log.debug("etcd: cover lease for TTL \(ttl) not granted: \(error)")
-            return nil
+            throw error
         }
     }
 
-    /// Puts the marker of a settled epoch, attached to its cover lease (so it goes when the lease does).
+    /// Puts the marker of a closed epoch, attached to its cover lease (so it goes when the lease does).
     private func publish(_ epoch: MarkerEpochs.Epoch, _ connection: EtcdConnection) {
         let request = EtcdRequest.plainPut(
-            key: RenewalMarker.key(node: node, ttl: epoch.ttl), value: RenewalMarker.encode(epoch.renewed),
+            key: RenewalMarker.key(node: node, ttl: epoch.ttl, cover: epoch.cover), value: RenewalMarker.encode(epoch.renewed),
             lease: epoch.cover)
         do throws(EtcdError) {
             let revision = try EtcdReply.revision(try connection.call("/v3/kv/put", request))
             metrics.markersPublished.add(1, ordering: .relaxed)
             metrics.lag.wrote(revision: revision, at: clock())
         } catch {
-            // Other nodes fall back to reading these leases near their deadlines.
+            // Other nodes then drop these instances at their older deadlines, and this node's own
+            // deadlines outlive the marker only as long as the cover, which etcd holds anyway.
             metrics.markerFailures.add(1, ordering: .relaxed)
             log.debug("etcd: renewal marker for \(epoch.renewed.count) leases not published: \(error)")
         }

@@ -38,7 +38,7 @@ package final class EndpointRing: Sendable {
 
 /// A blocking connection to the etcd gateway that fails over between members.
 ///
-/// Confined to one thread (a worker, the mirror thread or the lease refresher): it owns an
+/// Confined to one thread (a worker, the mirror thread, the cover thread or the key collector): it owns an
 /// `HTTPClient`, which is neither copyable nor shareable. A call tries the preferred member, and on a
 /// connection failure, a timeout, or a 5xx (the member has no leader, or its request timed out) the
 /// next one, until each has been tried. While some member answers 5xx, rounds repeat for up to 4 s,
@@ -56,56 +56,25 @@ package final class EtcdConnection: @unchecked Sendable {
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
-    /// The member to try first instead of the ring's (the keep-alive connection prefers the leader,
-    /// which renews leases itself: a follower forwards each one, at several times the cost).
-    package var preferredMember: Int?
-
     /// POSTs `body` to `path` (`/v3/kv/put`, ...) and returns the JSON reply of a 200.
     /// - Parameter only: talk to this member and no other (the mirror's liveness probe).
     package func call(_ path: String, _ body: JSONValue, only: Int? = nil) throws(EtcdError) -> JSONValue {
-        guard case .single(let reply) = try exchange(path, body.serialized(), lines: false, only: only) else {
-            throw .malformed("\(path): no reply")
-        }
-        return reply
+        try exchange(path, body.serialized(), only: only)
     }
 
-    /// POSTs newline-delimited messages to a streaming endpoint and returns the reply lines.
-    ///
-    /// With `Expect: 100-continue`: etcd 3.4's gateway runs on Go's HTTP/1.1 server, which throws
-    /// away the unread rest of a request body once the handler starts its response (golang issue
-    /// 15527), so the gateway stops forwarding messages and ends the stream early; measured, 37-61%
-    /// of the replies to batches of 100-4,000 keep-alives went missing. For a request that expected
-    /// a 100 Continue, the server closes the connection after the response instead and lets the
-    /// handler read the whole body: none went missing. (The connection is then opened again for the
-    /// next request; callers still treat a missing reply line as no answer.)
-    package func callLines(_ path: String, _ body: [UInt8]) throws(EtcdError) -> [JSONValue] {
-        guard case .lines(let lines) = try exchange(path, body, lines: true, only: nil) else {
-            throw .malformed("\(path): no reply")
-        }
-        return lines
-    }
-
-    private enum Reply {
-        case single(JSONValue)
-        case lines([JSONValue])
-    }
-
-    private func exchange(_ path: String, _ body: [UInt8], lines: Bool, only: Int?) throws(EtcdError) -> Reply {
+    private func exchange(_ path: String, _ body: [UInt8], only: Int?) throws(EtcdError) -> JSONValue {
         var failures: [String] = []
         let started = Posix.monotonicNanoseconds()
         while true {
             var sawServerError = false
             failures.removeAll()
             let count = ring.endpoints.count
-            let first = preferredMember ?? ring.preferred
+            let first = ring.preferred
             let order = only.map { [$0] } ?? (0..<count).map { (first + $0) % count }
             for index in order {
-                switch attempt(path, body, lines: lines, at: index) {
+                switch attempt(path, body, at: index) {
                 case .success(let reply):
-                    if only == nil {
-                        // A preferred member that failed stays passed over until the owner chooses again.
-                        if preferredMember == nil { ring.markGood(index) } else { preferredMember = index }
-                    }
+                    if only == nil { ring.markGood(index) }
                     return reply
                 case .failure(.rejected(let status, let message)) where status >= 500:
                     sawServerError = true
@@ -135,13 +104,12 @@ package final class EtcdConnection: @unchecked Sendable {
         currentIndex = -1
     }
 
-    private func attempt(_ path: String, _ body: [UInt8], lines: Bool, at index: Int) -> Result<Reply, EtcdError> {
+    private func attempt(_ path: String, _ body: [UInt8], at index: Int) -> Result<JSONValue, EtcdError> {
         if currentIndex != index {
             client = HTTPClient(endpoint: ring.endpoint(index), tls: ring.tls, timeoutMilliseconds: timeoutMilliseconds)
             currentIndex = index
         }
-        var headers = [("Content-Type", "application/json")]
-        if lines { headers.append(("Expect", "100-continue")) }
+        let headers = [("Content-Type", "application/json")]
         let outcome: Result<HTTPClientResponse, ClientError> = catching { () throws(ClientError) in
             try client!.send("POST", path, headers: headers, body: body)
         }
@@ -156,11 +124,7 @@ package final class EtcdConnection: @unchecked Sendable {
             return .failure(.rejected(status: response.status, message: message))
         }
         do throws(JSONError) {
-            if !lines { return .success(.single(response.body.isEmpty ? .null : try JSONParser.parse(response.body))) }
-            var splitter = LineSplitter()
-            var parsed: [JSONValue] = []
-            for line in splitter.append(response.body + [UInt8(ascii: "\n")]) { parsed.append(try JSONParser.parse(line)) }
-            return .success(.lines(parsed))
+            return .success(response.body.isEmpty ? .null : try JSONParser.parse(response.body))
         } catch {
             return .failure(.unreachable("\(ring.endpoints[index]): reply is not JSON: \(error)"))
         }

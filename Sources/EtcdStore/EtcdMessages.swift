@@ -7,10 +7,17 @@ import HTTPWire
 /// run out shows no `TTL` at all and a PUT event has no `type`. Decoders therefore treat a missing
 /// number as 0 and accept both `"5"` and `5`.
 package enum EtcdRequest {
-    package static func put(key: String, value: [UInt8], lease: Int64) -> JSONValue {
-        [
-            "key": .string(Base64.encode(key)), "value": .string(Base64.encode(value)),
-            "lease": .string(String(lease)), "prev_kv": true,
+    /// A put with `prev_kv` and no lease (instance keys: their life is vouched for by cover leases).
+    package static func put(key: String, value: [UInt8]) -> JSONValue {
+        ["key": .string(Base64.encode(key)), "value": .string(Base64.encode(value)), "prev_kv": true]
+    }
+
+    /// Deletes `key` only while its `mod_revision` is still `revision` (a newer registration wins).
+    package static func deleteIfUnchanged(_ key: String, revision: Int64) -> JSONValue {
+        let encoded = JSONValue.string(Base64.encode(key))
+        return [
+            "compare": [["key": encoded, "target": "MOD", "result": "EQUAL", "mod_revision": .string(String(revision))]],
+            "success": [["request_delete_range": ["key": encoded]]],
         ]
     }
 
@@ -45,22 +52,6 @@ package enum EtcdRequest {
 
     /// Revoke, keep-alive and time-to-live all take just the lease id.
     package static func lease(_ id: Int64) -> JSONValue { ["ID": .string(String(id))] }
-
-    /// One keep-alive message per lease, newline-delimited, for one POST to `/v3/lease/keepalive`.
-    ///
-    /// etcd 3.4's gateway serves the bidirectional stream over HTTP/1.1 but answers only once the
-    /// request body has ended (it is not full duplex), so a long-lived stream cannot be kept open;
-    /// a request holding many messages can, and gets one reply line per message, in order.
-    package static func keepAlives(_ leases: [Int64]) -> [UInt8] {
-        var body: [UInt8] = []
-        body.reserveCapacity(leases.count * 30)
-        for lease in leases {
-            body += Array(#"{"ID":""#.utf8)
-            body += Array(String(lease).utf8)
-            body += Array("\"}\n".utf8)
-        }
-        return body
-    }
 
     /// A put without `prev_kv` (renewal markers: nothing is read back).
     package static func plainPut(key: String, value: [UInt8], lease: Int64) -> JSONValue {
@@ -98,12 +89,16 @@ package struct EtcdKeyValue: Equatable, Sendable {
     package var key: String
     package var value: [UInt8]
     package var modRevision: Int64
+    /// The revision that created the key: it names one life of an instance key in renewal markers
+    /// (a re-registration keeps it; a delete and a new registration do not).
+    package var createRevision: Int64
     package var lease: Int64
 
-    package init(key: String, value: [UInt8], modRevision: Int64, lease: Int64) {
+    package init(key: String, value: [UInt8], modRevision: Int64, createRevision: Int64? = nil, lease: Int64) {
         self.key = key
         self.value = value
         self.modRevision = modRevision
+        self.createRevision = createRevision ?? modRevision
         self.lease = lease
     }
 
@@ -116,6 +111,8 @@ package struct EtcdKeyValue: Equatable, Sendable {
         guard let value = Base64.decode(rawValue) else { throw .malformed("value of \(key) is not base64") }
         self.value = value
         modRevision = try EtcdReply.int64(json["mod_revision"], "mod_revision")
+        let created = try EtcdReply.int64(json["create_revision"], "create_revision")
+        createRevision = created > 0 ? created : modRevision
         lease = try EtcdReply.int64(json["lease"], "lease")
     }
 }
@@ -173,10 +170,19 @@ package enum EtcdReply {
         return (id, try int64(reply["TTL"], "TTL"))
     }
 
-    /// `/v3/kv/put` with `prev_kv`: the revision of the write and the lease of the key it replaced (0 if none).
-    package static func put(_ reply: JSONValue) throws(EtcdError) -> (revision: Int64, previousLease: Int64) {
-        let previous = try reply["prev_kv"].map { (value) throws(EtcdError) in try int64(value["lease"], "prev_kv.lease") }
-        return (try revision(reply), previous ?? 0)
+    /// `/v3/kv/put` with `prev_kv`: the revision of the write and the key's create revision (the
+    /// replaced key's, or this write's for a new key).
+    package static func put(_ reply: JSONValue) throws(EtcdError) -> (revision: Int64, createRevision: Int64) {
+        let revision = try revision(reply)
+        let previous = try reply["prev_kv"].map { (value) throws(EtcdError) in
+            try int64(value["create_revision"], "prev_kv.create_revision")
+        }
+        return (revision, previous.flatMap { $0 > 0 ? $0 : nil } ?? revision)
+    }
+
+    /// `/v3/kv/txn`: the revision, and whether the comparison held (the success branch ran).
+    package static func txn(_ reply: JSONValue) throws(EtcdError) -> (revision: Int64, succeeded: Bool) {
+        (try revision(reply), reply["succeeded"]?.boolValue ?? false)
     }
 
     /// `/v3/kv/deleterange` with `prev_kv`: the revision, and the deleted key (nil when nothing was deleted).
@@ -184,42 +190,6 @@ package enum EtcdReply {
         let count = try int64(reply["deleted"], "deleted")
         guard count > 0, let previous = reply["prev_kvs"]?[0] else { return (try revision(reply), nil) }
         return (try revision(reply), try EtcdKeyValue(json: previous))
-    }
-
-    /// `/v3/lease/keepalive`: the renewed TTL, or 0 when the lease no longer exists.
-    package static func keepAlive(_ reply: JSONValue) throws(EtcdError) -> Int64 {
-        guard let result = reply["result"] else {
-            let message = reply["error"]?["message"]?.stringValue ?? reply["error"]?.stringValue ?? "no result"
-            throw .rejected(status: 200, message: message)
-        }
-        return max(0, try int64(result["TTL"], "TTL"))
-    }
-
-    /// The reply lines of a batched `/v3/lease/keepalive`: each lease's renewed TTL (0 when etcd no
-    /// longer has it) and the store revision of the first reply (for the mirror-lag figure).
-    /// - Throws: `.rejected` (as a 503, so that the call moves to another member) for an error line,
-    ///   which the gateway sends inside a 200 once the stream has started.
-    package static func keepAlives(_ lines: [JSONValue]) throws(EtcdError) -> (ttls: [Int64: Int64], revision: Int64) {
-        var ttls: [Int64: Int64] = [:]
-        var revision: Int64 = 0
-        for line in lines {
-            guard let result = line["result"] else {
-                let message = line["error"]?["message"]?.stringValue ?? line["error"]?.stringValue ?? "no result"
-                throw .rejected(status: 503, message: "keep-alive: \(message)")
-            }
-            let id = try int64(result["ID"], "ID")
-            ttls[id] = max(0, try int64(result["TTL"], "TTL"))
-            if revision == 0 { revision = try int64(result["header"]?["revision"], "header.revision") }
-        }
-        return (ttls, revision)
-    }
-
-    /// `/v3/maintenance/status`: this member's id and the leader's (uint64s, kept as text).
-    package static func status(_ reply: JSONValue) throws(EtcdError) -> (member: String, leader: String) {
-        guard let member = reply["header"]?["member_id"]?.stringValue, let leader = reply["leader"]?.stringValue else {
-            throw .malformed("status without member_id or leader")
-        }
-        return (member, leader)
     }
 
     /// `/v3/lease/timetolive`: whole seconds left (rounded down by etcd; -1 when the lease is gone)

@@ -9,24 +9,15 @@ package final class EtcdMetrics: Sendable {
     package let endpoints: [String]
     /// The member the watch follows, or -1 while there is no watch.
     package let watchMember = Atomic<Int>(-1)
-    /// The member the last keep-alive request went to (the leader when it could be found), or -1.
-    package let keepAliveMember = Atomic<Int>(-1)
     /// Full re-reads of the prefix (the first one at start, then one after each lost watch).
     package let resyncs = Atomic<UInt64>(0)
-    /// `/v3/lease/timetolive` calls to mirror new keys and read cover leases (markers, registrations).
+    /// `/v3/lease/timetolive` reads of cover leases (named by new keys and by markers).
     package let leaseLookups = Atomic<UInt64>(0)
-    /// `/v3/lease/timetolive` calls made because a deadline came close without a marker.
-    package let fallbackLookups = Atomic<UInt64>(0)
-    package let keepAliveRequests = Atomic<UInt64>(0)
-    package let keepAliveRequestFailures = Atomic<UInt64>(0)
-    /// Leases sent in keep-alive requests, and those etcd renewed (the rest had ended).
-    package let keepAlivesSent = Atomic<UInt64>(0)
-    package let keepAlivesConfirmed = Atomic<UInt64>(0)
-    /// Leases a keep-alive request got no reply line for (sent again).
-    package let keepAlivesUnanswered = Atomic<UInt64>(0)
-    /// Heartbeats answered from a confirmation the node held, and those that waited for a keep-alive.
+    /// Heartbeats answered under the current cover, and those that waited for a cover grant.
     package let heartbeatsAnsweredAtOnce = Atomic<UInt64>(0)
     package let heartbeatsWaited = Atomic<UInt64>(0)
+    /// Keys of ended instances this node deleted (`KeyCollector`).
+    package let keysCollected = Atomic<UInt64>(0)
     package let coverLeasesGranted = Atomic<UInt64>(0)
     package let markersPublished = Atomic<UInt64>(0)
     package let markerFailures = Atomic<UInt64>(0)

@@ -3,48 +3,39 @@
 // No Foundation: PosixIO, Clients and HTTPWire only.
 //
 // Design
-// - Each instance is the key `/beacon/v1/instances/<id>`, its value the spec as JSON, bound to an
-//   etcd lease of the instance's TTL. Register = grant + put (the old lease, from the put's
-//   `prev_kv`, is revoked); heartbeat = lease keep-alive; deregister = delete + revoke.
+// - Each instance is the key `/beacon/v1/instances/<id>`, its value the spec as JSON. Register = one
+//   put; deregister = one delete. The key carries no lease: its life is vouched for by *cover leases*
+//   (`RenewalMarker`), a few etcd leases per node rather than one per instance, so that heartbeats
+//   cost etcd nothing each (issue 19: 100,000 instances through three nodes on a 2-core machine).
 // - Every node mirrors the prefix into its in-memory `Registry` (`Mirror`, `MirrorSync`): a full
 //   read, then one watch from the next revision. DNS answers only from that registry and never wait
 //   on etcd. A lost, cancelled or compacted watch, or a member that fails the liveness probe, leads
 //   to a full re-read that reconciles the mirror (`Reconcile`: pure) and a new watch, on the next
-//   member. Any node accepts writes; the lease id behind every id is in every node's mirror, so a
-//   heartbeat works through any node (one that has not seen the id yet reads its key from etcd).
+//   member. Any node accepts writes, and heartbeats for any instance.
 // - etcd calls are blocking and run on a few worker threads (`WorkerPool`); the HTTP loop passes a
 //   completion and gets its answer from the worker.
 //
 // Deadlines and the TTL rule
 // DNS TTLs come from local deadlines (`TTLPolicy`), so the rule "no cache serves an instance past
-// its lease" holds if every local deadline is no later than the real etcd lease. `LeaseClock` makes
-// each deadline from a monotonic time read *before* the request that reported the lease, plus etcd's
-// figure (whole seconds, rounded down by etcd): never later than the lease (which ends earlier only
-// when revoked, and a revocation reaches every node as a delete event).
-//
-// Heartbeats (issue 19): a heartbeat is a lease keep-alive, but not one round trip each.
-// - `KeepAliveSender` sends keep-alives in batches, one `/v3/lease/keepalive` request holding many
-//   leases, on one connection to the leader: etcd's cost per renewal drops about twentyfold.
-// - A heartbeat is answered at once while the node's deadline leaves half the TTL
-//   (`LeaseClock.answersAtOnce`): the lease is then certain to outlive the reply by half a TTL, and
-//   the keep-alive the heartbeat is owed goes out later, shared with the heartbeats that follow
-//   (`RenewalQueue`, `LeaseClock.renewalLead`), before the lease could end for any node. Closer to
-//   the deadline (or after a failed request) the reply waits for a keep-alive sent after the
-//   heartbeat arrived, and is a 503 when it fails. The one difference from a keep-alive per
-//   heartbeat: if this node stops or loses etcd before the owed keep-alive, the lease ends up to
-//   half a TTL earlier than the reply implied (never later).
-// - Renewals produce no watch event. Instead of polling `/v3/lease/timetolive` per lease (0.5 ms
-//   of etcd CPU each), a node publishes every half second which leases it renewed, in a key
-//   attached to a *cover lease* granted before those keep-alives (`RenewalMarker`); other nodes
-//   read the cover lease once and extend every listed instance to its end, which no listed lease
-//   ends before. A registration names the current cover lease in its value, so other nodes mirror
-//   it without reading its lease either. `LeaseRefresher` still reads single leases whose deadline
-//   comes close without a marker (a watch gap, TTLs under 5 s, older nodes).
+// its lease" holds if every local deadline is no later than an etcd lease that vouches for it.
+// - A registration's value names the node's current cover lease (of the instance's TTL, granted
+//   a moment before); a heartbeat is answered at once under that node's current cover, which is
+//   recorded for its renewal marker. Either way the deadline is the cover's end measured from before
+//   its grant was sent (`LeaseClock`): no later than etcd's, and at most an epoch (half a second for
+//   TTLs under 30 s) short of the full TTL.
+// - Other nodes learn a registration from its put and a heartbeat from the marker, read the cover's
+//   remaining time once (etcd rounds it down) and extend the instance to it: their deadlines sit a
+//   moment short of the writing node's, never later. A full read after a gap takes the live markers
+//   with the keys, so a node that missed events still ends up with the latest cover that vouches.
+// - An instance no live cover vouches for is swept from every node's table when its deadline passes;
+//   its key is deleted after a grace by `KeyCollector`. A heartbeat for it answers 404.
+// - A node answers heartbeats only under a cover granted at most a quarter of the TTL ago (two
+//   seconds for TTLs of 8 s and more): when etcd stops granting, heartbeats answer 503 and answers
+//   drain out as the covers end. A node that stops or loses etcd before its marker went out leaves
+//   the other nodes with their older deadlines: they stop answering up to a TTL earlier than the
+//   reply implied (never later).
 // - The function index does not rise on heartbeats; markers live under `/beacon/v1/renewals/`,
 //   outside the instance keys, and vanish with their cover leases.
-// Non-writing nodes learn a renewal up to a marker epoch late and their deadlines sit a few seconds
-// short of the lease (the cover margin and etcd's rounding): their answers carry shorter TTLs,
-// never longer.
 // When etcd is unreachable nothing extends a deadline, so answers drain out exactly as the leases
 // could; mutations complete with `.unavailable` (HTTP 503) and `unavailableReason` is set (healthz
 // 503) until the mirror follows a watch again.
@@ -74,8 +65,7 @@ package final class EtcdStore: RegistrationStore {
     private let status = StoreStatus()
     private let workers: WorkerPool
     private let sync: MirrorSync
-    private let refresher: LeaseRefresher
-    private let keepAlives: KeepAliveSender
+    private let collector: KeyCollector
     private let covers: CoverLeases
     private let clock: @Sendable () -> Instant
     private let log: Log
@@ -96,9 +86,8 @@ package final class EtcdStore: RegistrationStore {
         node = String(UInt64.random(in: .min ... .max), radix: 16)
         self.workers = try WorkerPool(count: workers, ring: ring)
         sync = MirrorSync(mirror: mirror, ring: ring, status: status, node: node, metrics: metrics, log: log, clock: clock)
-        refresher = LeaseRefresher(mirror: mirror, ring: ring, metrics: metrics, log: log, clock: clock)
+        collector = KeyCollector(mirror: mirror, ring: ring, status: status, metrics: metrics, log: log, clock: clock)
         covers = try CoverLeases(ring: ring, node: node, metrics: metrics, log: log, clock: clock)
-        keepAlives = try KeepAliveSender(mirror: mirror, ring: ring, covers: covers, metrics: metrics, log: log, clock: clock)
     }
 
     /// Starts the threads and waits up to `waitMilliseconds` for the first full read, so that a node
@@ -108,9 +97,8 @@ package final class EtcdStore: RegistrationStore {
     package func start(waitMilliseconds: Int = 3_000) -> Bool {
         workers.start()
         sync.start()
-        refresher.start()
         covers.start()
-        keepAlives.start()
+        collector.start()
         var waited = 0
         while sync.syncs == 0 && waited < waitMilliseconds {
             Posix.sleep(milliseconds: 10)
@@ -124,8 +112,7 @@ package final class EtcdStore: RegistrationStore {
 
     package func stop() {
         sync.stop()
-        refresher.stop()
-        keepAlives.stop()
+        collector.stop()
         covers.stop()
         workers.stop()
     }
@@ -152,54 +139,47 @@ package final class EtcdStore: RegistrationStore {
         }
     }
 
-    /// A heartbeat the node cannot answer at once: it waits for a keep-alive sent after it arrived.
-    /// An id the mirror does not know yet is read from etcd first, on a worker.
+    /// A heartbeat the node cannot answer at once: no cover is young enough (one is granted first),
+    /// or the mirror does not know the id yet (its key is read from etcd first).
     package func renew(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
-        let counted: @Sendable (Result<Instance, StoreError>) -> Void = { [registry] result in
-            if case .success = result { registry.counters.heartbeats.add(1, ordering: .relaxed) }
-            completion(result)
-        }
-        if let entry = renewalEntry(id: id) {
-            metrics.heartbeatsWaited.add(1, ordering: .relaxed)
-            keepAlives.wait(entry, counted)
-            return
-        }
         workers.submit(key: id) { [self] etcd in
-            let record: MirrorRecord?
-            do throws(StoreFailure) {
-                record = try read(id, etcd)
-            } catch {
-                counted(Self.storeResult { () throws(StoreFailure) in throw error })
-                return
+            let result = Self.storeResult { () throws(StoreFailure) in
+                var record = mirror.record(id: id)
+                if record == nil { record = try read(id, etcd) }
+                guard let record, let spec = record.spec, let instance = liveInstance(id) else {
+                    throw .lease(.unknownInstance(id))
+                }
+                let epoch = try step { () throws(EtcdError) in
+                    try covers.cover(instanceTTL: spec.ttl, renewing: record.created, etcd)
+                }
+                instance.extendDeadline(to: epoch.deadline)
+                return instance
             }
-            guard let record, let spec = record.spec else {
-                counted(.failure(.lease(.unknownInstance(id))))
-                return
+            if case .success = result {
+                metrics.heartbeatsWaited.add(1, ordering: .relaxed)
+                registry.counters.heartbeats.add(1, ordering: .relaxed)
             }
-            metrics.heartbeatsWaited.add(1, ordering: .relaxed)
-            keepAlives.wait(RenewalQueue.Entry(id: id, lease: record.lease, ttl: spec.ttl), counted)
+            completion(result)
         }
     }
 
-    /// Answers a heartbeat from the confirmation this node holds, when it leaves at least half the
-    /// TTL and keep-alives are going through; the keep-alive it is owed goes out later. Nil sends the
-    /// heartbeat down `renew(id:completion:)`.
+    /// Answers a heartbeat under this node's current cover lease, which the heartbeat's marker will
+    /// name; nil sends it down `renew(id:completion:)` (no cover young enough, or an id this node
+    /// does not hold live).
     package func renewImmediately(id: String) -> Result<Instance, StoreError>? {
-        guard status.current == nil, !keepAlives.isFailing, let entry = renewalEntry(id: id),
-            let instance = registry.read({ $0.byID[id] })
+        guard let record = mirror.record(id: id), let spec = record.spec, let instance = liveInstance(id),
+            let epoch = covers.use(instanceTTL: spec.ttl, renewing: record.created)
         else { return nil }
-        let deadline = instance.deadline
-        guard LeaseClock.answersAtOnce(deadline: deadline, now: clock(), ttl: entry.ttl) else { return nil }
-        keepAlives.owe(entry, deadline: deadline)
+        instance.extendDeadline(to: epoch.deadline)
         metrics.heartbeatsAnsweredAtOnce.add(1, ordering: .relaxed)
         registry.counters.heartbeats.add(1, ordering: .relaxed)
         return .success(instance)
     }
 
-    /// The lease behind `id` per this node's mirror.
-    private func renewalEntry(id: String) -> RenewalQueue.Entry? {
-        guard let record = mirror.record(id: id), let spec = record.spec else { return nil }
-        return RenewalQueue.Entry(id: id, lease: record.lease, ttl: spec.ttl)
+    /// The instance of `id` in the table, if its deadline has not passed (the sweep may lag behind).
+    private func liveInstance(_ id: String) -> Instance? {
+        guard let instance = registry.read({ $0.byID[id] }), instance.deadline > clock() else { return nil }
+        return instance
     }
 
     package func deregister(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
@@ -208,56 +188,48 @@ package final class EtcdStore: RegistrationStore {
         }
     }
 
-    /// Grant, put, revoke what the put replaced, then apply to the mirror before answering. The value
-    /// names the cover lease current before the grant was sent, for the other nodes (`RenewalMarker`).
+    /// Put (naming the current cover lease), then apply to the mirror before answering.
     private func register(_ spec: InstanceSpec, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
-        let cover = covers.use(instanceTTL: spec.ttl)
-        let sentAt = clock()
-        let lease = try step { () throws(EtcdError) in
-            try EtcdReply.grant(try etcd.call("/v3/lease/grant", EtcdRequest.grant(ttl: spec.ttl)))
+        let epoch = try step { () throws(EtcdError) in try covers.cover(instanceTTL: spec.ttl, etcd) }
+        let put = try step { () throws(EtcdError) in
+            let request = EtcdRequest.put(key: SpecCodec.key(id: spec.id), value: SpecCodec.encode(spec, cover: epoch.cover))
+            return try EtcdReply.put(try etcd.call("/v3/kv/put", request))
         }
-        let put: (revision: Int64, previousLease: Int64)
-        do throws(EtcdError) {
-            let request = EtcdRequest.put(
-                key: SpecCodec.key(id: spec.id), value: SpecCodec.encode(spec, cover: cover), lease: lease.id)
-            put = try EtcdReply.put(try etcd.call("/v3/kv/put", request))
-        } catch {
-            revokeQuietly(lease.id, etcd)
-            throw .etcd(error)
-        }
-        if put.previousLease != 0 && put.previousLease != lease.id { revokeQuietly(put.previousLease, etcd) }
-        let deadline = LeaseClock.deadline(sentAt: sentAt, renewedTTL: lease.ttl, specTTL: spec.ttl)
         let now = clock()
         metrics.lag.wrote(revision: put.revision, at: now)
         do throws(LeaseError) {
             let applied = try mirror.applyPut(
-                spec, lease: lease.id, revision: put.revision, deadline: deadline, origin: .local, now: now)
-            return applied ?? Instance(spec: spec, deadline: deadline, registeredAt: now)
+                spec, created: put.createRevision, revision: put.revision, deadline: epoch.deadline, origin: .local,
+                now: now)
+            return applied ?? Instance(spec: spec, deadline: epoch.deadline, registeredAt: now)
         } catch {
             // The table refused it (instance limits): take it back out of etcd.
-            revokeQuietly(lease.id, etcd)
+            deleteQuietly(spec.id, revision: put.revision, etcd)
             throw .lease(error)
         }
     }
 
     /// Reads one instance key and applies it to the mirror as a local write (skipped if the watch has
-    /// already passed it). Nil when etcd has no such key.
+    /// already passed it), alive until the cover its value names ends. Nil when etcd has no such key.
     private func read(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> MirrorRecord? {
         let range = try step { () throws(EtcdError) in
             try EtcdReply.range(try etcd.call("/v3/kv/range", EtcdRequest.key(SpecCodec.key(id: id))))
         }
-        guard let kv = range.kvs.first, kv.lease != 0, case .success(let spec) = SpecCodec.decode(kv.value, id: id)
+        guard let kv = range.kvs.first, case .success(let (spec, cover)) = SpecCodec.decodeWithCover(kv.value, id: id)
         else { return nil }
-        metrics.leaseLookups.add(1, ordering: .relaxed)
-        let deadline = try step { () throws(EtcdError) in
-            try MirrorSync.leaseDeadline(kv.lease, specTTL: spec.ttl, etcd, clock: clock)
+        var deadline = Instant.zero
+        if let cover {
+            var covers = CoverDeadlines()
+            deadline = try step { () throws(EtcdError) in
+                try covers.deadline(of: cover, ttl: spec.ttl, etcd, metrics: metrics, clock: clock)
+            } ?? .zero
         }
         _ = try? mirror.applyPut(
-            spec, lease: kv.lease, revision: kv.modRevision, deadline: deadline, origin: .local, now: clock())
-        return MirrorRecord(revision: kv.modRevision, lease: kv.lease, spec: spec)
+            spec, created: kv.createRevision, revision: kv.modRevision, deadline: deadline, origin: .local, now: clock())
+        return MirrorRecord(revision: kv.modRevision, created: kv.createRevision, spec: spec)
     }
 
-    /// Delete, then revoke the lease; the drain comes from this node's exposure of the instance.
+    /// Delete; the drain comes from this node's exposure of the instance.
     /// The key is deleted whether or not the mirror knows the id yet: etcd says whether it existed.
     private func deregister(_ id: String, _ etcd: EtcdConnection) throws(StoreFailure) -> Instance {
         // Taken before the delete: the stream may remove it from the table before our reply is read.
@@ -268,7 +240,6 @@ package final class EtcdStore: RegistrationStore {
         mirror.applyDelete(id: id, revision: reply.revision, origin: .local, now: clock())
         metrics.lag.wrote(revision: reply.revision, at: clock())
         guard let deleted = reply.deleted else { throw .lease(.unknownInstance(id)) }
-        if deleted.lease != 0 { revokeQuietly(deleted.lease, etcd) }
         if let instance { return instance }
         // Not in this node's table (not mirrored yet, or swept): nothing went out from here, so no drain.
         guard case .success(let spec) = SpecCodec.decode(deleted.value, id: id) else {
@@ -278,11 +249,11 @@ package final class EtcdStore: RegistrationStore {
         return Instance(spec: spec, deadline: now, registeredAt: now)
     }
 
-    private func revokeQuietly(_ lease: Int64, _ etcd: EtcdConnection) {
+    private func deleteQuietly(_ id: String, revision: Int64, _ etcd: EtcdConnection) {
         do throws(EtcdError) {
-            _ = try etcd.call("/v3/lease/revoke", EtcdRequest.lease(lease))
+            _ = try etcd.call("/v3/kv/txn", EtcdRequest.deleteIfUnchanged(SpecCodec.key(id: id), revision: revision))
         } catch {
-            if !error.isLeaseNotFound { log.warning("etcd: revoking lease \(lease) failed (it will lapse): \(error)") }
+            log.warning("etcd: taking back \(id) failed (its key is collected once its cover ends): \(error)")
         }
     }
 

@@ -3,8 +3,10 @@ import Leases
 import PosixIO
 import Synchronization
 
-/// A node's copy of the etcd prefix: the `Registry` DNS answers from, plus, per id, the etcd revision
-/// and lease behind it.
+/// A node's copy of the etcd prefix: the `Registry` DNS answers from, plus, per id, the etcd
+/// revisions behind it. A record outlives its instance in the table: an instance whose covers have
+/// ended is swept from the table, but its key stays in etcd (and here) until a node deletes it
+/// (`KeyCollector`), and a late marker may still extend it.
 ///
 /// Two sources write to it: the watch stream (every change, in revision order) and this node's own
 /// writes (applied when etcd acknowledges them, so the node that took a registration answers for it
@@ -26,17 +28,17 @@ package final class Mirror: Sendable {
 
     private struct State {
         private(set) var records: [String: MirrorRecord] = [:]
-        /// The id behind each lease of a live record (renewal markers name leases, not ids).
-        private(set) var idsByLease: [Int64: String] = [:]
+        /// The id behind each create revision of a live record (renewal markers name those, not ids).
+        private(set) var idsByCreated: [Int64: String] = [:]
         /// Every revision up to this one has come through the stream (or a re-read).
         var watermark: Int64 = 0
         var tombstones = 0
 
-        /// Every change of a record goes through here, so that `idsByLease` follows `records`.
+        /// Every change of a record goes through here, so that `idsByCreated` follows `records`.
         mutating func set(_ record: MirrorRecord?, for id: String) {
-            if let old = records[id], old.lease != 0, idsByLease[old.lease] == id { idsByLease[old.lease] = nil }
+            if let old = records[id], idsByCreated[old.created] == id { idsByCreated[old.created] = nil }
             records[id] = record
-            if let record, record.lease != 0, !record.isTombstone { idsByLease[record.lease] = id }
+            if let record, !record.isTombstone { idsByCreated[record.created] = id }
         }
 
         mutating func removeRecord(_ id: String) -> MirrorRecord? {
@@ -61,8 +63,8 @@ package final class Mirror: Sendable {
 
     package var watermark: Int64 { state.withLock { $0.watermark } }
 
-    /// The id whose record holds `lease`, if any.
-    package func id(lease: Int64) -> String? { state.withLock { $0.idsByLease[lease] } }
+    /// The id whose key was created at `created`, if any.
+    package func id(created: Int64) -> String? { state.withLock { $0.idsByCreated[created] } }
 
     /// Records that the stream has passed `revision` (an event that needed no change).
     package func advanceWatermark(to revision: Int64) {
@@ -72,14 +74,14 @@ package final class Mirror: Sendable {
         }
     }
 
-    /// Applies a put of `spec` under `lease` at `revision`. `deadline` nil means etcd no longer has
-    /// the lease: the id is then removed (its delete event follows).
+    /// Applies a put of `spec` (a key created at `created`) at `revision`, alive until `deadline`: a
+    /// deadline already past (no live cover vouches for it) keeps the record but not the instance.
     /// - Returns: the registered instance; nil when the put was superseded or is not live.
     /// - Throws: the table's refusal (instance limits) for a local write; a stream put the table
     ///   refuses is logged.
     @discardableResult
     package func applyPut(
-        _ spec: InstanceSpec, lease: Int64, revision: Int64, deadline: Instant?, origin: Origin, now: Instant
+        _ spec: InstanceSpec, created: Int64, revision: Int64, deadline: Instant, origin: Origin, now: Instant
     ) throws(LeaseError) -> Instance? {
         let result: Result<Instance?, LeaseError> = state.withLock { state in
             let current = state.records[spec.id]
@@ -89,13 +91,9 @@ package final class Mirror: Sendable {
             case .stream: state.watermark = max(state.watermark, revision)
             }
             if let current, current.revision >= revision { return .success(tableInstance(spec.id)) }
-            guard let deadline else {
-                remove(spec.id, in: &state)
-                return .success(nil)
-            }
-            let unchanged = current.map { $0.lease == lease && $0.spec == spec } ?? false
+            let unchanged = current.map { $0.created == created && $0.spec == spec } ?? false
             if current?.isTombstone == true { state.tombstones -= 1 }
-            state.set(MirrorRecord(revision: revision, lease: lease, spec: spec), for: spec.id)
+            state.set(MirrorRecord(revision: revision, created: created, spec: spec), for: spec.id)
             if unchanged, let instance = tableInstance(spec.id) {
                 instance.extendDeadline(to: deadline)
                 return .success(instance)
@@ -132,7 +130,7 @@ package final class Mirror: Sendable {
                 if revision <= state.watermark { return }
                 if let current, current.revision >= revision { return }
                 remove(id, in: &state)
-                state.set(MirrorRecord(revision: revision, lease: 0, spec: nil), for: id)
+                state.set(MirrorRecord(revision: revision, created: 0, spec: nil), for: id)
                 state.tombstones += 1
             case .stream:
                 state.watermark = max(state.watermark, revision)
@@ -145,49 +143,42 @@ package final class Mirror: Sendable {
         }
     }
 
-    /// A lease was found renewed (by this node's keep-alive, or by another's, seen through
-    /// `timetolive`): moves the local deadline later, re-adding an instance the sweep already removed.
-    /// - Returns: the instance, or nil when the id is no longer under `lease`.
-    package func renewed(id: String, lease: Int64, deadline: Instant, now: Instant) -> Instance? {
-        state.withLock { state in renewed(id: id, lease: lease, deadline: deadline, now: now, in: state) }
-    }
-
-    /// Leases another node renewed (a renewal marker): each one's instance, if mirrored here, gets
-    /// `deadline` unless it already has a later one.
+    /// Instance keys another node renewed (a renewal marker, by create revision): each one's
+    /// instance, if mirrored here, gets `deadline` unless it already has a later one, and comes back
+    /// to the table if the sweep had removed it.
     /// - Returns: how many instances that touched.
-    package func renewed(leases: [Int64], deadline: Instant, now: Instant) -> Int {
+    package func renewed(created keys: [Int64], deadline: Instant, now: Instant) -> Int {
         state.withLock { state in
             var count = 0
-            for lease in leases {
-                guard let id = state.idsByLease[lease] else { continue }
-                if renewed(id: id, lease: lease, deadline: deadline, now: now, in: state) != nil { count += 1 }
+            for created in keys {
+                guard let id = state.idsByCreated[created] else { continue }
+                if renewed(id: id, created: created, deadline: deadline, now: now, in: state) != nil { count += 1 }
             }
             return count
         }
     }
 
-    /// Applies part of a full re-read as soon as its leases are known, so that a node mirroring many
+    /// Applies part of a full re-read as soon as its deadlines are known, so that a node mirroring many
     /// instances answers for the first ones early: each key newer than the mirror's record is
     /// registered, as the stream would. Removals wait for `reconcile`, which needs the whole snapshot.
     package func applyPartial(
-        _ kvs: [EtcdKeyValue], prepared: [String: (spec: InstanceSpec?, deadline: Instant?)], now: Instant
+        _ kvs: [EtcdKeyValue], prepared: [String: (spec: InstanceSpec?, deadline: Instant)], now: Instant
     ) {
         state.withLock { state in
             for kv in kvs {
-                guard let id = SpecCodec.id(key: kv.key), let entry = prepared[kv.key], let spec = entry.spec,
-                    let deadline = entry.deadline
+                guard let id = SpecCodec.id(key: kv.key), let entry = prepared[kv.key], let spec = entry.spec
                 else { continue }
                 if let record = state.records[id], record.revision >= kv.modRevision { continue }
-                applySnapshotPut(kv, id: id, spec: spec, deadline: deadline, in: &state, now: now)
+                applySnapshotPut(kv, id: id, spec: spec, deadline: entry.deadline, in: &state, now: now)
             }
         }
     }
 
     /// Applies a full re-read at `revision`. `prepared` holds, for each key of the plan's `apply`, the
-    /// decoded spec and the deadline looked up for its lease (nil spec: not a valid instance).
+    /// decoded spec and the deadline its covers give (nil spec: not a valid instance).
     /// - Returns: how many ids were added or changed, and how many removed.
     package func reconcile(
-        snapshot: [EtcdKeyValue], revision: Int64, prepared: [String: (spec: InstanceSpec?, deadline: Instant?)],
+        snapshot: [EtcdKeyValue], revision: Int64, prepared: [String: (spec: InstanceSpec?, deadline: Instant)],
         now: Instant
     ) -> (applied: Int, removed: Int) {
         state.withLock { state in
@@ -195,11 +186,11 @@ package final class Mirror: Sendable {
             let plan = Reconcile.plan(local: state.records, snapshot: snapshot, revision: revision)
             for kv in plan.apply {
                 guard let id = SpecCodec.id(key: kv.key) else { continue }
-                guard let entry = prepared[kv.key], let spec = entry.spec, let deadline = entry.deadline else {
+                guard let entry = prepared[kv.key], let spec = entry.spec else {
                     remove(id, in: &state)
                     continue
                 }
-                applySnapshotPut(kv, id: id, spec: spec, deadline: deadline, in: &state, now: now)
+                applySnapshotPut(kv, id: id, spec: spec, deadline: entry.deadline, in: &state, now: now)
             }
             for id in plan.remove { remove(id, in: &state) }
             for id in plan.forget {
@@ -216,8 +207,8 @@ package final class Mirror: Sendable {
 
     private func tableInstance(_ id: String) -> Instance? { registry.read { $0.byID[id] } }
 
-    private func renewed(id: String, lease: Int64, deadline: Instant, now: Instant, in state: State) -> Instance? {
-        guard let record = state.records[id], record.lease == lease, let spec = record.spec else { return nil }
+    private func renewed(id: String, created: Int64, deadline: Instant, now: Instant, in state: State) -> Instance? {
+        guard let record = state.records[id], record.created == created, let spec = record.spec else { return nil }
         if let instance = tableInstance(id), instance.spec == spec {
             instance.extendDeadline(to: deadline)
             return instance
@@ -232,8 +223,8 @@ package final class Mirror: Sendable {
     ) {
         let previous = state.records[id]
         if previous?.isTombstone == true { state.tombstones -= 1 }
-        state.set(MirrorRecord(revision: kv.modRevision, lease: kv.lease, spec: spec), for: id)
-        if let previous, previous.lease == kv.lease, previous.spec == spec, let instance = tableInstance(id) {
+        state.set(MirrorRecord(revision: kv.modRevision, created: kv.createRevision, spec: spec), for: id)
+        if let previous, previous.created == kv.createRevision, previous.spec == spec, let instance = tableInstance(id) {
             instance.extendDeadline(to: deadline)
         } else if now < deadline {
             do throws(LeaseError) {

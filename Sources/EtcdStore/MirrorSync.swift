@@ -10,6 +10,8 @@ import Synchronization
 ///
 /// The watch covers all of `/beacon/v1/`: instance keys feed the mirror, and other nodes' renewal
 /// markers (`RenewalMarker`) extend the instances they list, after one read of their cover lease.
+/// A full read takes the live markers with the keys: an instance's deadline is the end of the latest
+/// cover that vouches for it, and one no live cover vouches for is mirrored but not answered.
 ///
 /// A silent watch is indistinguishable from a dead one, so after `probeMilliseconds` without a message
 /// the thread sends a linearizable count-only range to the watch's own member: it needs a quorum, so
@@ -29,6 +31,8 @@ final class MirrorSync: Sendable {
     private let syncedCount = Atomic<Int>(0)
 
     static let pageSize = 1000
+    /// Markers list thousands of keys each: fewer per page.
+    static let markerPageSize = 50
     static let probeMilliseconds: Int64 = 1_000
     static let readSliceMilliseconds = 250
 
@@ -87,83 +91,97 @@ final class MirrorSync: Sendable {
 
     // MARK: - Full read
 
-    /// Reads the prefix page by page at one revision, looks up the leases of new keys, reconciles.
+    /// Reads the live markers, then the instance keys page by page at the same revision, and
+    /// reconciles.
     /// - Returns: the revision of the read.
     private func resync(_ connection: EtcdConnection, _ covers: inout CoverDeadlines) throws(EtcdError) -> Int64 {
         metrics.resyncs.add(1, ordering: .relaxed)
-        var snapshot: [EtcdKeyValue] = []
         var revision: Int64 = 0
-        var from = Array(SpecCodec.prefix.utf8)
-        var prepared: [String: (spec: InstanceSpec?, deadline: Instant?)] = [:]
+        var vouched: [Int64: Instant] = [:]
+        try readPages(RenewalMarker.prefix, limit: Self.markerPageSize, &revision, connection) { page throws(EtcdError) in
+            for kv in page {
+                guard let (_, ttl) = RenewalMarker.parse(key: kv.key), kv.lease != 0,
+                    let keys = RenewalMarker.decode(kv.value),
+                    let deadline = try covers.deadline(of: kv.lease, ttl: ttl, connection, metrics: metrics, clock: clock)
+                else { continue }
+                for created in keys where vouched[created].map({ $0 < deadline }) ?? true { vouched[created] = deadline }
+            }
+        }
+        var snapshot: [EtcdKeyValue] = []
+        var prepared: [String: (spec: InstanceSpec?, deadline: Instant)] = [:]
         var planned = 0
-        while true {
-            let request = EtcdRequest.rangePage(
-                from: from, prefix: SpecCodec.prefix, limit: Self.pageSize, revision: revision)
-            let page = try EtcdReply.range(try connection.call("/v3/kv/range", request))
-            if revision == 0 { revision = page.revision }
-            snapshot += page.kvs
-            // Each page is looked up and applied before the next is read (see `Mirror.applyPartial`).
-            let newer = page.kvs.filter { kv in
+        try readPages(SpecCodec.prefix, limit: Self.pageSize, &revision, connection) { page throws(EtcdError) in
+            snapshot += page
+            // Each page is applied before the next is read (see `Mirror.applyPartial`).
+            let newer = page.filter { kv in
                 guard let id = SpecCodec.id(key: kv.key) else { return false }
                 return (mirror.record(id: id)?.revision ?? 0) < kv.modRevision
             }
             for kv in newer {
                 if isStopping { throw .unreachable("stopping") }
-                prepared[kv.key] = try prepare(kv, connection, &covers)
+                prepared[kv.key] = try prepare(kv, connection, &covers, vouched: vouched[kv.createRevision])
             }
             planned += newer.count
             mirror.applyPartial(newer, prepared: prepared, now: clock())
-            guard page.more, let last = page.kvs.last else { break }
-            from = Array(last.key.utf8) + [0]
         }
+        // Keys the mirror already had at this revision: markers it missed during the gap still count.
+        let extended = vouched.isEmpty ? 0 : extend(vouched)
         let (_, removed) = mirror.reconcile(snapshot: snapshot, revision: revision, prepared: prepared, now: clock())
         metrics.lag.caughtUp(to: revision, at: clock())
-        log.info("etcd: mirror read \(snapshot.count) instances at revision \(revision) (\(planned) new or changed, \(removed) removed)")
+        log.info("etcd: mirror read \(snapshot.count) instances at revision \(revision) (\(planned) new or changed, \(removed) removed, \(extended) extended by markers)")
         syncedCount.add(1, ordering: .releasing)
         return revision
     }
 
-    /// Decodes a key's spec and finds how long its lease has left: from the cover lease its value
-    /// names when that one is still known or can be read (one read serves every registration under
-    /// it), else from its own lease.
-    private func prepare(_ kv: EtcdKeyValue, _ connection: EtcdConnection, _ covers: inout CoverDeadlines)
-        throws(EtcdError) -> (spec: InstanceSpec?, deadline: Instant?)
-    {
-        guard let id = SpecCodec.id(key: kv.key) else { return (nil, nil) }
+    private func extend(_ vouched: [Int64: Instant]) -> Int {
+        var byDeadline: [Instant: [Int64]] = [:]
+        for (created, deadline) in vouched { byDeadline[deadline, default: []].append(created) }
+        var count = 0
+        for (deadline, keys) in byDeadline { count += mirror.renewed(created: keys, deadline: deadline, now: clock()) }
+        return count
+    }
+
+    /// Reads every key under `prefix` page by page at `revision` (0: the current one, which is then
+    /// stored there, so that later reads form one snapshot with this one).
+    private func readPages(
+        _ prefix: String, limit: Int, _ revision: inout Int64, _ connection: EtcdConnection,
+        _ body: ([EtcdKeyValue]) throws(EtcdError) -> Void
+    ) throws(EtcdError) {
+        var from = Array(prefix.utf8)
+        while true {
+            let request = EtcdRequest.rangePage(from: from, prefix: prefix, limit: limit, revision: revision)
+            let page = try EtcdReply.range(try connection.call("/v3/kv/range", request))
+            if revision == 0 { revision = page.revision }
+            try body(page.kvs)
+            guard page.more, let last = page.kvs.last else { return }
+            from = Array(last.key.utf8) + [0]
+        }
+    }
+
+    /// Decodes a key's spec and finds its deadline: the end of the cover its value names, or of a
+    /// marker's (`vouched`), whichever is later; `.zero` when no live cover vouches for it.
+    private func prepare(
+        _ kv: EtcdKeyValue, _ connection: EtcdConnection, _ covers: inout CoverDeadlines, vouched: Instant? = nil
+    ) throws(EtcdError) -> (spec: InstanceSpec?, deadline: Instant) {
+        guard let id = SpecCodec.id(key: kv.key) else { return (nil, .zero) }
         let spec: InstanceSpec
         let cover: Int64?
         switch SpecCodec.decodeWithCover(kv.value, id: id) {
         case .success(let decoded): (spec, cover) = decoded
         case .failure(let error):
             log.warning("etcd: ignoring \(kv.key): \(error)")
-            return (nil, nil)
+            return (nil, .zero)
         }
-        guard kv.lease != 0 else {
-            log.warning("etcd: ignoring \(kv.key): it has no lease")
-            return (nil, nil)
-        }
-        if let record = mirror.record(id: id), record.lease == kv.lease, record.spec == spec,
+        var deadline = vouched ?? .zero
+        if let record = mirror.record(id: id), record.created == kv.createRevision, record.spec == spec,
             let instance = mirror.registry.read({ $0.byID[id] })
         {
-            return (spec, instance.deadline)  // the same lease: its known deadline still holds
+            deadline = max(deadline, instance.deadline)  // the same key: what vouched for it still holds
         }
-        if let cover, RenewalMarker.coverTTL(forInstanceTTL: spec.ttl) != nil,
-            let deadline = try covers.deadline(of: cover, connection, metrics: metrics, clock: clock)
-        {
-            return (spec, deadline)
+        if let cover, let end = try covers.deadline(of: cover, ttl: spec.ttl, connection, metrics: metrics, clock: clock) {
+            deadline = max(deadline, end)
         }
-        metrics.leaseLookups.add(1, ordering: .relaxed)
-        return (spec, try Self.leaseDeadline(kv.lease, specTTL: spec.ttl, connection, clock: clock))
-    }
-
-    /// The local deadline of `lease` per `/v3/lease/timetolive`; nil when etcd no longer has it.
-    static func leaseDeadline(
-        _ lease: Int64, specTTL: UInt32, _ connection: EtcdConnection, clock: @Sendable () -> Instant
-    ) throws(EtcdError) -> Instant? {
-        let sentAt = clock()
-        let reply = try EtcdReply.timeToLive(try connection.call("/v3/lease/timetolive", EtcdRequest.lease(lease)))
-        return LeaseClock.deadline(
-            sentAt: sentAt, remaining: reply.remaining, granted: reply.granted, specTTL: specTTL)
+        return (spec, deadline)
     }
 
     // MARK: - Watch
@@ -237,7 +255,8 @@ final class MirrorSync: Sendable {
                 return
             }
             _ = try? mirror.applyPut(
-                spec, lease: kv.lease, revision: kv.modRevision, deadline: deadline, origin: .stream, now: clock())
+                spec, created: kv.createRevision, revision: kv.modRevision, deadline: deadline, origin: .stream,
+                now: clock())
         }
     }
 
@@ -245,33 +264,41 @@ final class MirrorSync: Sendable {
     private func applyMarker(_ kv: EtcdKeyValue, _ connection: EtcdConnection, _ covers: inout CoverDeadlines)
         throws(EtcdError)
     {
-        guard let from = RenewalMarker.node(key: kv.key), from != node, kv.lease != 0,
-            let leases = RenewalMarker.decode(kv.value)
+        guard let (from, ttl) = RenewalMarker.parse(key: kv.key), from != node, kv.lease != 0,
+            let keys = RenewalMarker.decode(kv.value)
         else { return }
-        guard let deadline = try covers.deadline(of: kv.lease, connection, metrics: metrics, clock: clock) else { return }
-        let extended = mirror.renewed(leases: leases, deadline: deadline, now: clock())
+        guard let deadline = try covers.deadline(of: kv.lease, ttl: ttl, connection, metrics: metrics, clock: clock)
+        else { return }
+        let extended = mirror.renewed(created: keys, deadline: deadline, now: clock())
         metrics.markersApplied.add(1, ordering: .relaxed)
         metrics.renewalsLearned.add(UInt64(extended), ordering: .relaxed)
     }
 }
 
-/// What the sync thread has read of cover leases: each is read once, and the deadline kept for the
-/// registrations and markers that name it (nil: etcd no longer had it).
+/// What a node has read of cover leases: each is read once, and what etcd said kept for the
+/// registrations and markers that name it.
 struct CoverDeadlines {
-    private var known: [Int64: (deadline: Instant?, readAt: Instant)] = [:]
+    private var known: [Int64: (remaining: Int64, granted: Int64, readAt: Instant)] = [:]
     private var lastForgot = Instant.zero
     static let keepNanoseconds: Int64 = 120_000_000_000
 
+    init() {}
+
+    /// The end of `cover` for instances of `ttl` (`LeaseClock`); nil when etcd no longer has it.
     mutating func deadline(
-        of cover: Int64, _ connection: EtcdConnection, metrics: EtcdMetrics, clock: @Sendable () -> Instant
+        of cover: Int64, ttl: UInt32, _ connection: EtcdConnection, metrics: EtcdMetrics, clock: @Sendable () -> Instant
     ) throws(EtcdError) -> Instant? {
-        if let entry = known[cover] { return entry.deadline }
-        let sentAt = clock()
-        metrics.leaseLookups.add(1, ordering: .relaxed)
-        let reply = try EtcdReply.timeToLive(try connection.call("/v3/lease/timetolive", EtcdRequest.lease(cover)))
-        let deadline = reply.remaining > 0 ? sentAt.adding(seconds: reply.remaining) : nil
-        known[cover] = (deadline, sentAt)
-        return deadline
+        let entry: (remaining: Int64, granted: Int64, readAt: Instant)
+        if let known = known[cover] {
+            entry = known
+        } else {
+            let sentAt = clock()
+            metrics.leaseLookups.add(1, ordering: .relaxed)
+            let reply = try EtcdReply.timeToLive(try connection.call("/v3/lease/timetolive", EtcdRequest.lease(cover)))
+            entry = (reply.remaining, reply.granted, sentAt)
+            known[cover] = entry
+        }
+        return LeaseClock.deadline(sentAt: entry.readAt, remaining: entry.remaining, granted: entry.granted, specTTL: ttl)
     }
 
     /// Drops entries read long ago (their leases have ended; nothing names them any more).

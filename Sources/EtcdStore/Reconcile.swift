@@ -5,14 +5,15 @@ package struct MirrorRecord: Equatable, Sendable {
     /// The etcd revision of the write this record reflects (the key's `mod_revision`, or the revision
     /// of the delete for a tombstone).
     package var revision: Int64
-    package var lease: Int64
+    /// The key's create revision: renewal markers name instance keys by it.
+    package var created: Int64
     /// The registration; nil for a tombstone: an id this node deleted itself at `revision`, kept only
     /// until the watch passes that revision so that an older event still in flight cannot revive it.
     package var spec: InstanceSpec?
 
-    package init(revision: Int64, lease: Int64, spec: InstanceSpec?) {
+    package init(revision: Int64, created: Int64, spec: InstanceSpec?) {
         self.revision = revision
-        self.lease = lease
+        self.created = created
         self.spec = spec
     }
 
@@ -21,10 +22,10 @@ package struct MirrorRecord: Equatable, Sendable {
 
 /// What a full re-read means for the mirror.
 package struct ReconcilePlan: Equatable, Sendable {
-    /// Keys that are new or newer in etcd than in the mirror: to register (once their lease's
-    /// remaining TTL is known). Sorted by key.
+    /// Keys that are new or newer in etcd than in the mirror: to register (once the covers that
+    /// vouch for them are read). Sorted by key.
     package var apply: [EtcdKeyValue] = []
-    /// Ids the mirror holds that etcd no longer has (deleted or expired while the watch was down): to
+    /// Ids the mirror holds that etcd no longer has (deleted while the watch was down): to
     /// deregister. Sorted.
     package var remove: [String] = []
     /// Tombstones the snapshot covers: to forget. Sorted.

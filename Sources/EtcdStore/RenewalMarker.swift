@@ -1,51 +1,39 @@
 import Leases
 
-/// How a node tells the others which leases it renewed, so that they learn renewals with one read
-/// per batch instead of one `timetolive` per lease (a gateway read costs etcd about 0.5 ms of CPU).
+/// How the nodes share the heartbeats they take, without a write per heartbeat (issue 19).
 ///
-/// A *cover lease* C is an etcd lease of TTL `t - margin`, granted by a node for the instances of TTL
-/// `t`. Every lease L whose keep-alive (or grant) reached etcd after C's grant was confirmed ends no
-/// earlier than C: L's countdown restarted later and runs `margin` seconds longer. So one read of
-/// C's remaining time, measured as usual from before the request (`LeaseClock`), gives a deadline
-/// that no lease it covers ends before. The margin absorbs what could reorder the two on the leader:
-/// a grant confirmed by a follower before the leader applied it, and the election timeout a new
-/// leader adds to every lease (1 s by default).
-///
-/// Epochs (`MarkerEpochs`): a node replaces the cover lease of a TTL every half second while it is
-/// used; once a replaced one has settled, the node puts the key `/beacon/v1/renewals/<node>/<ttl>`,
-/// attached to C, whose value lists the leases it renewed under C (only confirmed keep-alives). Other nodes see the put on their watch, read C
-/// once, and extend those instances. A registration names the current cover lease in its value
-/// (`SpecCodec`), so other nodes mirror it without a read of its own lease either. Markers vanish
-/// with their cover lease; a marker a node misses (a watch gap) only costs it the fallback reads of
-/// `LeaseRefresher`, never a wrong deadline.
+/// Instance keys carry no lease of their own. A node answers heartbeats under a *cover lease*: an
+/// etcd lease of the instance TTL that it granted itself, at most a moment before the heartbeat
+/// arrived. The heartbeat extends the instance to the cover's end, measured from before its grant
+/// was sent (`LeaseClock`), so never past a lease etcd holds. Every half second (longer for long
+/// TTLs: `MarkerEpochs`) the node replaces its cover and puts a *marker*: the key
+/// `/beacon/v1/renewals/<node>/<ttl>/<cover>`, attached to that cover, listing the instance keys
+/// (by create revision) renewed under it. Other nodes see the put on their watch, read the cover's
+/// remaining time once, and extend every listed instance to it; a node reading everything after a
+/// gap reads the live markers with the keys. A marker vanishes with its cover, so the markers in etcd
+/// are exactly the renewals that still count: an instance lives, for every node, until the latest
+/// cover that vouches for it (its registration's, named in its value, or a marker's) ends.
+/// etcd's cost is two writes per node and TTL each epoch, whatever the number of heartbeats.
 package enum RenewalMarker {
     package static let prefix = "/beacon/v1/renewals/"
-    /// How much shorter a cover lease is than the instance TTL it covers.
-    package static let marginSeconds: UInt32 = 2
-    /// Shorter TTLs get no cover lease (etcd's minimum lease is 2 s): other nodes read their leases.
-    package static let minimumTTL: UInt32 = 5
-    /// Lease ids per marker value (at most 10 bytes each): below etcd's 1.5 MiB request limit.
-    package static let maximumLeases = 100_000
-    private static let magic = Array("BRM1".utf8)
+    /// Instance keys per marker value (a few bytes each): far below etcd's 1.5 MiB request limit.
+    package static let maximumRenewals = 200_000
+    private static let magic = Array("BRM2".utf8)
 
-    /// The TTL of the cover lease for instances of `ttl`, or nil when they get none.
-    package static func coverTTL(forInstanceTTL ttl: UInt32) -> UInt32? {
-        ttl >= minimumTTL ? ttl - marginSeconds : nil
-    }
+    package static func key(node: String, ttl: UInt32, cover: Int64) -> String { "\(prefix)\(node)/\(ttl)/\(cover)" }
 
-    package static func key(node: String, ttl: UInt32) -> String { "\(prefix)\(node)/\(ttl)" }
-
-    /// The node in a marker key, or nil for any other key.
-    package static func node(key: String) -> String? {
+    /// The node and instance TTL in a marker key, or nil for any other key.
+    package static func parse(key: String) -> (node: String, ttl: UInt32)? {
         guard key.hasPrefix(prefix) else { return nil }
-        let rest = key.dropFirst(prefix.count)
-        guard let slash = rest.firstIndex(of: "/"), slash != rest.startIndex else { return nil }
-        return String(rest[..<slash])
+        let parts = key.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, let ttl = UInt32(parts[1]), ttl > 0, Int64(parts[2]) != nil else {
+            return nil
+        }
+        return (String(parts[0]), ttl)
     }
 
-    /// The lease ids sorted, as LEB128 varints of the differences from the previous one (the
-    /// first from 0). etcd hands out lease ids from a per-member counter, so neighbours differ by
-    /// little: about 2-3 bytes a lease instead of 8, in every marker etcd keeps in its history.
+    /// The create revisions sorted, as LEB128 varints of the differences from the previous one (the
+    /// first from 0): a byte or two each instead of 8, in every marker etcd keeps in its history.
     package static func encode(_ leases: [Int64]) -> [UInt8] {
         var bytes = magic
         bytes.reserveCapacity(magic.count + leases.count * 3)
@@ -62,7 +50,7 @@ package enum RenewalMarker {
         return bytes
     }
 
-    /// The lease ids in a marker value; nil when it is not one (another version's format, or cut).
+    /// The create revisions in a marker value; nil when it is not one (another version's format, or cut).
     package static func decode(_ bytes: [UInt8]) -> [Int64]? {
         guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else { return nil }
         var leases: [Int64] = []
@@ -86,27 +74,36 @@ package enum RenewalMarker {
 }
 
 /// A node's cover leases and what each has covered (pure): one current cover per instance TTL,
-/// replaced every `epochNanoseconds` while it is used; a replaced one waits `settleNanoseconds` for
-/// keep-alives still in flight under it, then its marker is due.
+/// replaced every epoch while it is used; a replaced one's marker is due at once (a renewal is
+/// recorded under the same lock that hands out the cover, so none can arrive late).
 package struct MarkerEpochs: Sendable {
     package struct Epoch: Equatable, Sendable {
         package var ttl: UInt32
         package var cover: Int64
         /// When the grant of `cover` was sent (its age counts from here).
         package var startedAt: Instant
-        /// Leases whose keep-alive under this cover etcd confirmed.
+        /// What etcd granted (at least `ttl`: etcd raises TTLs under its minimum).
+        package var grantedTTL: Int64
+        /// Create revisions of the instance keys renewed under this cover.
         package var renewed: [Int64] = []
         package var used = false
-        package var replacedAt: Instant?
+        package var replaced = false
+
+        /// The end of the cover as this node counts it: never later than etcd's, and no longer than
+        /// the instance TTL from the grant.
+        package var deadline: Instant { LeaseClock.deadline(sentAt: startedAt, renewedTTL: grantedTTL, specTTL: ttl) }
     }
 
-    /// How often a cover in use is replaced (and so how often markers go out).
-    package static let epochNanoseconds: Int64 = 500_000_000
-    /// How long a cover may serve when it could not be replaced (etcd slow): an older one would make
-    /// other nodes' deadlines needlessly short, so keep-alives then go uncovered.
-    package static let coverServesNanoseconds: Int64 = 2_000_000_000
-    /// How long a replaced cover waits for confirmations of keep-alives sent under it.
-    package static let settleNanoseconds: Int64 = 500_000_000
+    /// How often a cover in use is replaced: half a second, or a sixtieth of a long TTL (so that no
+    /// more than about 60 markers per node and TTL are alive at once).
+    package static func epochNanoseconds(ttl: UInt32) -> Int64 { max(500_000_000, Int64(ttl) * 1_000_000_000 / 60) }
+
+    /// How old a cover may be and still serve a heartbeat: a quarter of the TTL (the heartbeat then
+    /// gets at least three quarters of it), and four epochs (when it could not be replaced, etcd is
+    /// slow or gone, and heartbeats had better wait for a grant than be stretched on an old cover).
+    package static func servesNanoseconds(ttl: UInt32) -> Int64 {
+        min(Int64(ttl) * 250_000_000, 4 * epochNanoseconds(ttl: ttl))
+    }
 
     private var epochs: [Int64: Epoch] = [:]
     private var current: [UInt32: Int64] = [:]
@@ -114,56 +111,65 @@ package struct MarkerEpochs: Sendable {
 
     package init() {}
 
-    /// The cover lease for instances of `ttl`, noted as used; nil (and the TTL noted as wanted, when
-    /// it gets covers at all) when none is young enough.
-    package mutating func use(instanceTTL ttl: UInt32, now: Instant) -> Int64? {
-        if let cover = current[ttl], var epoch = epochs[cover],
-            now.nanoseconds - epoch.startedAt.nanoseconds < Self.coverServesNanoseconds
-        {
-            epoch.used = true
-            epochs[cover] = epoch
-            return cover
+    /// The current cover for instances of `ttl`, if young enough, noted as used; `renewing` (a create
+    /// revision) is recorded for its marker. Nil (and the TTL noted as wanted) when none serves.
+    package mutating func use(instanceTTL ttl: UInt32, renewing created: Int64? = nil, now: Instant) -> Epoch? {
+        guard let cover = current[ttl], var epoch = epochs[cover],
+            now.nanoseconds - epoch.startedAt.nanoseconds < Self.servesNanoseconds(ttl: ttl)
+        else {
+            wanted.insert(ttl)
+            return nil
         }
-        if RenewalMarker.coverTTL(forInstanceTTL: ttl) != nil { wanted.insert(ttl) }
-        return nil
+        epoch.used = true
+        if let created, epoch.renewed.count < RenewalMarker.maximumRenewals { epoch.renewed.append(created) }
+        epochs[cover] = epoch
+        return epoch
+    }
+
+    /// Whether a cover for `ttl` can serve a heartbeat now.
+    package func serves(instanceTTL ttl: UInt32, now: Instant) -> Bool {
+        age(ttl, now: now).map { $0 < Self.servesNanoseconds(ttl: ttl) } ?? false
+    }
+
+    /// Whether the cover for `ttl` is younger than an epoch (granted since a rotation was found due).
+    package func isFresh(instanceTTL ttl: UInt32, now: Instant) -> Bool {
+        age(ttl, now: now).map { $0 < Self.epochNanoseconds(ttl: ttl) } ?? false
+    }
+
+    private func age(_ ttl: UInt32, now: Instant) -> Int64? {
+        guard let cover = current[ttl], let epoch = epochs[cover] else { return nil }
+        return now.nanoseconds - epoch.startedAt.nanoseconds
     }
 
     /// The TTLs that need a new cover lease now: those wanted, and those whose cover was used and has
     /// served its epoch.
     package mutating func rotationsDue(now: Instant) -> [UInt32] {
-        var due = wanted
+        // A TTL wanted by a caller that then granted a cover itself needs no other.
+        var due = wanted.filter { !serves(instanceTTL: $0, now: now) }
         wanted.removeAll()
         for (ttl, cover) in current {
             guard let epoch = epochs[cover], epoch.used,
-                now.nanoseconds - epoch.startedAt.nanoseconds >= Self.epochNanoseconds
+                now.nanoseconds - epoch.startedAt.nanoseconds >= Self.epochNanoseconds(ttl: ttl)
             else { continue }
             due.insert(ttl)
         }
         return due.sorted()
     }
 
-    /// Begins an epoch under a newly granted cover; the one it replaces settles.
-    package mutating func start(instanceTTL ttl: UInt32, cover: Int64, grantSentAt: Instant) {
-        if let old = current[ttl] { epochs[old]?.replacedAt = grantSentAt }
+    /// Begins an epoch under a newly granted cover; the one it replaces is closed.
+    package mutating func start(instanceTTL ttl: UInt32, cover: Int64, grantedTTL: Int64, grantSentAt: Instant) {
+        if let old = current[ttl] { epochs[old]?.replaced = true }
         current[ttl] = cover
-        epochs[cover] = Epoch(ttl: ttl, cover: cover, startedAt: grantSentAt)
+        epochs[cover] = Epoch(ttl: ttl, cover: cover, startedAt: grantSentAt, grantedTTL: grantedTTL)
     }
 
-    /// Notes a confirmed keep-alive of `lease` sent under `cover` (dropped if that epoch is gone: its
-    /// marker went out; other nodes then read the lease when they need to).
-    package mutating func record(cover: Int64, renewed lease: Int64) {
-        guard epochs[cover] != nil, epochs[cover]!.renewed.count < RenewalMarker.maximumLeases else { return }
-        epochs[cover]!.renewed.append(lease)
-    }
-
-    /// Removes the epochs that are done: replaced ones that have settled, and current ones too old
-    /// to serve. Returns those that renewed something: their markers are due.
-    package mutating func closeSettled(now: Instant) -> [Epoch] {
+    /// Removes the epochs that are done: replaced ones, and current ones too old to serve. Returns
+    /// those that renewed something: their markers are due.
+    package mutating func closeDone(now: Instant) -> [Epoch] {
         var done: [Epoch] = []
         for (cover, epoch) in epochs {
-            let settled = epoch.replacedAt.map { now.nanoseconds - $0.nanoseconds >= Self.settleNanoseconds } ?? false
-            let expired = now.nanoseconds - epoch.startedAt.nanoseconds >= Self.coverServesNanoseconds + Self.settleNanoseconds
-            guard settled || expired else { continue }
+            let tooOld = now.nanoseconds - epoch.startedAt.nanoseconds >= Self.servesNanoseconds(ttl: epoch.ttl)
+            guard epoch.replaced || tooOld else { continue }
             epochs[cover] = nil
             if current[epoch.ttl] == cover { current[epoch.ttl] = nil }
             if !epoch.renewed.isEmpty { done.append(epoch) }

@@ -59,33 +59,4 @@ import Testing
         }
         #expect(Posix.monotonicNanoseconds() - started < 1_000_000_000)
     }
-
-    @Test func aBatchedCallSendsEveryMessageAndReturnsEveryReplyLine() throws {
-        func chunk(_ text: String) -> String { String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n" }
-        let server = try ScriptedServer(script: [
-            "HTTP/1.1 100 Continue\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                + chunk(#"{"result":{"ID":"1","TTL":"30"}}"# + "\n" + #"{"result":"#),
-            chunk(#"{"ID":"2"}}"# + "\n") + "0\r\n\r\n",
-        ])
-        defer { server.join() }
-        let lines = try EtcdConnection(ring: EndpointRing([server.address]))
-            .callLines("/v3/lease/keepalive", EtcdRequest.keepAlives([1, 2]))
-        #expect(try EtcdReply.keepAlives(lines).ttls == [1: 30, 2: 0])
-        #expect(server.request.hasPrefix("POST /v3/lease/keepalive HTTP/1.1\r\n"))
-        // Without it, Go's HTTP/1.1 server drops the unread rest of the body once the reply starts.
-        #expect(server.request.contains("\r\nExpect: 100-continue\r\n"))
-        #expect(server.request.hasSuffix("{\"ID\":\"1\"}\n{\"ID\":\"2\"}\n"))
-    }
-
-    @Test func aPreferredMemberThatFailsIsPassedOverUntilItsOwnerChoosesAgain() throws {
-        let good = try ScriptedServer(script: [ScriptedServer.reply(200, #"{"header":{"revision":"3"}}"#)])
-        defer { good.join() }
-        let ring = EndpointRing([try refusedAddress(), good.address])
-        let connection = EtcdConnection(ring: ring)
-        connection.preferredMember = 0
-        _ = try connection.call("/v3/kv/range", ["key": "eA=="])
-        #expect(connection.preferredMember == 1, "the next call starts where this one succeeded")
-        #expect(ring.preferred == 0, "the ring shared with the other connections is left alone")
-    }
 }

@@ -10,12 +10,24 @@ import Testing
 
     // MARK: - Requests
 
-    @Test func putCarriesBase64KeyValueAndTheLeaseAsAString() {
-        let body = EtcdRequest.put(key: "/beacon/v1/instances/x", value: Array("{\"a\":1}".utf8), lease: 2_324_035_698_124_327_431)
+    @Test func putCarriesBase64KeyAndValueAndNoLease() {
+        let body = EtcdRequest.put(key: "/beacon/v1/instances/x", value: Array("{\"a\":1}".utf8))
+        #expect(body.jsonText == #"{"key":"L2JlYWNvbi92MS9pbnN0YW5jZXMveA==","value":"eyJhIjoxfQ==","prev_kv":true}"#)
+    }
+
+    @Test func conditionalDeleteComparesTheModRevision() {
         #expect(
-            body.jsonText
-                == #"{"key":"L2JlYWNvbi92MS9pbnN0YW5jZXMveA==","value":"eyJhIjoxfQ==","lease":"2324035698124327431","prev_kv":true}"#
+            EtcdRequest.deleteIfUnchanged("/p/x", revision: 42).jsonText
+                == #"{"compare":[{"key":"L3AveA==","target":"MOD","result":"EQUAL","mod_revision":"42"}],"success":[{"request_delete_range":{"key":"L3AveA=="}}]}"#
         )
+    }
+
+    @Test func txnReplyTellsWhetherTheComparisonHeld() throws {
+        // As etcd 3.4's gateway answers: `succeeded` is left out when false.
+        let held = try EtcdReply.txn(try parse(#"{"header":{"revision":"9"},"succeeded":true,"responses":[{"response_delete_range":{"header":{"revision":"9"},"deleted":"1"}}]}"#))
+        #expect(held == (9, true))
+        let failed = try EtcdReply.txn(try parse(#"{"header":{"revision":"8"},"responses":[]}"#))
+        #expect(failed == (8, false))
     }
 
     @Test func rangeEndIsThePrefixWithItsLastByteIncremented() {
@@ -80,11 +92,11 @@ import Testing
         #expect(throws: EtcdError.self) { try EtcdReply.grant(try parse("{\(Self.header)}")) }
     }
 
-    @Test func putReplyGivesTheRevisionAndTheReplacedLease() throws {
-        #expect(try EtcdReply.put(try parse("{\(Self.header)}")) == (5, 0))
+    @Test func putReplyGivesTheRevisionAndTheKeysCreateRevision() throws {
+        #expect(try EtcdReply.put(try parse("{\(Self.header)}")) == (5, 5), "a new key was created by this put")
         let replaced = try EtcdReply.put(
-            try parse("{\(Self.header),\"prev_kv\":{\"key\":\"eA==\",\"mod_revision\":\"3\",\"value\":\"\",\"lease\":\"99\"}}"))
-        #expect(replaced == (5, 99))
+            try parse("{\(Self.header),\"prev_kv\":{\"key\":\"eA==\",\"create_revision\":\"2\",\"mod_revision\":\"3\",\"value\":\"\"}}"))
+        #expect(replaced == (5, 2), "an overwrite keeps the key's create revision")
     }
 
     @Test func deleteReplyTellsWhetherSomethingWasDeleted() throws {
@@ -96,15 +108,6 @@ import Testing
         #expect(deleted.deleted?.key == "/beacon/v1/instances/x" && deleted.deleted?.value == Array("{\"a\":1}".utf8))
         let nothing = try EtcdReply.delete(try parse(#"{"header":{"revision":"3"}}"#))
         #expect(nothing.revision == 3 && nothing.deleted == nil)
-    }
-
-    @Test func keepAliveOfALiveLeaseGivesItsTTLAndOfAMissingOneZero() throws {
-        #expect(try EtcdReply.keepAlive(try parse("{\"result\":{\(Self.header),\"ID\":\"7\",\"TTL\":\"5\"}}")) == 5)
-        // etcd answers a keep-alive for an unknown lease with a result that has no TTL.
-        #expect(try EtcdReply.keepAlive(try parse("{\"result\":{\(Self.header),\"ID\":\"123\"}}")) == 0)
-        #expect(throws: EtcdError.self) {
-            try EtcdReply.keepAlive(try parse(#"{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader"}}"#))
-        }
     }
 
     @Test func timeToLiveDistinguishesLiveNearlyEndedAndGone() throws {
@@ -139,7 +142,7 @@ import Testing
                 .put(
                     EtcdKeyValue(
                         key: "/beacon/v1/instances/x", value: Array("{\"a\":1}".utf8), modRevision: 2,
-                        lease: 2_324_035_698_124_327_431)),
+                        createRevision: 2, lease: 2_324_035_698_124_327_431)),
                 .delete(key: "/beacon/v1/instances/x", revision: 3),
             ])
     }
@@ -169,33 +172,5 @@ import Testing
         #expect(EtcdError.rejected(status: 404, message: "etcdserver: requested lease not found").isLeaseNotFound)
         #expect(!EtcdError.rejected(status: 503, message: "etcdserver: no leader").isLeaseNotFound)
         #expect(!EtcdError.unreachable("connection refused").isLeaseNotFound)
-    }
-
-    @Test func keepAlivesForManyLeasesAreOneBodyOfNewlineDelimitedMessages() {
-        #expect(String(decoding: EtcdRequest.keepAlives([7, 694_886_423_455_234]), as: UTF8.self)
-            == "{\"ID\":\"7\"}\n{\"ID\":\"694886423455234\"}\n")
-    }
-
-    @Test func keepAliveRepliesGiveEachLeaseItsTTLAndAnEndedLeaseZero() throws {
-        // As etcd 3.4's gateway answers: one line per message; a lease it no longer has comes back without TTL.
-        let lines = try [
-            #"{"result":{"header":{"revision":"41","raft_term":"2"},"ID":"7","TTL":"30"}}"#,
-            #"{"result":{"header":{"revision":"41"},"ID":"12345"}}"#,
-        ].map { try parse($0) }
-        let reply = try EtcdReply.keepAlives(lines)
-        #expect(reply.ttls == [7: 30, 12345: 0])
-        #expect(reply.revision == 41)
-        // An error inside the stream (the gateway's status is already 200) moves the call to another member.
-        #expect(throws: EtcdError.rejected(status: 503, message: "keep-alive: etcdserver: no leader")) {
-            try EtcdReply.keepAlives([try parse(#"{"error":{"grpc_code":14,"message":"etcdserver: no leader"}}"#)])
-        }
-    }
-
-    @Test func statusNamesTheMemberAndTheLeader() throws {
-        let reply = try parse(
-            #"{"header":{"cluster_id":"32","member_id":"4256228848635401610","revision":"1"},"version":"3.4.23","leader":"12454976027057244042"}"#)
-        let status = try EtcdReply.status(reply)
-        #expect(status.member == "4256228848635401610" && status.leader == "12454976027057244042")
-        #expect(throws: EtcdError.self) { try EtcdReply.status(try parse(#"{"header":{}}"#)) }
     }
 }

@@ -7,18 +7,25 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// Just enough of etcd's gateway for one node's heartbeat path: leases, puts, an empty prefix, and a
-/// watch that delivers `watchEvents` (one line of JSON) after it is created.
+/// Just enough of etcd's gateway for one node's heartbeat path: leases, keys (no leases on instance
+/// keys), conditional deletes, prefix reads, and a watch that delivers `watchEvents` (one line of
+/// JSON) after it is created.
 final class MiniEtcd: Sendable {
+    struct Key {
+        var value: [UInt8]
+        var created: Int64
+        var modified: Int64
+        var lease: Int64
+    }
+
     struct State {
         var nextLease: Int64 = 1_000
         var leases: [Int64: Int64] = [:]
         /// What `timetolive` answers for a lease, when set (else its granted TTL).
         var remaining: [Int64: Int64] = [:]
+        var keys: [String: Key] = [:]
         var revision: Int64 = 2
-        var failKeepAlives = false
-        /// Keep-alive requests still to be answered with no reply lines at all (a stream ended early).
-        var emptyKeepAliveReplies = 0
+        var failGrants = false
         var watchEvents = ""
     }
 
@@ -40,60 +47,67 @@ final class MiniEtcd: Sendable {
     var requests: [(path: String, body: String)] { gateway.withLock { $0! }.requests }
     func stop() { gateway.withLock { $0 }?.stop() }
 
-    /// How many keep-alive messages named `lease`.
-    func keepAlives(of lease: Int64) -> Int {
-        requests.filter { $0.path == "/v3/lease/keepalive" }.flatMap { $0.body.split(separator: "\n") }
-            .filter { $0 == #"{"ID":"\#(lease)"}"# }.count
-    }
+    func count(_ path: String) -> Int { requests.filter { $0.path == path }.count }
 
-    /// The puts of marker keys: (key, lease, leases listed).
-    var markers: [(key: String, cover: Int64, leases: [Int64])] {
+    /// The puts of marker keys: (key, lease, create revisions listed).
+    var markers: [(key: String, cover: Int64, keys: [Int64])] {
         requests.filter { $0.path == "/v3/kv/put" }.compactMap { request in
             guard let json = try? JSONParser.parse(Array(request.body.utf8)),
                 let key = json["key"]?.stringValue.flatMap(Base64.decodeString), key.hasPrefix(RenewalMarker.prefix),
-                let value = json["value"]?.stringValue.flatMap(Base64.decode), let leases = RenewalMarker.decode(value)
+                let value = json["value"]?.stringValue.flatMap(Base64.decode), let keys = RenewalMarker.decode(value)
             else { return nil }
-            return (key, Int64(json["lease"]?.stringValue ?? "") ?? 0, leases)
+            return (key, Int64(json["lease"]?.stringValue ?? "") ?? 0, keys)
         }
     }
 
     static func chunk(_ text: String) -> String { String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n" }
 
+    static func kvJSON(_ key: String, _ entry: Key) -> String {
+        #"{"key":"\#(Base64.encode(key))","create_revision":"\#(entry.created)","mod_revision":"\#(entry.modified)","value":"\#(Base64.encode(entry.value))","lease":"\#(entry.lease)"}"#
+    }
+
     private static func answer(_ path: String, _ body: String, _ state: borrowing Locked<State>) -> FakeGateway.Answer {
         let json = try? JSONParser.parse(Array(body.utf8))
         let id = Int64(json?["ID"]?.stringValue ?? "") ?? 0
+        let key = json?["key"]?.stringValue.flatMap(Base64.decode).map { String(decoding: $0, as: UTF8.self) } ?? ""
         return state.withLock { state -> FakeGateway.Answer in
             let header = #"{"revision":"\#(state.revision)"}"#
             switch path {
             case "/v3/lease/grant":
+                if state.failGrants { return .reply(503, #"{"error":"etcdserver: no leader","message":"etcdserver: no leader"}"#) }
                 let ttl = Int64(json?["TTL"]?.stringValue ?? "") ?? 0
                 state.nextLease += 1
                 state.leases[state.nextLease] = ttl
                 return .reply(200, #"{"header":\#(header),"ID":"\#(state.nextLease)","TTL":"\#(ttl)"}"#)
             case "/v3/kv/put":
                 state.revision += 1
-                return .reply(200, #"{"header":{"revision":"\#(state.revision)"}}"#)
+                let previous = state.keys[key]
+                let value = json?["value"]?.stringValue.flatMap(Base64.decode) ?? []
+                let lease = Int64(json?["lease"]?.stringValue ?? "") ?? 0
+                state.keys[key] = Key(value: value, created: previous?.created ?? state.revision, modified: state.revision, lease: lease)
+                let prev = previous.map { #","prev_kv":\#(kvJSON(key, $0))"# } ?? ""
+                return .reply(200, #"{"header":{"revision":"\#(state.revision)"}\#(prev)}"#)
             case "/v3/kv/range":
-                return .reply(200, #"{"header":\#(header)}"#)
-            case "/v3/lease/revoke":
-                state.leases[id] = nil
-                return .reply(200, #"{"header":\#(header)}"#)
+                let end = json?["range_end"]?.stringValue.flatMap(Base64.decode).map { String(decoding: $0, as: UTF8.self) }
+                let from = key
+                let matching = state.keys.keys.sorted().filter { end == nil ? $0 == from : ($0 >= from && $0 < end!) }
+                let kvs = matching.map { kvJSON($0, state.keys[$0]!) }.joined(separator: ",")
+                return .reply(200, #"{"header":\#(header),"kvs":[\#(kvs)],"count":"\#(matching.count)"}"#)
+            case "/v3/kv/deleterange":
+                guard let previous = state.keys.removeValue(forKey: key) else { return .reply(200, #"{"header":\#(header)}"#) }
+                state.revision += 1
+                return .reply(200, #"{"header":{"revision":"\#(state.revision)"},"deleted":"1","prev_kvs":[\#(kvJSON(key, previous))]}"#)
+            case "/v3/kv/txn":
+                let compare = json?["compare"]?[0]
+                let target = compare?["key"]?.stringValue.flatMap(Base64.decode).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                let expected = Int64(compare?["mod_revision"]?.stringValue ?? "") ?? -1
+                guard state.keys[target]?.modified == expected else { return .reply(200, #"{"header":\#(header)}"#) }
+                state.keys[target] = nil
+                state.revision += 1
+                return .reply(200, #"{"header":{"revision":"\#(state.revision)"},"succeeded":true}"#)
             case "/v3/lease/timetolive":
                 let ttl = state.remaining[id] ?? state.leases[id] ?? -1
                 return .reply(200, #"{"header":\#(header),"ID":"\#(id)","TTL":"\#(ttl)","grantedTTL":"\#(state.leases[id] ?? 0)"}"#)
-            case "/v3/lease/keepalive":
-                if state.failKeepAlives { return .close }
-                if state.emptyKeepAliveReplies > 0 {
-                    state.emptyKeepAliveReplies -= 1
-                    return .raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-                }
-                var lines = ""
-                for line in body.split(separator: "\n") {
-                    let lease = Int64((try? JSONParser.parse(Array(line.utf8)))?["ID"]?.stringValue ?? "") ?? 0
-                    let ttl = state.leases[lease].map { #","TTL":"\#($0)""# } ?? ""
-                    lines += chunk(#"{"result":{"header":\#(header),"ID":"\#(lease)"\#(ttl)}}"# + "\n")
-                }
-                return .raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + lines + "0\r\n\r\n")
             case "/v3/watch":
                 let created = #"{"result":{"header":\#(header),"created":true}}"# + "\n"
                 let events = state.watchEvents.isEmpty ? "" : chunk(state.watchEvents + "\n")
@@ -142,95 +156,81 @@ final class MiniEtcd: Sendable {
         return result.withLock { $0 }
     }
 
+    /// Registers `spec` and returns its key's create revision.
     func register(_ spec: InstanceSpec) throws -> Int64 {
         _ = try #require(try complete { store.register(spec, allowedServices: nil, completion: $0) }?.get())
-        return try #require(store.mirror.record(id: spec.id)?.lease)
+        return try #require(store.mirror.record(id: spec.id)?.created)
     }
 
-    @Test func heartbeatsWithHalfTheTTLLeftAreAnsweredAtOnceAndShareOneLaterKeepAlive() throws {
+    @Test func heartbeatsAreAnsweredAtOnceUnderTheCoverAndReachOtherNodesInOneMarker() throws {
         defer { finish() }
         #expect(store.start())
-        let lease = try register(Self.spec("a"))
-        let registered = clock.now
+        let created = try register(Self.spec("a"))
+        let start = clock.now
+        #expect(registry.instance(id: "a", now: start)?.deadline == start.adding(seconds: 30), "the cover granted for it")
+        let before = etcd.requests.count
         for _ in 0..<3 { #expect(try store.renewImmediately(id: "a")?.get().id == "a") }
-        clock.advance(seconds: 14)
-        #expect(try store.renewImmediately(id: "a")?.get().id == "a", "16 s left of 30: still at once")
-        clock.advance(seconds: 5)
-        Posix.sleep(milliseconds: 1_200)
-        #expect(etcd.keepAlives(of: lease) == 0, "nothing goes to etcd until the keep-alive is due")
-        clock.advance(seconds: 1)  // 10 s before the deadline: renewalLead(30)
-        #expect(eventually { etcd.keepAlives(of: lease) == 1 }, "four heartbeats, one keep-alive")
-        #expect(eventually { registry.instance(id: "a", now: clock.now)?.deadline == registered.adding(seconds: 50) })
-        // Covers lapsed while nothing was sent, so this owed-only batch had one granted first. Its
-        // marker follows once that cover is closed (nothing replaced it: after 2.5 s), attached to it:
-        // a lease 2 s shorter than the TTL.
-        clock.advance(milliseconds: 2_600)
-        #expect(eventually { !etcd.markers.isEmpty })
+        #expect(etcd.requests.count == before, "no request per heartbeat")
+        clock.advance(milliseconds: 600)
+        #expect(eventually { etcd.markers.count == 1 }, "the used cover is replaced after its epoch, and its marker put")
         let marker = try #require(etcd.markers.first)
-        #expect(marker.key == RenewalMarker.key(node: store.node, ttl: 30) && marker.leases == [lease])
-        #expect(etcd.state.withLock { $0.leases[marker.cover] } == 28)
+        let firstCover = Int64(1_001)
+        #expect(marker.key == RenewalMarker.key(node: store.node, ttl: 30, cover: firstCover) && marker.cover == firstCover)
+        #expect(marker.keys == [created], "three heartbeats of one instance, listed once")
+        #expect(etcd.state.withLock { $0.leases[firstCover] } == 30)
+        #expect(try store.renewImmediately(id: "a")?.get().deadline == clock.now.adding(seconds: 30), "under the new cover")
         #expect(store.metrics.heartbeatsAnsweredAtOnce.load(ordering: .relaxed) == 4)
         #expect(registry.counters.heartbeats.load(ordering: .relaxed) == 4)
+        #expect(etcd.count("/v3/lease/keepalive") == 0)
     }
 
-    @Test func aHeartbeatCloseToTheDeadlineWaitsForAKeepAliveSentAfterIt() throws {
+    @Test func withNoYoungCoverAHeartbeatWaitsForAGrantAnd503WhenThereIsNone() throws {
         defer { finish() }
         #expect(store.start())
-        let lease = try register(Self.spec("a"))
-        clock.advance(seconds: 16)
-        #expect(store.renewImmediately(id: "a") == nil, "14 s left of 30")
+        _ = try register(Self.spec("a"))
+        etcd.state.withLock { $0.failGrants = true }
+        clock.advance(seconds: 3)
+        #expect(store.renewImmediately(id: "a") == nil, "the cover is older than 2 s: not stretched")
+        guard case .failure(.unavailable)? = complete({ store.renew(id: "a", completion: $0) }) else {
+            Issue.record("expected a 503")
+            return
+        }
+        etcd.state.withLock { $0.failGrants = false }
         let renewed = try #require(try complete { store.renew(id: "a", completion: $0) }?.get())
         #expect(renewed.deadline == clock.now.adding(seconds: 30))
-        #expect(etcd.keepAlives(of: lease) == 1 && store.metrics.heartbeatsWaited.load(ordering: .relaxed) == 1)
+        #expect(store.metrics.heartbeatsWaited.load(ordering: .relaxed) == 1)
+        #expect(try store.renewImmediately(id: "a")?.get().id == "a", "answered at once again")
+    }
+
+    @Test func aHeartbeatForAnEndedOrUnknownInstanceIs404() throws {
+        defer { finish() }
+        #expect(store.start())
+        _ = try register(Self.spec("a", ttl: 5))
+        clock.advance(seconds: 6)
+        #expect(store.renewImmediately(id: "a") == nil)
+        guard case .failure(.lease(.unknownInstance("a")))? = complete({ store.renew(id: "a", completion: $0) }) else {
+            Issue.record("a lease that ended is not renewed, though its key is still in etcd")
+            return
+        }
         guard case .failure(.lease(.unknownInstance("nobody")))? = complete({ store.renew(id: "nobody", completion: $0) }) else {
             Issue.record("an id etcd does not have: 404")
             return
         }
     }
 
-    @Test func aKeepAliveWithoutAReplyLineIsSentAgainNotAnswered404() throws {
-        defer { finish() }
-        #expect(store.start())
-        let lease = try register(Self.spec("a"))
-        etcd.state.withLock { $0.emptyKeepAliveReplies = 1 }
-        clock.advance(seconds: 16)
-        let renewed = try #require(try complete { store.renew(id: "a", completion: $0) }?.get())
-        #expect(renewed.deadline == clock.now.adding(seconds: 30))
-        #expect(etcd.keepAlives(of: lease) == 2, "the first request said nothing about it")
-        #expect(store.metrics.keepAlivesUnanswered.load(ordering: .relaxed) == 1)
-    }
-
-    @Test func whileKeepAlivesFailHeartbeatsGet503AndNoneIsAnsweredAtOnce() throws {
-        defer { finish() }
-        #expect(store.start())
-        _ = try register(Self.spec("a"))
-        etcd.state.withLock { $0.failKeepAlives = true }
-        clock.advance(seconds: 16)
-        guard case .failure(.unavailable)? = complete({ store.renew(id: "a", completion: $0) }) else {
-            Issue.record("expected a 503")
-            return
-        }
-        _ = try register(Self.spec("b"))
-        #expect(store.renewImmediately(id: "b") == nil, "a fresh confirmation, but keep-alives are failing")
-        etcd.state.withLock { $0.failKeepAlives = false }
-        #expect(try complete { store.renew(id: "b", completion: $0) }?.get().id == "b")
-        #expect(try store.renewImmediately(id: "b")?.get().id == "b", "answered at once again")
-        #expect(store.metrics.keepAliveRequestFailures.load(ordering: .relaxed) >= 1)
-    }
-
     @Test func anotherNodesMarkerExtendsItsInstancesAfterOneReadOfTheCoverLease() throws {
         defer { finish() }
-        func kv(_ key: String, _ value: [UInt8], lease: Int64, revision: Int) -> String {
-            #"{"kv":{"key":"\#(Base64.encode(key))","mod_revision":"\#(revision)","value":"\#(Base64.encode(value))","lease":"\#(lease)"}}"#
+        func kv(_ key: String, _ value: [UInt8], lease: Int64, created: Int64) -> String {
+            #"{"kv":\#(MiniEtcd.kvJSON(key, MiniEtcd.Key(value: value, created: created, modified: created, lease: lease)))}"#
         }
         // Two instances registered elsewhere under cover lease 700, then a marker listing one of them.
         let events = [
-            kv(SpecCodec.key(id: "w1"), SpecCodec.encode(Self.spec("w1"), cover: 700), lease: 500, revision: 3),
-            kv(SpecCodec.key(id: "w2"), SpecCodec.encode(Self.spec("w2"), cover: 700), lease: 501, revision: 4),
-            kv(RenewalMarker.key(node: "other", ttl: 30), RenewalMarker.encode([500]), lease: 600, revision: 5),
+            kv(SpecCodec.key(id: "w1"), SpecCodec.encode(Self.spec("w1"), cover: 700), lease: 0, created: 3),
+            kv(SpecCodec.key(id: "w2"), SpecCodec.encode(Self.spec("w2"), cover: 700), lease: 0, created: 4),
+            kv(RenewalMarker.key(node: "other", ttl: 30, cover: 600), RenewalMarker.encode([3]), lease: 600, created: 5),
         ]
         etcd.state.withLock { state in
-            state.leases = [500: 30, 501: 30, 600: 28, 700: 28]
+            state.leases = [600: 30, 700: 30]
             state.remaining = [700: 12, 600: 25]
             state.watchEvents = #"{"result":{"header":{"revision":"5"},"events":[\#(events.joined(separator: ","))]}}"#
         }
@@ -244,16 +244,49 @@ final class MiniEtcd: Sendable {
         #expect(store.metrics.renewalsLearned.load(ordering: .relaxed) == 1)
     }
 
-    @Test func registrationsNameTheCoverLeaseCurrentBeforeTheirGrant() throws {
+    @Test func aFullReadTakesTheLiveMarkersWithTheKeys() throws {
+        defer { finish() }
+        etcd.state.withLock { state in
+            state.keys[SpecCodec.key(id: "renewed")] = .init(value: SpecCodec.encode(Self.spec("renewed"), cover: 700), created: 3, modified: 3, lease: 0)
+            state.keys[SpecCodec.key(id: "ended")] = .init(value: SpecCodec.encode(Self.spec("ended"), cover: 700), created: 4, modified: 4, lease: 0)
+            state.keys[RenewalMarker.key(node: "gone", ttl: 30, cover: 600)] = .init(value: RenewalMarker.encode([3]), created: 5, modified: 5, lease: 600)
+            state.leases = [600: 30]  // 700 has ended
+            state.remaining = [600: 20]
+            state.revision = 5
+        }
+        let start = clock.now
+        #expect(store.start())
+        #expect(registry.instance(id: "renewed", now: start)?.deadline == start.adding(seconds: 20), "vouched for by the marker")
+        #expect(registry.instance(id: "ended", now: start) == nil, "no live cover vouches for it")
+        #expect(store.mirror.record(id: "ended") != nil, "mirrored, until its key is collected")
+    }
+
+    @Test func theKeyOfAnEndedInstanceIsDeletedAfterItsGraceUnlessWrittenAgain() throws {
+        defer { finish() }
+        #expect(store.start())
+        _ = try register(Self.spec("a", ttl: 5))
+        _ = try register(Self.spec("b", ttl: 5))
+        clock.advance(seconds: 6)
+        Posix.sleep(milliseconds: 1_300)  // the collector sees both ended
+        _ = try register(Self.spec("b", ttl: 5))  // b comes back: a new revision, its grace starts again
+        clock.advance(seconds: 16)  // past the grace (10 s) and this node's share (under 5 s)
+        #expect(eventually { etcd.state.withLock { $0.keys[SpecCodec.key(id: "a")] } == nil }, "a collected")
+        #expect(eventually { store.mirror.record(id: "a")?.spec == nil }, "gone, or a tombstone until the watch passes it")
+        #expect(store.metrics.keysCollected.load(ordering: .relaxed) == 1)
+        #expect(etcd.state.withLock { $0.keys[SpecCodec.key(id: "b")] } != nil, "b was written again since")
+    }
+
+    @Test func registrationsNameTheCoverTheyAreAliveUnder() throws {
         defer { finish() }
         #expect(store.start())
         _ = try register(Self.spec("a"))
-        #expect(eventually { store.metrics.coverLeasesGranted.load(ordering: .relaxed) == 1 }, "asked for by the first")
         _ = try register(Self.spec("b"))
         let puts = etcd.requests.filter { $0.path == "/v3/kv/put" }.compactMap { request -> String? in
             guard let json = try? JSONParser.parse(Array(request.body.utf8)) else { return nil }
+            #expect(json["lease"] == nil, "instance keys carry no lease")
             return json["value"]?.stringValue.flatMap(Base64.decode).map { String(decoding: $0, as: UTF8.self) }
         }
-        #expect(puts.count == 2 && !puts[0].contains("cover") && puts[1].contains(#""cover":""#), "\(puts)")
+        #expect(puts.count == 2 && puts.allSatisfy { $0.contains(#""cover":"1001""#) }, "\(puts)")
+        #expect(store.metrics.coverLeasesGranted.load(ordering: .relaxed) == 1, "one grant for both")
     }
 }

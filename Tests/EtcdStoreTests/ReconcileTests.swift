@@ -8,16 +8,16 @@ import Testing
         InstanceSpec(service: "s", function: "f", id: id, address: IPAddress("10.0.0.1")!, port: 80)
     }
 
-    static func kv(_ id: String, revision: Int64, lease: Int64 = 1) -> EtcdKeyValue {
-        EtcdKeyValue(key: SpecCodec.key(id: id), value: SpecCodec.encode(spec(id)), modRevision: revision, lease: lease)
+    static func kv(_ id: String, revision: Int64, created: Int64 = 1) -> EtcdKeyValue {
+        EtcdKeyValue(key: SpecCodec.key(id: id), value: SpecCodec.encode(spec(id)), modRevision: revision, createRevision: created, lease: 0)
     }
 
     static func live(_ id: String, revision: Int64) -> (String, MirrorRecord) {
-        (id, MirrorRecord(revision: revision, lease: 1, spec: spec(id)))
+        (id, MirrorRecord(revision: revision, created: 1, spec: spec(id)))
     }
 
     static func tombstone(_ id: String, revision: Int64) -> (String, MirrorRecord) {
-        (id, MirrorRecord(revision: revision, lease: 0, spec: nil))
+        (id, MirrorRecord(revision: revision, created: 0, spec: nil))
     }
 
     @Test func emptyMirrorTakesEverything() {
@@ -32,8 +32,8 @@ import Testing
 
     @Test func keysChangedWhileTheWatchWasDownAreApplied() {
         let local = Dictionary(uniqueKeysWithValues: [Self.live("a", revision: 3)])
-        let plan = Reconcile.plan(local: local, snapshot: [Self.kv("a", revision: 7, lease: 2)], revision: 9)
-        #expect(plan.apply == [Self.kv("a", revision: 7, lease: 2)] && plan.remove.isEmpty)
+        let plan = Reconcile.plan(local: local, snapshot: [Self.kv("a", revision: 7, created: 2)], revision: 9)
+        #expect(plan.apply == [Self.kv("a", revision: 7, created: 2)] && plan.remove.isEmpty)
     }
 
     @Test func instancesDeletedOrExpiredInEtcdAreRemoved() {
@@ -101,40 +101,5 @@ import Testing
         #expect(LeaseClock.deadline(sentAt: sent, remaining: 58, granted: 60, specTTL: 10) == sent.adding(seconds: 8))
         #expect(LeaseClock.deadline(sentAt: sent, remaining: 50, granted: 60, specTTL: 10) == sent)
         #expect(LeaseClock.deadline(sentAt: sent, remaining: 50, granted: 0, specTTL: 10) == sent.adding(seconds: 10))
-    }
-
-    @Test func theFallbackRefreshWindowIsTenPercentOfTheTTLAndAtLeastTwoSeconds() {
-        #expect(LeaseClock.refreshWindow(ttl: 1) == 2_000_000_000)
-        #expect(LeaseClock.refreshWindow(ttl: 5) == 2_000_000_000)
-        #expect(LeaseClock.refreshWindow(ttl: 30) == 3_000_000_000)
-        #expect(LeaseClock.refreshWindow(ttl: 600) == 60_000_000_000)
-    }
-
-    @Test func aHeartbeatIsAnsweredAtOnceWhileHalfTheTTLIsLeft() {
-        let now = Instant(nanoseconds: 100_000_000_000)
-        #expect(LeaseClock.answersAtOnce(deadline: now.adding(seconds: 15), now: now, ttl: 30))
-        #expect(!LeaseClock.answersAtOnce(deadline: now.adding(nanoseconds: 14_999_999_999), now: now, ttl: 30))
-        #expect(!LeaseClock.answersAtOnce(deadline: now, now: now, ttl: 30))
-        #expect(LeaseClock.answersAtOnce(deadline: now.adding(milliseconds: 500), now: now, ttl: 1))
-    }
-
-    @Test func owedKeepAlivesGoOutAThirdOfTheTTLBeforeTheDeadlineAndAtLeastEightSeconds() {
-        #expect(LeaseClock.renewalLead(ttl: 30) == 10_000_000_000)
-        #expect(LeaseClock.renewalLead(ttl: 90) == 30_000_000_000)
-        #expect(LeaseClock.renewalLead(ttl: 15) == 8_000_000_000)
-        // Shorter than 8 s: at once (the whole TTL), so other nodes hear of the renewal in time.
-        #expect(LeaseClock.renewalLead(ttl: 5) == 5_000_000_000)
-        // The timing budget of renewal markers, from TTL 10 s up: an owed keep-alive goes out `lead`
-        // before the lease ends, under a cover up to an epoch old; that epoch is replaced within an
-        // epoch and its marker follows once it has settled. The other nodes' deadlines sit short of
-        // the lease by the cover margin, the cover's age (up to an epoch) and etcd's rounding (1 s);
-        // their fallback read starts a window before that. The marker must come first.
-        let epoch = MarkerEpochs.epochNanoseconds
-        let margin = Int64(RenewalMarker.marginSeconds) * 1_000_000_000
-        for ttl: UInt32 in [10, 15, 20, 30, 60, 300, 3_600] {
-            let otherNodesReadAt = -margin - epoch - 1_000_000_000 - LeaseClock.refreshWindow(ttl: ttl)
-            let markerArrivesBy = -LeaseClock.renewalLead(ttl: ttl) + epoch + MarkerEpochs.settleNanoseconds
-            #expect(markerArrivesBy + 1_000_000_000 <= otherNodesReadAt, "TTL \(ttl): at least 1 s to spare")
-        }
     }
 }

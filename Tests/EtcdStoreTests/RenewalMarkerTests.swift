@@ -28,19 +28,15 @@ import Testing
         #expect(RenewalMarker.decode(Array("BRM1".utf8) + [UInt8](repeating: 0xFF, count: 11)) == nil, "longer than 64 bits")
     }
 
-    @Test func keysNameTheNodeAndTheTTL() {
-        let key = RenewalMarker.key(node: "3f2a", ttl: 30)
-        #expect(key == "/beacon/v1/renewals/3f2a/30")
-        #expect(RenewalMarker.node(key: key) == "3f2a")
-        #expect(RenewalMarker.node(key: "/beacon/v1/instances/a") == nil)
-        #expect(RenewalMarker.node(key: "/beacon/v1/renewals//30") == nil)
+    @Test func keysNameTheNodeTheTTLAndTheCover() {
+        let key = RenewalMarker.key(node: "3f2a", ttl: 30, cover: 7_587_887_165_362_421_541)
+        #expect(key == "/beacon/v1/renewals/3f2a/30/7587887165362421541")
+        #expect(RenewalMarker.parse(key: key)! == ("3f2a", 30))
+        #expect(RenewalMarker.parse(key: "/beacon/v1/instances/a") == nil)
+        #expect(RenewalMarker.parse(key: "/beacon/v1/renewals//30/1") == nil)
+        #expect(RenewalMarker.parse(key: "/beacon/v1/renewals/a/30") == nil, "the format of another version")
+        #expect(RenewalMarker.parse(key: "/beacon/v1/renewals/a/0/1") == nil)
         #expect(SpecCodec.id(key: key) == nil, "never taken for an instance")
-    }
-
-    @Test func coverLeasesAreTwoSecondsShorterAndOnlyForTTLsOfFiveSecondsOrMore() {
-        #expect(RenewalMarker.coverTTL(forInstanceTTL: 30) == 28)
-        #expect(RenewalMarker.coverTTL(forInstanceTTL: 5) == 3)
-        #expect(RenewalMarker.coverTTL(forInstanceTTL: 4) == nil)
     }
 }
 
@@ -48,56 +44,85 @@ import Testing
     let start = Instant(nanoseconds: 1_000_000_000_000)
     func at(milliseconds: Int64) -> Instant { start.adding(milliseconds: milliseconds) }
 
-    @Test func aCoverServesUntilReplacedAndAtMostTwoSeconds() {
+    @Test func aCoverServesUntilReplacedAndAtMostAQuarterOfTheTTLOrFourEpochs() {
         var epochs = MarkerEpochs()
         let none = epochs.use(instanceTTL: 30, now: start)
         let wanted = epochs.rotationsDue(now: start)
         #expect(none == nil && wanted == [30], "asked for when there is none")
-        epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
+        epochs.start(instanceTTL: 30, cover: 77, grantedTTL: 30, grantSentAt: start)
         let young = epochs.use(instanceTTL: 30, now: at(milliseconds: 400))
         let early = epochs.rotationsDue(now: at(milliseconds: 400))
-        #expect(young == 77 && early.isEmpty)
+        #expect(young?.cover == 77 && young?.deadline == start.adding(seconds: 30) && early.isEmpty)
         let old = epochs.use(instanceTTL: 30, now: at(milliseconds: 1_999))
         let due = epochs.rotationsDue(now: at(milliseconds: 1_999))
-        #expect(old == 77 && due == [30], "used past its epoch: replace it")
+        #expect(old?.cover == 77 && due == [30], "used past its epoch: replace it")
         let tooOld = epochs.use(instanceTTL: 30, now: at(milliseconds: 2_000))
-        #expect(tooOld == nil, "not replaced in time: keep-alives go uncovered rather than under-covered")
+        #expect(tooOld == nil, "not replaced in time: heartbeats wait for a grant rather than be stretched")
         let other = epochs.use(instanceTTL: 15, now: start)
         #expect(other == nil, "one cover lease per instance TTL")
-        let short = epochs.use(instanceTTL: 3, now: start)
-        let wantedNow = epochs.rotationsDue(now: at(milliseconds: 2_000))
-        #expect(short == nil && wantedNow == [15, 30], "TTLs under 5 s get no cover lease")
+        // Short TTLs: a quarter of the TTL. Long ones: longer epochs, at most 60 markers alive.
+        #expect(MarkerEpochs.servesNanoseconds(ttl: 4) == 1_000_000_000)
+        #expect(MarkerEpochs.servesNanoseconds(ttl: 1) == 250_000_000)
+        #expect(MarkerEpochs.epochNanoseconds(ttl: 30) == 500_000_000)
+        #expect(MarkerEpochs.epochNanoseconds(ttl: 3_600) == 60_000_000_000)
+        #expect(MarkerEpochs.servesNanoseconds(ttl: 3_600) == 240_000_000_000)
+    }
+
+    @Test func aCoverRaisedByEtcdStillEndsAtTheInstanceTTL() {
+        var epochs = MarkerEpochs()
+        epochs.start(instanceTTL: 1, cover: 5, grantedTTL: 2, grantSentAt: start)
+        #expect(epochs.use(instanceTTL: 1, now: start)?.deadline == start.adding(seconds: 1))
     }
 
     @Test func anUnusedCoverIsNotReplaced() {
         var epochs = MarkerEpochs()
-        epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
+        epochs.start(instanceTTL: 30, cover: 77, grantedTTL: 30, grantSentAt: start)
         let due = epochs.rotationsDue(now: at(milliseconds: 1_500))
         #expect(due.isEmpty, "no traffic, no grants")
     }
 
-    @Test func aReplacedEpochSettlesThenYieldsWhatWasRenewedUnderIt() {
+    @Test func aReplacedEpochYieldsWhatWasRenewedUnderItAtOnce() {
         var epochs = MarkerEpochs()
-        epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
-        epochs.record(cover: 77, renewed: 1)
-        epochs.start(instanceTTL: 30, cover: 78, grantSentAt: at(milliseconds: 600))
-        epochs.record(cover: 77, renewed: 2)  // a keep-alive sent under 77, confirmed after 78 began
-        epochs.record(cover: 99, renewed: 3)  // a cover this node no longer knows
-        let unsettled = epochs.closeSettled(now: at(milliseconds: 1_099))
-        let settled = epochs.closeSettled(now: at(milliseconds: 1_100))
-        #expect(unsettled.isEmpty)
-        #expect(settled.map(\.cover) == [77] && settled.first?.renewed == [1, 2] && settled.first?.ttl == 30)
-        epochs.record(cover: 77, renewed: 4)
-        let current = epochs.use(instanceTTL: 30, now: at(milliseconds: 1_100))
-        #expect(current == 78, "the late confirmation is dropped; 78 serves on")
+        epochs.start(instanceTTL: 30, cover: 77, grantedTTL: 30, grantSentAt: start)
+        _ = epochs.use(instanceTTL: 30, renewing: 1, now: start)
+        _ = epochs.use(instanceTTL: 30, renewing: 2, now: at(milliseconds: 100))
+        let open = epochs.closeDone(now: at(milliseconds: 600))
+        epochs.start(instanceTTL: 30, cover: 78, grantedTTL: 30, grantSentAt: at(milliseconds: 600))
+        _ = epochs.use(instanceTTL: 30, renewing: 3, now: at(milliseconds: 601))
+        let closed = epochs.closeDone(now: at(milliseconds: 601))
+        #expect(open.isEmpty)
+        #expect(closed.map(\.cover) == [77] && closed.first?.renewed == [1, 2] && closed.first?.ttl == 30)
+        let current = epochs.use(instanceTTL: 30, now: at(milliseconds: 700))
+        #expect(current?.cover == 78 && current?.renewed == [3])
     }
 
-    @Test func aCoverNobodyReplacedIsClosedOnceTooOld() {
+    @Test func aCoverNobodyReplacedIsClosedOnceTooOldToServe() {
         var epochs = MarkerEpochs()
-        epochs.start(instanceTTL: 30, cover: 77, grantSentAt: start)
-        epochs.record(cover: 77, renewed: 1)
-        let early = epochs.closeSettled(now: at(milliseconds: 2_499))
-        let closed = epochs.closeSettled(now: at(milliseconds: 2_500))
+        epochs.start(instanceTTL: 30, cover: 77, grantedTTL: 30, grantSentAt: start)
+        _ = epochs.use(instanceTTL: 30, renewing: 1, now: start)
+        let early = epochs.closeDone(now: at(milliseconds: 1_999))
+        let closed = epochs.closeDone(now: at(milliseconds: 2_000))
         #expect(early.isEmpty && closed.map(\.renewed) == [[1]])
+    }
+}
+
+@Suite struct EndedKeysTests {
+    let start = Instant(nanoseconds: 1_000_000_000_000)
+
+    @Test func aKeyIsDueOnceNotLiveForItsGraceAtTheSameRevision() {
+        var ended = EndedKeys()
+        let a = KeyCollector.Candidate(id: "a", revision: 5, ttl: 30)
+        let b = KeyCollector.Candidate(id: "b", revision: 6, ttl: 5)
+        #expect(ended.update([a, b], now: start, jitter: 1_000_000_000).isEmpty)
+        // b (TTL 5) has the 10 s minimum grace, a (TTL 30) its TTL; both plus this node's 1 s share.
+        #expect(ended.update([a, b], now: start.adding(seconds: 10), jitter: 1_000_000_000).isEmpty)
+        #expect(ended.update([a, b], now: start.adding(seconds: 11), jitter: 1_000_000_000) == [b])
+        // a written again (a new revision): its grace starts over.
+        let again = KeyCollector.Candidate(id: "a", revision: 9, ttl: 30)
+        #expect(ended.update([again], now: start.adding(seconds: 31), jitter: 1_000_000_000).isEmpty)
+        #expect(ended.update([again], now: start.adding(seconds: 62), jitter: 1_000_000_000) == [again])
+        // Live again in between: forgotten.
+        #expect(ended.update([], now: start.adding(seconds: 63), jitter: 0).isEmpty)
+        #expect(ended.update([again], now: start.adding(seconds: 64), jitter: 0).isEmpty)
     }
 }

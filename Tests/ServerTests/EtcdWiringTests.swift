@@ -45,12 +45,10 @@ import Testing
         let text = String(decoding: response.body, as: UTF8.self)
         #expect(text.contains("beacon_etcd_watch_up 0\n"), "no watch while no member answers")
         #expect(text.contains("beacon_etcd_member{member=\"\(endpoint)\",role=\"watch\"} 0\n"))
-        #expect(text.contains("beacon_etcd_member{member=\"\(endpoint)\",role=\"keepalive\"} 0\n"))
         for family in [
-            "beacon_etcd_resyncs_total", "beacon_etcd_lease_lookups_total{reason=\"fallback\"}",
-            "beacon_etcd_keepalive_requests_total", "beacon_etcd_keepalives_sent_total",
-            "beacon_etcd_keepalives_confirmed_total", "beacon_etcd_keepalives_unanswered_total",
-            "beacon_etcd_heartbeats_total{answered=\"at_once\"}", "beacon_etcd_markers_published_total",
+            "beacon_etcd_resyncs_total", "beacon_etcd_cover_lookups_total", "beacon_etcd_cover_leases_granted_total",
+            "beacon_etcd_keys_collected_total", "beacon_etcd_heartbeats_total{answered=\"at_once\"}",
+            "beacon_etcd_heartbeats_total{answered=\"after_grant\"}", "beacon_etcd_markers_published_total",
             "beacon_etcd_markers_applied_total", "beacon_etcd_mirror_lag_seconds",
         ] {
             #expect(text.contains("\n\(family) "), "\(family) missing")
