@@ -36,9 +36,10 @@
 //   reply implied (never later).
 // - The function index does not rise on heartbeats; markers live under `/beacon/v1/renewals/`,
 //   outside the instance keys, and vanish with their cover leases.
-// When etcd is unreachable nothing extends a deadline, so answers drain out exactly as the leases
-// could; mutations complete with `.unavailable` (HTTP 503) and `unavailableReason` is set (healthz
-// 503) until the mirror follows a watch again.
+// When etcd is unreachable no cover is granted, so once the current one is too old to serve nothing
+// extends a deadline and answers drain out as the covers end; mutations complete with
+// `.unavailable` (HTTP 503) and `unavailableReason` is set (healthz 503) until the mirror follows a
+// watch again.
 //
 // Consistency
 // etcd is the single source of truth and its revisions order everything. A node's own writes are

@@ -8,9 +8,9 @@ import Leases
 /// `RegistrationRequest.validated()`, so a key written by hand (or by a future version) is held
 /// to exactly the rules an HTTP registration is.
 ///
-/// A value may also hold `"cover"`: the id of the cover lease (`RenewalMarker`) that was current when
-/// the instance's own lease was granted; other nodes then take its deadline from that lease, read
-/// once for many registrations. Beacon writes it; a hand-written value should leave it out.
+/// A value also holds `"cover"`: the id of the cover lease (`RenewalMarker`) the registration is alive
+/// under; other nodes take its deadline from that lease, read once for many registrations. A value
+/// without one is mirrored but answered only while a renewal marker vouches for it.
 package enum SpecCodec {
     /// Everything Beacon keeps in etcd (the watch covers it all).
     package static let rootPrefix = "/beacon/v1/"

@@ -4,7 +4,7 @@
 Prints one `ok N - ...` or `not ok N - ...` line per check and exits non-zero when any failed.
 Needs `etcd` on PATH and $BEACON_BIN (default .build/release/beacon); installs nothing.
 """
-import os, signal, sys, tempfile, threading, time
+import base64, os, signal, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterlib import BeaconNode, EtcdCluster, Processes, Report, http, wait_until  # noqa: E402
@@ -170,6 +170,30 @@ def run(report, procs, binary, workdir):
     took = wait_until(lambda: all("10.0.0.8" in (n.resolve(NAME) or set()) for n in (n1, n2)), 3)
     report.check(status == 200 and took is not None, "after recovery a registration through node 3 resolves on nodes 1 and 2", f"{status} {reply}")
     report.check(n2.heartbeat("post")[0] == 200, "after recovery heartbeats answer 200")
+    # 9. Restarts: a node started again (after SIGKILL, then after SIGTERM) reads the live renewal
+    #    markers with the keys and serves exactly what a live cover vouches for: an instance kept
+    #    alive only by heartbeats through node 3 (its registration's cover has ended), not one whose
+    #    heartbeats stopped. The ended one's key is then deleted from etcd.
+    for how in (signal.SIGKILL, signal.SIGTERM):
+        tag = "killed" if how == signal.SIGKILL else "stopped"
+        kept, gone = ("10.0.1.1", "10.0.1.2") if how == signal.SIGKILL else ("10.0.2.1", "10.0.2.2")
+        statuses = [register(n2, f"kept-{tag}", 4, kept)[0], register(n2, f"gone-{tag}", 4, gone)[0]]
+        started = time.time()
+        procs.signal("beacon1", how)
+        wait_until(lambda: not procs.running("beacon1"), 5)
+        beats = []
+        while time.time() - started < 6:  # past both registrations' covers (TTL 4)
+            beats.append(n3.heartbeat(f"kept-{tag}")[0])
+            time.sleep(0.8)
+        n1.start()
+        up = n1.wait_up() and wait_until(lambda: n1.health() == 200, 10) is not None
+        answered = n1.resolve(NAME) or set()
+        report.check(up and statuses == [200, 200] and set(beats) == {200} and kept in answered and gone not in answered,
+                     f"node 1 started again after {how.name}: serves the instance kept alive through node 3, not the one that ended",
+                     f"registered {statuses}, heartbeats {beats}, node 1 answers {sorted(answered)}")
+    collected = wait_until(lambda: http("POST", f"http://{etcd.client_endpoints[0]}/v3/kv/range", {"key": base64.b64encode(b"/beacon/v1/instances/gone-killed").decode()})[1].get("count") in (None, "0"), 25, 0.5)
+    report.check(collected is not None, f"the ended instance's key is deleted from etcd ({time.time() - started:.0f}s after the last registration)")
+
     # Informational: etcd 3.4 restarts every lease's TTL when a new leader takes over, so a lease that
     # ran out while etcd was down can be live again in etcd for up to one TTL (see README).
     back = any("10.0.0.6" in (n.resolve(NAME) or set()) for n in (n2, n3))

@@ -10,7 +10,7 @@
    ever missing from node 2's listing.
 3. Heartbeats: wrk -t2 -c32 cycling heartbeats over H instances (TTL 30) against a node backed by
    etcd and a node with the embedded store, alternating, same run: heartbeats/s, p99, etcd leader
-   CPU per heartbeat, keep-alives per heartbeat.
+   CPU per heartbeat, etcd writes (cover grants and markers) per heartbeat.
 4. DNS throughput: the same data set (dnsbench.py's) loaded into a node backed by etcd and into a
    node with the embedded store; dnsperf against each in turn for a few rounds. Prints qps and
    server CPU microseconds per answered query.
@@ -61,9 +61,11 @@ def propagation(n1, n2, count):
     print(f"  median {statistics.median(ms):.2f}  p90 {ms[int(len(ms) * 0.9)]:.2f}  p99 {ms[int(len(ms) * 0.99)]:.2f}  worst {ms[-1]:.2f}  (not seen within 5 s: {misses})")
 
 
-FALLBACK_READS = 'beacon_etcd_lease_lookups_total{reason="fallback"}'
+# What a node writes to etcd besides registrations: cover leases granted and markers put.
+WRITES = ("beacon_etcd_cover_leases_granted_total", "beacon_etcd_markers_published_total")
+COVER_READS = 'beacon_etcd_cover_lookups_total'
 AT_ONCE = 'beacon_etcd_heartbeats_total{answered="at_once"}'
-AFTER_KEEPALIVE = 'beacon_etcd_heartbeats_total{answered="after_keepalive"}'
+AFTER_GRANT = 'beacon_etcd_heartbeats_total{answered="after_grant"}'
 
 
 def clients(etcd):
@@ -106,14 +108,14 @@ def measure_renewals(args, etcd, n1, n2, count, ttl, registered, failed, took):
     reads = load.etcd_counter(clients(etcd), "LeaseTimeToLive") - before_reads
     cpu = load.cpu_seconds(node2) - before_cpu
     m1, m2 = load.metrics(n1.http_port), load.metrics(n2.http_port)
-    beats = (m1.get(AT_ONCE, 0) + m1.get(AFTER_KEEPALIVE, 0)) - (before_m1.get(AT_ONCE, 0) + before_m1.get(AFTER_KEEPALIVE, 0))
+    beats = (m1.get(AT_ONCE, 0) + m1.get(AFTER_GRANT, 0)) - (before_m1.get(AT_ONCE, 0) + before_m1.get(AFTER_GRANT, 0))
     refused = sum(m1[k] - before_m1.get(k, 0) for k in m1 if k.startswith("beacon_http_requests_total") and 'status="200"' not in k)
     delta = lambda name: m2.get(name, 0) - before_m2.get(name, 0)  # noqa: E731
     print(f"renewal checks, {count} instances, TTL {ttl} s, heartbeats every {ttl / 3:.0f} s through node 1 "
           f"({beats / elapsed:,.0f}/s, non-200 {refused:.0f}), {elapsed:.0f} s, load average {load.load_average()}:")
     print(f"  etcd LeaseTimeToLive reads {reads / elapsed:.1f}/s = {reads / elapsed * ttl / count:.3f} per instance per TTL "
           f"per node not taking the heartbeats (node 2: markers applied {delta('beacon_etcd_markers_applied_total'):.0f}, "
-          f"fallback reads {delta(FALLBACK_READS):.0f}); node 2 CPU {cpu / elapsed * 100:.1f}% of a core; "
+          f"cover reads {delta(COVER_READS):.0f}); node 2 CPU {cpu / elapsed * 100:.1f}% of a core; "
           f"most instances missing from node 2's listing in {samples} samples: {missing}")
 
 
@@ -153,11 +155,11 @@ def heartbeat_throughput(args, procs, workdir, etcd, binary):
             result["node_us"] = (load.cpu_seconds(pid) - before[0]) * 1e6 / beats
             result["leader_us"] = ((load.cpu_seconds(leader_pid) - before[1]) * 1e6 / beats) if leader_pid else 0
             result["etcd_us"] = (sum(map(load.cpu_seconds, etcd_pids)) - before[2]) * 1e6 / beats
-            sent = after.get("beacon_etcd_keepalives_sent_total", 0) - before[3].get("beacon_etcd_keepalives_sent_total", 0)
-            result["keepalives_per_beat"] = sent / beats
+            writes = sum(after.get(k, 0) - before[3].get(k, 0) for k in WRITES)
+            result["writes_per_beat"] = writes / beats
             results[name].append(result)
             extra = (f"  etcd leader {result['leader_us']:6.1f} us/heartbeat, all members {result['etcd_us']:6.1f}, "
-                     f"keep-alives per heartbeat {result['keepalives_per_beat']:.4f}") if name == "etcd" else ""
+                     f"etcd writes per heartbeat {result['writes_per_beat']:.5f}") if name == "etcd" else ""
             print(f"  round {round_index + 1} {name:8s} {result['rps']:9,.0f} heartbeats/s  p99 {result['p99_us']:7.0f} us  "
                   f"non-2xx {result['non2xx']}  node {result['node_us']:5.1f} us/heartbeat{extra}")
     median = {name: statistics.median(r["rps"] for r in rounds) for name, rounds in results.items()}
@@ -226,8 +228,8 @@ class Monitor:
             for node, before, after in zip(self.nodes, last[0], now[0]):
                 d = lambda k: (after.get(k, 0) - before.get(k, 0)) / elapsed  # noqa: E731
                 refused = sum(after[k] - before.get(k, 0) for k in after if k.startswith("beacon_http_requests_total") and 'status="2' not in k and "register" not in k) / elapsed
-                parts.append(f"{node.name} {after.get('beacon_instances', 0):.0f} live, {d(AT_ONCE) + d(AFTER_KEEPALIVE):.0f} hb/s "
-                             f"({d(AFTER_KEEPALIVE):.0f} waited), non-2xx {refused:.0f}/s, ended {d('beacon_expirations_total'):.0f}/s")
+                parts.append(f"{node.name} {after.get('beacon_instances', 0):.0f} live, {d(AT_ONCE) + d(AFTER_GRANT):.0f} hb/s "
+                             f"({d(AFTER_GRANT):.0f} waited), non-2xx {refused:.0f}/s, ended {d('beacon_expirations_total'):.0f}/s")
             cpu = ", ".join(f"{name} {(now[1][name] - last[1][name]) / elapsed * 100:.0f}%" for name, _ in members)
             print(f"  [{time.strftime('%H:%M:%S')}] " + "; ".join(parts) + f"; etcd CPU {cpu}; load {load.load_average()}", flush=True)
             last = now
@@ -328,20 +330,23 @@ def soak_measure(args, procs, etcd, nodes, everything, ttl, interval, loads, reg
     after = [load.metrics(node.http_port) for node in nodes]
     reads = load.etcd_counter(clients(etcd), "LeaseTimeToLive") - before_reads
     print(f"  measured {elapsed:.0f} s; load average {load.load_average()}")
+    total_beats = 0
     for index, node in enumerate(nodes):
         delta = lambda name: after[index].get(name, 0) - before[index].get(name, 0)  # noqa: E731
-        beats = delta(AT_ONCE) + delta(AFTER_KEEPALIVE)
+        beats = delta(AT_ONCE) + delta(AFTER_GRANT)
+        total_beats += beats
         failed = sum(delta(k) for k in after[index] if k.startswith("beacon_http_requests_total") and 'status="200"' not in k)
         print(f"  {node.name}: {beats / elapsed:,.0f} heartbeats/s ({delta(AT_ONCE) / max(1, beats) * 100:.0f}% at once), "
-              f"non-200 answers {failed:.0f}, keep-alives {delta('beacon_etcd_keepalives_sent_total') / elapsed:,.0f}/s, "
-              f"markers applied {delta('beacon_etcd_markers_applied_total') / elapsed:.1f}/s, fallback reads "
-              f"{delta(FALLBACK_READS):.0f}, CPU {(load.cpu_seconds(pids[node.name]) - before_cpu[node.name]) / elapsed * 100:.0f}% of a core; "
+              f"non-200 answers {failed:.0f}, etcd writes {sum(delta(k) for k in WRITES) / elapsed:.1f}/s, "
+              f"markers applied {delta('beacon_etcd_markers_applied_total') / elapsed:.1f}/s, cover reads "
+              f"{delta(COVER_READS) / elapsed:.1f}/s, CPU {(load.cpu_seconds(pids[node.name]) - before_cpu[node.name]) / elapsed * 100:.0f}% of a core; "
               f"leases ended {delta('beacon_expirations_total'):.0f}, "
               f"census: {census.samples[node.name]} samples, {census.short_samples[node.name]} short, "
               f"instances ever missing {len(census.ever_missing[node.name])}")
     etcd_cpu = sum(load.cpu_seconds(pids[m]) - before_cpu[m] for m, _, _ in etcd.members)
     print(f"  etcd: {etcd_cpu / elapsed * 100:.0f}% of a core for the three members, LeaseTimeToLive reads {reads / elapsed:.1f}/s "
-          f"= {reads / elapsed * ttl / count / 3:.4f} per instance per TTL per node")
+          f"= {reads / elapsed * ttl / count / 3:.4f} per instance per TTL per node, "
+          f"{etcd_cpu * 1e6 / max(1, total_beats):.1f} us of etcd CPU per heartbeat")
     missing = set().union(*census.ever_missing.values())
     print(f"  instances ever missing from any node's answers while heartbeated: {len(missing)}"
           + (f" (e.g. {sorted(missing)[:10]})" if missing else ""))

@@ -94,7 +94,7 @@ def etcd_node(procs, workdir, binary):
     check(scrape.get("beacon_etcd_resyncs_total", 0) > resyncs_before,
           f"losing the watched member counts a resync ({resyncs_before:g} -> {scrape.get('beacon_etcd_resyncs_total', 0):g})")
     check(scrape.get('beacon_etcd_heartbeats_total{answered="at_once"}', 0)
-          + scrape.get('beacon_etcd_heartbeats_total{answered="after_keepalive"}', 0) == 50, "50 heartbeats counted")
+          + scrape.get('beacon_etcd_heartbeats_total{answered="after_grant"}', 0) == 50, "50 heartbeats counted")
     check(scrape.get("beacon_reloads_total", 0) >= 1, "the reload counts")
     check(scrape.get("beacon_instances") == 60, f"the node serves all 60 instances ({scrape.get('beacon_instances')})")
 
