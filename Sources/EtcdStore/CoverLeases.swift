@@ -47,7 +47,7 @@ final class CoverLeases: Sendable {
 
     /// The current cover for instances of `ttl`, with `renewing` (a create revision) recorded for its
     /// marker; nil when none is young enough (one is then granted soon).
-    func use(instanceTTL ttl: UInt32, renewing created: Int64? = nil) -> MarkerEpochs.Epoch? {
+    func use(instanceTTL ttl: UInt32, renewing created: Int64? = nil) -> MarkerEpochs.CoverUse? {
         let now = clock()
         guard let epoch = epochs.withLock({ $0.use(instanceTTL: ttl, renewing: created, now: now) }) else {
             wakeup.signal()
@@ -59,7 +59,7 @@ final class CoverLeases: Sendable {
     /// As `use`, but when no cover serves, grants one on the caller's connection first (a heartbeat
     /// or registration that found none: the first after a quiet spell, or while etcd is slow).
     func cover(instanceTTL ttl: UInt32, renewing created: Int64? = nil, _ connection: EtcdConnection)
-        throws(EtcdError) -> MarkerEpochs.Epoch
+        throws(EtcdError) -> MarkerEpochs.CoverUse
     {
         if let epoch = use(instanceTTL: ttl, renewing: created) { return epoch }
         try granting.withLock { _ throws(EtcdError) in
@@ -116,7 +116,7 @@ final class CoverLeases: Sendable {
             // Other nodes then drop these instances at their older deadlines, and this node's own
             // deadlines outlive the marker only as long as the cover, which etcd holds anyway.
             metrics.markerFailures.add(1, ordering: .relaxed)
-            log.debug("etcd: renewal marker for \(epoch.renewed.count) leases not published: \(error)")
+            log.debug("etcd: renewal marker for \(epoch.renewed.count) instances not published: \(error)")
         }
     }
 }

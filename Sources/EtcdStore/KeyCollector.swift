@@ -63,6 +63,11 @@ package final class KeyCollector: Sendable {
             let due = ended.update(Self.notLive(mirror: mirror, now: now), now: now, jitter: jitterNanoseconds)
             for candidate in due {
                 if stopping.load(ordering: .relaxed) { break }
+                // Another node may have deleted it (or a marker revived it) since the scan.
+                guard stillEnded(candidate, now: clock()) else {
+                    ended.forget(candidate.id)
+                    continue
+                }
                 do throws(EtcdError) {
                     let request = EtcdRequest.deleteIfUnchanged(SpecCodec.key(id: candidate.id), revision: candidate.revision)
                     let reply = try EtcdReply.txn(try connection.call("/v3/kv/txn", request))
@@ -76,6 +81,11 @@ package final class KeyCollector: Sendable {
                 }
             }
         }
+    }
+
+    private func stillEnded(_ candidate: Candidate, now: Instant) -> Bool {
+        guard mirror.record(id: candidate.id)?.revision == candidate.revision else { return false }
+        return mirror.registry.read { $0.byID[candidate.id].map { $0.deadline <= now } ?? true }
     }
 
     package struct Candidate: Equatable, Sendable {

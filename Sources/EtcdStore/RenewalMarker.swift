@@ -34,7 +34,7 @@ package enum RenewalMarker {
 
     /// The create revisions sorted, as LEB128 varints of the differences from the previous one (the
     /// first from 0): a byte or two each instead of 8, in every marker etcd keeps in its history.
-    package static func encode(_ leases: [Int64]) -> [UInt8] {
+    package static func encode(_ leases: some Collection<Int64>) -> [UInt8] {
         var bytes = magic
         bytes.reserveCapacity(magic.count + leases.count * 3)
         var previous: UInt64 = 0
@@ -77,6 +77,12 @@ package enum RenewalMarker {
 /// replaced every epoch while it is used; a replaced one's marker is due at once (a renewal is
 /// recorded under the same lock that hands out the cover, so none can arrive late).
 package struct MarkerEpochs: Sendable {
+    /// What a heartbeat or registration gets: the cover it is alive under, and until when.
+    package struct CoverUse: Equatable, Sendable {
+        package var cover: Int64
+        package var deadline: Instant
+    }
+
     package struct Epoch: Equatable, Sendable {
         package var ttl: UInt32
         package var cover: Int64
@@ -85,7 +91,7 @@ package struct MarkerEpochs: Sendable {
         /// What etcd granted (at least `ttl`: etcd raises TTLs under its minimum).
         package var grantedTTL: Int64
         /// Create revisions of the instance keys renewed under this cover.
-        package var renewed: [Int64] = []
+        package var renewed = Set<Int64>()
         package var used = false
         package var replaced = false
 
@@ -113,17 +119,19 @@ package struct MarkerEpochs: Sendable {
 
     /// The current cover for instances of `ttl`, if young enough, noted as used; `renewing` (a create
     /// revision) is recorded for its marker. Nil (and the TTL noted as wanted) when none serves.
-    package mutating func use(instanceTTL ttl: UInt32, renewing created: Int64? = nil, now: Instant) -> Epoch? {
-        guard let cover = current[ttl], var epoch = epochs[cover],
-            now.nanoseconds - epoch.startedAt.nanoseconds < Self.servesNanoseconds(ttl: ttl)
+    package mutating func use(instanceTTL ttl: UInt32, renewing created: Int64? = nil, now: Instant) -> CoverUse? {
+        guard let cover = current[ttl], let startedAt = epochs[cover]?.startedAt,
+            now.nanoseconds - startedAt.nanoseconds < Self.servesNanoseconds(ttl: ttl)
         else {
             wanted.insert(ttl)
             return nil
         }
-        epoch.used = true
-        if let created, epoch.renewed.count < RenewalMarker.maximumRenewals { epoch.renewed.append(created) }
-        epochs[cover] = epoch
-        return epoch
+        // In place: a copy of the epoch would copy its renewal set on every heartbeat.
+        epochs[cover]!.used = true
+        if let created, epochs[cover]!.renewed.count < RenewalMarker.maximumRenewals {
+            epochs[cover]!.renewed.insert(created)
+        }
+        return CoverUse(cover: cover, deadline: epochs[cover]!.deadline)
     }
 
     /// Whether a cover for `ttl` can serve a heartbeat now.

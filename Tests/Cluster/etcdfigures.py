@@ -25,7 +25,7 @@ Usage:
                  [--rounds 3 (DNS)]
   etcdfigures.py --soak [--soak-instances 100000] [--soak-seconds 180]
 """
-import argparse, os, shutil, signal, statistics, sys, tempfile, threading, time
+import argparse, base64, os, shutil, signal, statistics, sys, tempfile, threading, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
@@ -88,6 +88,22 @@ def renewal_checks(args, etcd, n1, n2, workdir):
         measure_renewals(args, etcd, n1, n2, count, ttl, registered, failed, took)
     finally:
         load.stop_all(loads)
+    # Their keys have no lease: the nodes delete them once they have ended (and the next figure
+    # should not measure that).
+    stopped = time.time()
+    left = wait_until(lambda: instance_keys(etcd, "r") == 0, 120, 1)
+    print(f"  heartbeats stopped: the {count} keys were deleted from etcd after "
+          + (f"{time.time() - stopped:.0f} s (TTL {ttl} s, then a grace of {max(10, ttl)}-{max(10, ttl) + 5} s)" if left is not None
+             else f"more than 120 s: {instance_keys(etcd, 'r')} left"))
+
+
+def instance_keys(etcd, prefix):
+    """How many instance keys whose id starts with `prefix` etcd holds."""
+    start = f"/beacon/v1/instances/{prefix}".encode()
+    end = start[:-1] + bytes([start[-1] + 1])
+    status, reply = http("POST", f"http://127.0.0.1:{clients(etcd)[0]}/v3/kv/range",
+                         {"key": base64.b64encode(start).decode(), "range_end": base64.b64encode(end).decode(), "count_only": True})
+    return int(reply.get("count", 0)) if status == 200 else -1
 
 
 def measure_renewals(args, etcd, n1, n2, count, ttl, registered, failed, took):

@@ -93,7 +93,9 @@ import Testing
         #expect(open.isEmpty)
         #expect(closed.map(\.cover) == [77] && closed.first?.renewed == [1, 2] && closed.first?.ttl == 30)
         let current = epochs.use(instanceTTL: 30, now: at(milliseconds: 700))
-        #expect(current?.cover == 78 && current?.renewed == [3])
+        #expect(current?.cover == 78)
+        epochs.start(instanceTTL: 30, cover: 79, grantedTTL: 30, grantSentAt: at(milliseconds: 1_200))
+        #expect(epochs.closeDone(now: at(milliseconds: 1_200)).map(\.renewed) == [[3]])
     }
 
     @Test func aCoverNobodyReplacedIsClosedOnceTooOldToServe() {
