@@ -229,15 +229,14 @@ class Monitor:
 
     def __init__(self, procs, nodes, etcd, every=20):
         self.procs, self.nodes, self.etcd, self.every = procs, nodes, etcd, every
-        self.running = True
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
     def run(self):
         members = [(name, self.procs.procs[name].pid) for name, _, _ in self.etcd.members]
         last = ([load.metrics(n.http_port) for n in self.nodes], {name: load.cpu_seconds(pid) for name, pid in members}, time.time())
-        while self.running:
-            time.sleep(self.every)
+        while not self.stopping.wait(self.every):
             now = ([load.metrics(n.http_port) for n in self.nodes], {name: load.cpu_seconds(pid) for name, pid in members}, time.time())
             elapsed = now[2] - last[2]
             parts = []
@@ -251,7 +250,8 @@ class Monitor:
             last = now
 
     def stop(self):
-        self.running = False
+        self.stopping.set()
+        self.thread.join()
 
 
 class Census:

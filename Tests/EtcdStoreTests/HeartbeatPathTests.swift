@@ -149,10 +149,12 @@ final class MiniEtcd: Sendable {
         return condition()
     }
 
-    func complete(_ start: (@escaping @Sendable (Result<Instance, StoreError>) -> Void) -> Void) -> Result<Instance, StoreError>? {
+    func complete(
+        within milliseconds: Int = 4_000, _ start: (@escaping @Sendable (Result<Instance, StoreError>) -> Void) -> Void
+    ) -> Result<Instance, StoreError>? {
         let result = Locked<Result<Instance, StoreError>?>(nil)
         start { outcome in result.withLock { $0 = outcome } }
-        _ = eventually { result.withLock { $0 } != nil }
+        _ = eventually(milliseconds) { result.withLock { $0 } != nil }
         return result.withLock { $0 }
     }
 
@@ -191,7 +193,8 @@ final class MiniEtcd: Sendable {
         etcd.state.withLock { $0.failGrants = true }
         clock.advance(seconds: 3)
         #expect(store.renewImmediately(id: "a") == nil, "the cover is older than 2 s: not stretched")
-        guard case .failure(.unavailable)? = complete({ store.renew(id: "a", completion: $0) }) else {
+        // etcd answers 503 (no leader): the call rides out an election for 4 s first.
+        guard case .failure(.unavailable)? = complete(within: 10_000, { store.renew(id: "a", completion: $0) }) else {
             Issue.record("expected a 503")
             return
         }
