@@ -50,7 +50,7 @@ package enum EtcdRequest {
 
     package static func grant(ttl: UInt32) -> JSONValue { ["TTL": .string(String(ttl))] }
 
-    /// Revoke, keep-alive and time-to-live all take just the lease id.
+    /// Time-to-live takes just the lease id.
     package static func lease(_ id: Int64) -> JSONValue { ["ID": .string(String(id))] }
 
     /// A put without `prev_kv` (renewal markers: nothing is read back).
@@ -240,11 +240,5 @@ package enum EtcdError: Error, Equatable, Sendable, CustomStringConvertible {
         case .rejected(let status, let message): "\(message) (HTTP \(status))"
         case .malformed(let text): "unexpected reply: \(text)"
         }
-    }
-
-    /// etcd's "requested lease not found" (gRPC NotFound, HTTP 404).
-    package var isLeaseNotFound: Bool {
-        if case .rejected(let status, let message) = self { return status == 404 || message.contains("lease not found") }
-        return false
     }
 }

@@ -167,10 +167,4 @@ import Testing
             try EtcdReply.watch(try parse(#"{"result":{"events":[{"type":"MERGE","kv":{"key":"eA=="}}]}}"#))
         }
     }
-
-    @Test func leaseNotFoundIsRecognised() {
-        #expect(EtcdError.rejected(status: 404, message: "etcdserver: requested lease not found").isLeaseNotFound)
-        #expect(!EtcdError.rejected(status: 503, message: "etcdserver: no leader").isLeaseNotFound)
-        #expect(!EtcdError.unreachable("connection refused").isLeaseNotFound)
-    }
 }

@@ -28,6 +28,19 @@ import Testing
         #expect(RenewalMarker.decode(Array("BRM1".utf8) + [UInt8](repeating: 0xFF, count: 11)) == nil, "longer than 64 bits")
     }
 
+    @Test func anyBytesDecodeToAListOrNilAndAnyListRoundTrips() {
+        // Marker values come from etcd, where anyone with write access may put anything.
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<5_000 {
+            var bytes = Array("BRM2".utf8)
+            if round % 10 == 0 { bytes.removeLast() }
+            bytes += (0..<Int.random(in: 0..<40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            if let decoded = RenewalMarker.decode(bytes) { #expect(decoded.count <= bytes.count) }
+            let keys = Set((0..<Int.random(in: 0..<50, using: &generator)).map { _ in Int64.random(in: 1...Int64.max, using: &generator) })
+            #expect(RenewalMarker.decode(RenewalMarker.encode(keys)) == keys.sorted())
+        }
+    }
+
     @Test func keysNameTheNodeTheTTLAndTheCover() {
         let key = RenewalMarker.key(node: "3f2a", ttl: 30, cover: 7_587_887_165_362_421_541)
         #expect(key == "/beacon/v1/renewals/3f2a/30/7587887165362421541")
