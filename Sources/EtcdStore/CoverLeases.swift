@@ -6,14 +6,17 @@ import Synchronization
 
 /// A node's cover leases and renewal markers (`RenewalMarker`), on a thread of their own: granting a
 /// cover and putting a marker are raft writes, which a loaded cluster can take 100 ms or more to
-/// commit, and heartbeats must not wait behind them. Heartbeats and registrations only `use` the
-/// current cover (granting one themselves only when none serves).
+/// commit, and heartbeats answered at once never wait for them: they only `use` the current cover.
+/// A heartbeat or registration that finds none young enough grants one itself, on its worker; those
+/// wait for one grant between them (and, for a second after a grant failed, fail at once).
 final class CoverLeases: Sendable {
     static let tickMilliseconds = 100
 
     private let epochs = Locked(MarkerEpochs())
-    /// Held while a grant is in flight: callers that all found no cover wait for one grant.
-    private let granting = Locked(())
+    /// Held while a grant is in flight: callers that all found no cover wait for one grant, and
+    /// learn when and why the last one failed (they then fail at once instead of each trying again).
+    private let granting = Locked<(at: Instant, error: EtcdError)?>(nil)
+    static let failureHoldNanoseconds: Int64 = 1_000_000_000
     private let wakeup: Wakeup
     private let ring: EndpointRing
     private let node: String
@@ -62,9 +65,10 @@ final class CoverLeases: Sendable {
         throws(EtcdError) -> MarkerEpochs.CoverUse
     {
         if let epoch = use(instanceTTL: ttl, renewing: created) { return epoch }
-        try granting.withLock { _ throws(EtcdError) in
+        try granting.withLock { failure throws(EtcdError) in
             if epochs.withLock({ $0.serves(instanceTTL: ttl, now: clock()) }) { return }
-            try grant(instanceTTL: ttl, connection)
+            if let failure, clock().nanoseconds - failure.at.nanoseconds < Self.failureHoldNanoseconds { throw failure.error }
+            try grant(instanceTTL: ttl, connection, failure: &failure)
         }
         guard let epoch = use(instanceTTL: ttl, renewing: created) else {
             throw .unreachable("etcd: a cover lease for TTL \(ttl) was granted too slowly to serve")
@@ -75,12 +79,16 @@ final class CoverLeases: Sendable {
     private func run() {
         let connection = EtcdConnection(ring: ring, timeoutMilliseconds: 3_000)
         while !stopping.load(ordering: .acquiring) {
+            // Markers first: they must not wait behind a grant that etcd is slow to commit.
+            for epoch in epochs.withLock({ $0.closeDone(now: clock()) }) { publish(epoch, connection) }
             for ttl in epochs.withLock({ $0.rotationsDue(now: clock()) }) {
                 do throws(EtcdError) {
-                    try granting.withLock { _ throws(EtcdError) in
-                        // A caller may have granted one while this thread waited.
+                    try granting.withLock { failure throws(EtcdError) in
+                        // A caller may have granted one while this thread waited; after a failure,
+                        // the next try waits a second too.
                         if epochs.withLock({ $0.isFresh(instanceTTL: ttl, now: clock()) }) { return }
-                        try grant(instanceTTL: ttl, connection)
+                        if let failure, clock().nanoseconds - failure.at.nanoseconds < Self.failureHoldNanoseconds { return }
+                        try grant(instanceTTL: ttl, connection, failure: &failure)
                     }
                 } catch {
                     log.debug("etcd: cover lease for TTL \(ttl) not granted: \(error)")
@@ -91,14 +99,19 @@ final class CoverLeases: Sendable {
         }
     }
 
-    private func grant(instanceTTL ttl: UInt32, _ connection: EtcdConnection) throws(EtcdError) {
+    /// With the grant lock held (`failure` is what it guards).
+    private func grant(
+        instanceTTL ttl: UInt32, _ connection: EtcdConnection, failure: inout (at: Instant, error: EtcdError)?
+    ) throws(EtcdError) {
         let sentAt = clock()
         do throws(EtcdError) {
             let granted = try EtcdReply.grant(try connection.call("/v3/lease/grant", EtcdRequest.grant(ttl: ttl)))
             metrics.coverLeasesGranted.add(1, ordering: .relaxed)
             epochs.withLock { $0.start(instanceTTL: ttl, cover: granted.id, grantedTTL: granted.ttl, grantSentAt: sentAt) }
+            failure = nil
         } catch {
             metrics.markerFailures.add(1, ordering: .relaxed)
+            failure = (clock(), error)
             throw error
         }
     }

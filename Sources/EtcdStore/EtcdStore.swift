@@ -21,8 +21,8 @@
 // - A registration's value names the node's current cover lease (of the instance's TTL, granted
 //   a moment before); a heartbeat is answered at once under that node's current cover, which is
 //   recorded for its renewal marker. Either way the deadline is the cover's end measured from before
-//   its grant was sent (`LeaseClock`): no later than etcd's, and at most an epoch (half a second for
-//   TTLs under 30 s) short of the full TTL.
+//   its grant was sent (`LeaseClock`): no later than etcd's, and short of the full TTL by the cover's
+//   age (about an epoch, half a second, while covers rotate; at most a quarter of the TTL or 2 s).
 // - Other nodes learn a registration from its put and a heartbeat from the marker, read the cover's
 //   remaining time once (etcd rounds it down) and extend the instance to it: their deadlines sit a
 //   moment short of the writing node's, never later. A full read after a gap takes the live markers
@@ -145,13 +145,10 @@ package final class EtcdStore: RegistrationStore {
     package func renew(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
         workers.submit(key: id) { [self] etcd in
             let result = Self.storeResult { () throws(StoreFailure) in
-                var record = mirror.record(id: id)
-                if record == nil { record = try read(id, etcd) }
-                guard let record, let spec = record.spec, let instance = liveInstance(id) else {
-                    throw .lease(.unknownInstance(id))
-                }
+                if mirror.record(id: id) == nil { _ = try read(id, etcd) }
+                guard let (record, instance) = renewable(id) else { throw .lease(.unknownInstance(id)) }
                 let epoch = try step { () throws(EtcdError) in
-                    try covers.cover(instanceTTL: spec.ttl, renewing: record.created, etcd)
+                    try covers.cover(instanceTTL: instance.spec.ttl, renewing: record.created, etcd)
                 }
                 instance.extendDeadline(to: epoch.deadline)
                 return instance
@@ -168,8 +165,8 @@ package final class EtcdStore: RegistrationStore {
     /// name; nil sends it down `renew(id:completion:)` (no cover young enough, or an id this node
     /// does not hold live).
     package func renewImmediately(id: String) -> Result<Instance, StoreError>? {
-        guard let record = mirror.record(id: id), let spec = record.spec, let instance = liveInstance(id),
-            let epoch = covers.use(instanceTTL: spec.ttl, renewing: record.created)
+        guard let (record, instance) = renewable(id),
+            let epoch = covers.use(instanceTTL: instance.spec.ttl, renewing: record.created)
         else { return nil }
         instance.extendDeadline(to: epoch.deadline)
         metrics.heartbeatsAnsweredAtOnce.add(1, ordering: .relaxed)
@@ -177,10 +174,13 @@ package final class EtcdStore: RegistrationStore {
         return .success(instance)
     }
 
-    /// The instance of `id` in the table, if its deadline has not passed (the sweep may lag behind).
-    private func liveInstance(_ id: String) -> Instance? {
-        guard let instance = registry.read({ $0.byID[id] }), instance.deadline > clock() else { return nil }
-        return instance
+    /// The record and the instance in the table behind `id`, if the instance is live (the sweep may
+    /// lag behind its deadline) and is the registration the record holds (not one being replaced).
+    private func renewable(_ id: String) -> (MirrorRecord, Instance)? {
+        guard let record = mirror.record(id: id), let instance = registry.read({ $0.byID[id] }),
+            instance.deadline > clock(), instance.spec == record.spec
+        else { return nil }
+        return (record, instance)
     }
 
     package func deregister(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {

@@ -30,6 +30,9 @@ package final class Mirror: Sendable {
         private(set) var records: [String: MirrorRecord] = [:]
         /// The id behind each create revision of a live record (renewal markers name those, not ids).
         private(set) var idsByCreated: [Int64: String] = [:]
+        /// When something last vouched for each record: its put, or a marker naming it (whatever
+        /// deadline that gave here: a short TTL's can be past on arrival). The key collector goes by it.
+        var lastVouched: [String: Instant] = [:]
         /// Every revision up to this one has come through the stream (or a re-read).
         var watermark: Int64 = 0
         var tombstones = 0
@@ -39,6 +42,7 @@ package final class Mirror: Sendable {
             if let old = records[id], idsByCreated[old.created] == id { idsByCreated[old.created] = nil }
             records[id] = record
             if let record, !record.isTombstone { idsByCreated[record.created] = id }
+            if record?.spec == nil { lastVouched[id] = nil }
         }
 
         mutating func removeRecord(_ id: String) -> MirrorRecord? {
@@ -94,6 +98,7 @@ package final class Mirror: Sendable {
             let unchanged = current.map { $0.created == created && $0.spec == spec } ?? false
             if current?.isTombstone == true { state.tombstones -= 1 }
             state.set(MirrorRecord(revision: revision, created: created, spec: spec), for: spec.id)
+            state.lastVouched[spec.id] = now
             if unchanged, let instance = tableInstance(spec.id) {
                 instance.extendDeadline(to: deadline)
                 return .success(instance)
@@ -143,19 +148,54 @@ package final class Mirror: Sendable {
         }
     }
 
-    /// Instance keys another node renewed (a renewal marker, by create revision): each one's
-    /// instance, if mirrored here, gets `deadline` unless it already has a later one, and comes back
-    /// to the table if the sweep had removed it.
+    /// Instance keys another node renewed (a renewal marker, by create revision, for instances of
+    /// `ttl`): each one's instance, if mirrored here with that TTL, gets `deadline` unless it already
+    /// has a later one, and comes back to the table if the sweep had removed it.
     /// - Returns: how many instances that touched.
-    package func renewed(created keys: [Int64], deadline: Instant, now: Instant) -> Int {
+    package func renewed(created keys: [Int64], ttl: UInt32, deadline: Instant, now: Instant) -> Int {
         state.withLock { state in
             var count = 0
             for created in keys {
-                guard let id = state.idsByCreated[created] else { continue }
+                // A registration replaced with another TTL keeps its key's create revision: covers of
+                // the old TTL no longer vouch for it.
+                guard let id = state.idsByCreated[created], state.records[id]?.spec?.ttl == ttl else { continue }
+                state.lastVouched[id] = now
                 if renewed(id: id, created: created, deadline: deadline, now: now, in: state) != nil { count += 1 }
             }
             return count
         }
+    }
+
+    /// The records whose key may be deleted: no live instance in the table, and nothing has vouched
+    /// for them for `KeyCollector.grace` plus `jitter`. Looked up in slices, so that neither the
+    /// mirror's lock (heartbeats need it) nor the table's is held for long.
+    package func collectable(now: Instant, jitter: Int64) -> [KeyCollector.Candidate] {
+        let ids = state.withLock { Array($0.records.keys) }
+        var found: [KeyCollector.Candidate] = []
+        var start = 0
+        while start < ids.count {
+            let slice = ids[start..<min(ids.count, start + KeyCollector.scanSlice)]
+            start += slice.count
+            state.withLock { state in
+                for id in slice {
+                    if let candidate = collectable(id, now: now, jitter: jitter, in: state) { found.append(candidate) }
+                }
+            }
+        }
+        return found
+    }
+
+    /// Whether `candidate` still may be deleted (another node's delete, or a marker, may have come since).
+    package func isCollectable(_ candidate: KeyCollector.Candidate, now: Instant, jitter: Int64) -> Bool {
+        state.withLock { collectable(candidate.id, now: now, jitter: jitter, in: $0) == candidate }
+    }
+
+    private func collectable(_ id: String, now: Instant, jitter: Int64, in state: State) -> KeyCollector.Candidate? {
+        guard let record = state.records[id], let spec = record.spec,
+            now.nanoseconds - (state.lastVouched[id] ?? now).nanoseconds >= KeyCollector.grace(ttl: spec.ttl) + jitter,
+            (tableInstance(id).map { $0.deadline <= now } ?? true)
+        else { return nil }
+        return KeyCollector.Candidate(id: id, revision: record.revision, ttl: spec.ttl)
     }
 
     /// Applies part of a full re-read as soon as its deadlines are known, so that a node mirroring many
@@ -224,6 +264,7 @@ package final class Mirror: Sendable {
         let previous = state.records[id]
         if previous?.isTombstone == true { state.tombstones -= 1 }
         state.set(MirrorRecord(revision: kv.modRevision, created: kv.createRevision, spec: spec), for: id)
+        state.lastVouched[id] = now
         if let previous, previous.created == kv.createRevision, previous.spec == spec, let instance = tableInstance(id) {
             instance.extendDeadline(to: deadline)
         } else if now < deadline {

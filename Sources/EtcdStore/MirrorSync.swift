@@ -97,14 +97,18 @@ final class MirrorSync: Sendable {
     private func resync(_ connection: EtcdConnection, _ covers: inout CoverDeadlines) throws(EtcdError) -> Int64 {
         metrics.resyncs.add(1, ordering: .relaxed)
         var revision: Int64 = 0
-        var vouched: [Int64: Instant] = [:]
+        // Per instance key, the latest end of a live cover listing it, per TTL (a key registered
+        // again with another TTL keeps its create revision; only covers of its TTL count).
+        var vouched: [Int64: [UInt32: Instant]] = [:]
         try readPages(RenewalMarker.prefix, limit: Self.markerPageSize, &revision, connection) { page throws(EtcdError) in
             for kv in page {
                 guard let (_, ttl) = RenewalMarker.parse(key: kv.key), kv.lease != 0,
                     let keys = RenewalMarker.decode(kv.value),
                     let deadline = try covers.deadline(of: kv.lease, ttl: ttl, connection, metrics: metrics, clock: clock)
                 else { continue }
-                for created in keys where vouched[created].map({ $0 < deadline }) ?? true { vouched[created] = deadline }
+                for created in keys where vouched[created]?[ttl].map({ $0 < deadline }) ?? true {
+                    vouched[created, default: [:]][ttl] = deadline
+                }
             }
         }
         var snapshot: [EtcdKeyValue] = []
@@ -119,7 +123,7 @@ final class MirrorSync: Sendable {
             }
             for kv in newer {
                 if isStopping { throw .unreachable("stopping") }
-                prepared[kv.key] = try prepare(kv, connection, &covers, vouched: vouched[kv.createRevision])
+                prepared[kv.key] = try prepare(kv, connection, &covers, vouched: vouched[kv.createRevision] ?? [:])
             }
             planned += newer.count
             mirror.applyPartial(newer, prepared: prepared, now: clock())
@@ -133,11 +137,19 @@ final class MirrorSync: Sendable {
         return revision
     }
 
-    private func extend(_ vouched: [Int64: Instant]) -> Int {
-        var byDeadline: [Instant: [Int64]] = [:]
-        for (created, deadline) in vouched { byDeadline[deadline, default: []].append(created) }
+    private func extend(_ vouched: [Int64: [UInt32: Instant]]) -> Int {
+        struct Cover: Hashable {
+            var ttl: UInt32
+            var deadline: Instant
+        }
+        var byCover: [Cover: [Int64]] = [:]
+        for (created, ends) in vouched {
+            for (ttl, deadline) in ends { byCover[Cover(ttl: ttl, deadline: deadline), default: []].append(created) }
+        }
         var count = 0
-        for (deadline, keys) in byDeadline { count += mirror.renewed(created: keys, deadline: deadline, now: clock()) }
+        for (cover, keys) in byCover {
+            count += mirror.renewed(created: keys, ttl: cover.ttl, deadline: cover.deadline, now: clock())
+        }
         return count
     }
 
@@ -161,7 +173,8 @@ final class MirrorSync: Sendable {
     /// Decodes a key's spec and finds its deadline: the end of the cover its value names, or of a
     /// marker's (`vouched`), whichever is later; `.zero` when no live cover vouches for it.
     private func prepare(
-        _ kv: EtcdKeyValue, _ connection: EtcdConnection, _ covers: inout CoverDeadlines, vouched: Instant? = nil
+        _ kv: EtcdKeyValue, _ connection: EtcdConnection, _ covers: inout CoverDeadlines,
+        vouched: [UInt32: Instant] = [:]
     ) throws(EtcdError) -> (spec: InstanceSpec?, deadline: Instant) {
         guard let id = SpecCodec.id(key: kv.key) else { return (nil, .zero) }
         let spec: InstanceSpec
@@ -172,7 +185,7 @@ final class MirrorSync: Sendable {
             log.warning("etcd: ignoring \(kv.key): \(error)")
             return (nil, .zero)
         }
-        var deadline = vouched ?? .zero
+        var deadline = vouched[spec.ttl] ?? .zero
         if let record = mirror.record(id: id), record.created == kv.createRevision, record.spec == spec,
             let instance = mirror.registry.read({ $0.byID[id] })
         {
@@ -269,7 +282,7 @@ final class MirrorSync: Sendable {
         else { return }
         guard let deadline = try covers.deadline(of: kv.lease, ttl: ttl, connection, metrics: metrics, clock: clock)
         else { return }
-        let extended = mirror.renewed(created: keys, deadline: deadline, now: clock())
+        let extended = mirror.renewed(created: keys, ttl: ttl, deadline: deadline, now: clock())
         metrics.markersApplied.add(1, ordering: .relaxed)
         metrics.renewalsLearned.add(UInt64(extended), ordering: .relaxed)
     }

@@ -3,9 +3,10 @@ import Leases
 /// How the nodes share the heartbeats they take, without a write per heartbeat (issue 19).
 ///
 /// Instance keys carry no lease of their own. A node answers heartbeats under a *cover lease*: an
-/// etcd lease of the instance TTL that it granted itself, at most a moment before the heartbeat
-/// arrived. The heartbeat extends the instance to the cover's end, measured from before its grant
-/// was sent (`LeaseClock`), so never past a lease etcd holds. Every half second (longer for long
+/// etcd lease of the instance TTL that it granted itself, usually within the last half second (at
+/// most a quarter of the TTL, or 2 s, before the heartbeat arrived: `MarkerEpochs.servesNanoseconds`).
+/// The heartbeat extends the instance to the cover's end, measured from before its grant was sent
+/// (`LeaseClock`), so never past a lease etcd holds. Every half second (longer for long
 /// TTLs: `MarkerEpochs`) the node replaces its cover and puts a *marker*: the key
 /// `/beacon/v1/renewals/<node>/<ttl>/<cover>`, attached to that cover, listing the instance keys
 /// (by create revision) renewed under it. Other nodes see the put on their watch, read the cover's
@@ -13,7 +14,8 @@ import Leases
 /// gap reads the live markers with the keys. A marker vanishes with its cover, so the markers in etcd
 /// are exactly the renewals that still count: an instance lives, for every node, until the latest
 /// cover that vouches for it (its registration's, named in its value, or a marker's) ends.
-/// etcd's cost is two writes per node and TTL each epoch, whatever the number of heartbeats.
+/// etcd's cost, per node and TTL in use, is a grant and a marker each epoch (and the cover's expiry,
+/// which deletes the marker), whatever the number of heartbeats.
 package enum RenewalMarker {
     package static let prefix = "/beacon/v1/renewals/"
     /// Instance keys per marker value (a few bytes each): far below etcd's 1.5 MiB request limit.
@@ -101,8 +103,11 @@ package struct MarkerEpochs: Sendable {
     }
 
     /// How often a cover in use is replaced: half a second, or a sixtieth of a long TTL (so that no
-    /// more than about 60 markers per node and TTL are alive at once).
-    package static func epochNanoseconds(ttl: UInt32) -> Int64 { max(500_000_000, Int64(ttl) * 1_000_000_000 / 60) }
+    /// more than about 60 markers per node and TTL are alive at once), or an eighth of a TTL under 4 s
+    /// (so that the next cover is granted well before this one stops serving).
+    package static func epochNanoseconds(ttl: UInt32) -> Int64 {
+        min(max(500_000_000, Int64(ttl) * 1_000_000_000 / 60), Int64(ttl) * 125_000_000)
+    }
 
     /// How old a cover may be and still serve a heartbeat: a quarter of the TTL (the heartbeat then
     /// gets at least three quarters of it), and four epochs (when it could not be replaced, etcd is
@@ -126,11 +131,13 @@ package struct MarkerEpochs: Sendable {
             wanted.insert(ttl)
             return nil
         }
+        if let created, epochs[cover]!.renewed.count >= RenewalMarker.maximumRenewals {
+            wanted.insert(ttl)  // a full marker: the caller waits for the next cover
+            return nil
+        }
         // In place: a copy of the epoch would copy its renewal set on every heartbeat.
         epochs[cover]!.used = true
-        if let created, epochs[cover]!.renewed.count < RenewalMarker.maximumRenewals {
-            epochs[cover]!.renewed.insert(created)
-        }
+        if let created { epochs[cover]!.renewed.insert(created) }
         return CoverUse(cover: cover, deadline: epochs[cover]!.deadline)
     }
 

@@ -80,26 +80,28 @@ import Testing
         try mirror.applyPut(Self.spec("a", port: 81), created: 2, revision: 6, deadline: .zero, origin: .stream, now: now)
         #expect(registry.instance(id: "a", now: now) == nil)
         #expect(mirror.record(id: "a")?.revision == 6, "kept, for a late marker and for the key collector")
-        #expect(mirror.renewed(created: [2], deadline: later(12), now: now) == 1)
+        #expect(mirror.renewed(created: [2], ttl: 10, deadline: later(12), now: now) == 1)
         #expect(registry.instance(id: "a", now: now)?.spec.port == 81, "a marker brings it back")
     }
 
     @Test func renewalsExtendWithoutRaisingTheIndexAndNeverShorten() throws {
         try mirror.applyPut(Self.spec("a"), created: 1, revision: 5, deadline: later(10), origin: .stream, now: now)
         let before = index
-        #expect(mirror.renewed(created: [1], deadline: later(20), now: now) == 1)
+        #expect(mirror.renewed(created: [1], ttl: 10, deadline: later(20), now: now) == 1)
         #expect(registry.instance(id: "a", now: now)?.deadline == later(20))
-        #expect(mirror.renewed(created: [1], deadline: later(15), now: now) == 1)
+        #expect(mirror.renewed(created: [1], ttl: 10, deadline: later(15), now: now) == 1)
         #expect(registry.instance(id: "a", now: now)?.deadline == later(20))
         #expect(index == before)
-        #expect(mirror.renewed(created: [9], deadline: later(30), now: now) == 0, "another key")
+        #expect(mirror.renewed(created: [9], ttl: 10, deadline: later(30), now: now) == 0, "another key")
+        #expect(mirror.renewed(created: [1], ttl: 30, deadline: later(30), now: now) == 0, "a cover of another TTL")
+        #expect(registry.instance(id: "a", now: now)?.deadline == later(20))
     }
 
     @Test func aRenewalFoundAfterTheSweepBringsTheInstanceBack() throws {
         try mirror.applyPut(Self.spec("a"), created: 1, revision: 5, deadline: later(10), origin: .stream, now: now)
         registry.expire(now: later(11))
         #expect(registry.count == 0)
-        #expect(mirror.renewed(created: [1], deadline: later(25), now: later(11)) == 1)
+        #expect(mirror.renewed(created: [1], ttl: 10, deadline: later(25), now: later(11)) == 1)
         #expect(registry.instance(id: "a", now: later(11))?.deadline == later(25))
         #expect(registry.instance(id: "a", now: later(12)) != nil)
     }
@@ -175,10 +177,31 @@ extension MirrorTests {
         try mirror.applyPut(Self.spec("b"), created: 2, revision: 6, deadline: later(9), origin: .stream, now: now)
         let indexBefore = index
         // Key 99 is unknown here, and b already holds a later deadline: only a moves.
-        #expect(mirror.renewed(created: [1, 2, 99], deadline: later(8), now: now) == 2)
+        #expect(mirror.renewed(created: [1, 2, 99], ttl: 10, deadline: later(8), now: now) == 2)
         #expect(registry.instance(id: "a", now: now)?.deadline == later(8))
         #expect(registry.instance(id: "b", now: now)?.deadline == later(9), "never shortened")
         #expect(index == indexBefore, "a renewal is no change a watch sees")
+    }
+}
+
+extension MirrorTests {
+    @Test func aKeyIsCollectableOnlyWhenNothingVouchedForItForItsGrace() throws {
+        // TTL 10: a grace of 10 s. "short" is renewed by markers whose deadline is already past here
+        // (a short TTL, etcd's rounding), "refused" never entered the table, "ended" is left alone.
+        try mirror.applyPut(Self.spec("ended"), created: 1, revision: 5, deadline: later(2), origin: .stream, now: now)
+        try mirror.applyPut(Self.spec("short"), created: 2, revision: 6, deadline: now, origin: .stream, now: now)
+        try mirror.applyPut(Self.spec("live"), created: 3, revision: 7, deadline: later(30), origin: .stream, now: now)
+        #expect(mirror.collectable(now: later(9), jitter: 0).isEmpty, "nothing is past its grace yet")
+        for second: Int64 in [5, 10, 15, 20] {
+            _ = mirror.renewed(created: [2], ttl: 10, deadline: later(second), now: later(second))
+        }
+        #expect(registry.instance(id: "short", now: later(21)) == nil, "not answered here")
+        let due = mirror.collectable(now: later(21), jitter: 0)
+        #expect(due == [KeyCollector.Candidate(id: "ended", revision: 5, ttl: 10)], "short is still vouched for; live is live")
+        #expect(mirror.isCollectable(due[0], now: later(21), jitter: 0))
+        #expect(!mirror.isCollectable(due[0], now: later(12), jitter: 5_000_000_000), "this node's share of the grace")
+        try mirror.applyPut(Self.spec("ended", port: 81), created: 1, revision: 9, deadline: .zero, origin: .stream, now: later(21))
+        #expect(!mirror.isCollectable(due[0], now: later(40), jitter: 0), "written again: another revision")
     }
 }
 

@@ -121,23 +121,9 @@ import Testing
     }
 }
 
-@Suite struct EndedKeysTests {
-    let start = Instant(nanoseconds: 1_000_000_000_000)
-
-    @Test func aKeyIsDueOnceNotLiveForItsGraceAtTheSameRevision() {
-        var ended = EndedKeys()
-        let a = KeyCollector.Candidate(id: "a", revision: 5, ttl: 30)
-        let b = KeyCollector.Candidate(id: "b", revision: 6, ttl: 5)
-        #expect(ended.update([a, b], now: start, jitter: 1_000_000_000).isEmpty)
-        // b (TTL 5) has the 10 s minimum grace, a (TTL 30) its TTL; both plus this node's 1 s share.
-        #expect(ended.update([a, b], now: start.adding(seconds: 10), jitter: 1_000_000_000).isEmpty)
-        #expect(ended.update([a, b], now: start.adding(seconds: 11), jitter: 1_000_000_000) == [b])
-        // a written again (a new revision): its grace starts over.
-        let again = KeyCollector.Candidate(id: "a", revision: 9, ttl: 30)
-        #expect(ended.update([again], now: start.adding(seconds: 31), jitter: 1_000_000_000).isEmpty)
-        #expect(ended.update([again], now: start.adding(seconds: 62), jitter: 1_000_000_000) == [again])
-        // Live again in between: forgotten.
-        #expect(ended.update([], now: start.adding(seconds: 63), jitter: 0).isEmpty)
-        #expect(ended.update([again], now: start.adding(seconds: 64), jitter: 0).isEmpty)
+@Suite struct KeyCollectorTests {
+    @Test func theGraceIsTenSecondsOrOneTTL() {
+        #expect(KeyCollector.grace(ttl: 1) == 10_000_000_000)
+        #expect(KeyCollector.grace(ttl: 30) == 30_000_000_000)
     }
 }
