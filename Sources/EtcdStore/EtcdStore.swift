@@ -28,7 +28,9 @@
 //   moment short of the writing node's, never later. A full read after a gap takes the live markers
 //   with the keys, so a node that missed events still ends up with the latest cover that vouches.
 // - An instance no live cover vouches for is swept from every node's table when its deadline passes;
-//   its key is deleted after a grace by `KeyCollector`. A heartbeat for it answers 404.
+//   its key is deleted after a grace by `KeyCollector`. A heartbeat for it answers 404, unless
+//   something vouched for it less than a TTL ago (a node learns others' renewals a moment late and
+//   rounded down to whole seconds: too coarse for TTLs of a second or two).
 // - A node answers heartbeats only under a cover granted at most a quarter of the TTL ago (two
 //   seconds for TTLs of 8 s and more): when etcd stops granting, heartbeats answer 503 and answers
 //   drain out as the covers end. A node that stops or loses etcd before its marker went out leaves
@@ -141,16 +143,29 @@ package final class EtcdStore: RegistrationStore {
     }
 
     /// A heartbeat the node cannot answer at once: no cover is young enough (one is granted first),
-    /// or the mirror does not know the id yet (its key is read from etcd first).
+    /// the mirror does not know the id yet (its key is read from etcd first), or the instance is not
+    /// live here but something vouched for it less than a TTL ago (`Mirror.vouchedRecently`).
     package func renew(id: String, completion: @escaping @Sendable (Result<Instance, StoreError>) -> Void) {
         workers.submit(key: id) { [self] etcd in
             let result = Self.storeResult { () throws(StoreFailure) in
                 if mirror.record(id: id) == nil { _ = try read(id, etcd) }
-                guard let (record, instance) = renewable(id) else { throw .lease(.unknownInstance(id)) }
-                let epoch = try step { () throws(EtcdError) in
-                    try covers.cover(instanceTTL: instance.spec.ttl, renewing: record.created, etcd)
+                if let (record, instance) = renewable(id) {
+                    let epoch = try step { () throws(EtcdError) in
+                        try covers.cover(instanceTTL: instance.spec.ttl, renewing: record.created, etcd)
+                    }
+                    instance.extendDeadline(to: epoch.deadline)
+                    return instance
                 }
-                instance.extendDeadline(to: epoch.deadline)
+                // Not live here, but possibly still alive in etcd (a renewal this node learned too
+                // coarsely or too late): renewed under this node's cover.
+                guard let record = mirror.vouchedRecently(id: id, now: clock()), let spec = record.spec else {
+                    throw .lease(.unknownInstance(id))
+                }
+                let epoch = try step { () throws(EtcdError) in
+                    try covers.cover(instanceTTL: spec.ttl, renewing: record.created, etcd)
+                }
+                guard let instance = mirror.reinstate(id: id, created: record.created, deadline: epoch.deadline, now: clock())
+                else { throw .lease(.unknownInstance(id)) }
                 return instance
             }
             if case .success = result {

@@ -166,6 +166,26 @@ package final class Mirror: Sendable {
         }
     }
 
+    /// The record of `id` if something vouched for it (a put, a marker) less than its TTL ago: its
+    /// lease may still run although this node's deadline has passed. Other nodes learn renewals with
+    /// etcd's whole-second rounding (and a marker's delay), which for a TTL of a second or two leaves
+    /// them no deadline at all; a heartbeat that reaches such a node then renews it
+    /// (`reinstate`) instead of answering 404.
+    package func vouchedRecently(id: String, now: Instant) -> MirrorRecord? {
+        state.withLock { state in
+            guard let record = state.records[id], let spec = record.spec, let vouched = state.lastVouched[id],
+                now.nanoseconds - vouched.nanoseconds < Int64(spec.ttl) * 1_000_000_000
+            else { return nil }
+            return record
+        }
+    }
+
+    /// Extends `id` to `deadline` (a heartbeat this node took under its own cover), putting it back in
+    /// the table if it had left; nil when the record no longer holds the key created at `created`.
+    package func reinstate(id: String, created: Int64, deadline: Instant, now: Instant) -> Instance? {
+        state.withLock { state in renewed(id: id, created: created, deadline: deadline, now: now, in: state) }
+    }
+
     /// The records whose key may be deleted: no live instance in the table, and nothing has vouched
     /// for them for `KeyCollector.grace` plus `jitter`. Looked up in slices, so that neither the
     /// mirror's lock (heartbeats need it) nor the table's is held for long.

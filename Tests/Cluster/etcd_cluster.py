@@ -196,6 +196,21 @@ def run(report, procs, binary, workdir):
     collected = wait_until(lambda: http("POST", f"http://{etcd.client_endpoints[0]}/v3/kv/range", {"key": base64.b64encode(b"/beacon/v1/instances/gone-killed").decode()})[1].get("count") in (None, "0"), 25, 0.5)
     report.check(collected is not None, f"the ended instance's key is deleted from etcd ({time.time() - ended_at:.0f}s after it ended; grace 10-15 s)")
 
+    # 10. A TTL of 1 s, registered on node 2 and heartbeated every 0.3 s through node 3 only: nodes 1
+    #     and 2 learn each renewal with etcd's rounding (a remaining time of 1 s, minus the second etcd
+    #     added to reach its 2 s minimum, is nothing), so they do not answer for it. They must not
+    #     collect its key either, which would end it on node 3 too (the grace is 10-15 s).
+    status, _ = register(n2, "tiny", 1, "10.0.3.1")
+    started, beats, answered = time.time(), [], 0
+    while time.time() - started < 17:
+        beats.append(n3.heartbeat("tiny")[0])
+        answered += "10.0.3.1" in (n3.resolve(NAME) or set())
+        time.sleep(0.3)
+    present = http("POST", f"http://{etcd.client_endpoints[0]}/v3/kv/range", {"key": base64.b64encode(b"/beacon/v1/instances/tiny").decode()})[1].get("count")
+    report.check(status == 200 and set(beats) == {200} and answered == len(beats) and present == "1",
+                 f"a TTL-1 instance heartbeated through node 3 for 17 s stays: every heartbeat 200, answered by node 3 every time, its key kept",
+                 f"heartbeats {sorted(set(beats))}, answered {answered}/{len(beats)}, key count {present}")
+
     # Informational: etcd 3.4 restarts every lease's TTL when a new leader takes over, so a lease that
     # ran out while etcd was down can be live again in etcd for up to one TTL (see README).
     back = any("10.0.0.6" in (n.resolve(NAME) or set()) for n in (n2, n3))

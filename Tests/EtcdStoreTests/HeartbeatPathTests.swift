@@ -253,6 +253,31 @@ final class MiniEtcd: Sendable {
         #expect(store.metrics.renewalsLearned.load(ordering: .relaxed) == 1)
     }
 
+    @Test func aOneSecondInstanceFromAnotherNodeCanBeHeartbeatedHereUntilItsTTLHasPassed() throws {
+        defer { finish() }
+        // Registered elsewhere with TTL 1 under cover 700, which etcd raised to 2 s: 1 s left, less
+        // the second etcd added, leaves this node no deadline at all.
+        let key = MiniEtcd.Key(value: SpecCodec.encode(Self.spec("w", ttl: 1), cover: 700), created: 3, modified: 3, lease: 0)
+        etcd.state.withLock { state in
+            state.leases = [700: 2]
+            state.remaining = [700: 1]
+            state.watchEvents = #"{"result":{"header":{"revision":"3"},"events":[{"kv":\#(MiniEtcd.kvJSON(SpecCodec.key(id: "w"), key))}]}}"#
+        }
+        #expect(store.start())
+        #expect(eventually { store.mirror.record(id: "w") != nil })
+        #expect(registry.instance(id: "w", now: clock.now) == nil, "not answered here")
+        clock.advance(milliseconds: 500)
+        #expect(store.renewImmediately(id: "w") == nil)
+        let renewed = try #require(try complete { store.renew(id: "w", completion: $0) }?.get())
+        #expect(renewed.deadline == clock.now.adding(seconds: 1), "under this node's own cover")
+        #expect(registry.instance(id: "w", now: clock.now) != nil, "answered here from now on")
+        clock.advance(milliseconds: 2_500)
+        guard case .failure(.lease(.unknownInstance("w")))? = complete({ store.renew(id: "w", completion: $0) }) else {
+            Issue.record("nothing has vouched for it for longer than its TTL: 404")
+            return
+        }
+    }
+
     @Test func aFullReadTakesTheLiveMarkersWithTheKeys() throws {
         defer { finish() }
         etcd.state.withLock { state in
