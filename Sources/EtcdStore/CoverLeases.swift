@@ -67,7 +67,7 @@ final class CoverLeases: Sendable {
         if let epoch = use(instanceTTL: ttl, renewing: created) { return epoch }
         try granting.withLock { failure throws(EtcdError) in
             if epochs.withLock({ $0.serves(instanceTTL: ttl, now: clock()) }) { return }
-            if let failure, clock().nanoseconds - failure.at.nanoseconds < Self.failureHoldNanoseconds { throw failure.error }
+            if let held = recent(failure) { throw held }
             try grant(instanceTTL: ttl, connection, failure: &failure)
         }
         guard let epoch = use(instanceTTL: ttl, renewing: created) else {
@@ -87,7 +87,7 @@ final class CoverLeases: Sendable {
                         // A caller may have granted one while this thread waited; after a failure,
                         // the next try waits a second too.
                         if epochs.withLock({ $0.isFresh(instanceTTL: ttl, now: clock()) }) { return }
-                        if let failure, clock().nanoseconds - failure.at.nanoseconds < Self.failureHoldNanoseconds { return }
+                        if recent(failure) != nil { return }
                         try grant(instanceTTL: ttl, connection, failure: &failure)
                     }
                 } catch {
@@ -97,6 +97,12 @@ final class CoverLeases: Sendable {
             for epoch in epochs.withLock({ $0.closeDone(now: clock()) }) { publish(epoch, connection) }
             wakeup.wait(milliseconds: Self.tickMilliseconds)
         }
+    }
+
+    /// The last grant's error while it is recent enough to answer for the next try.
+    private func recent(_ failure: (at: Instant, error: EtcdError)?) -> EtcdError? {
+        guard let failure, clock().nanoseconds - failure.at.nanoseconds < Self.failureHoldNanoseconds else { return nil }
+        return failure.error
     }
 
     /// With the grant lock held (`failure` is what it guards).

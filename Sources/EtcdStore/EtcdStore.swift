@@ -149,18 +149,11 @@ package final class EtcdStore: RegistrationStore {
         workers.submit(key: id) { [self] etcd in
             let result = Self.storeResult { () throws(StoreFailure) in
                 if mirror.record(id: id) == nil { _ = try read(id, etcd) }
-                if let (record, instance) = renewable(id) {
-                    let epoch = try step { () throws(EtcdError) in
-                        try covers.cover(instanceTTL: instance.spec.ttl, renewing: record.created, etcd)
-                    }
-                    instance.extendDeadline(to: epoch.deadline)
-                    return instance
-                }
-                // Not live here, but possibly still alive in etcd (a renewal this node learned too
-                // coarsely or too late): renewed under this node's cover.
-                guard let record = mirror.vouchedRecently(id: id, now: clock()), let spec = record.spec else {
-                    throw .lease(.unknownInstance(id))
-                }
+                // Live here, or not live here but possibly still alive in etcd (a renewal this node
+                // learned too coarsely or too late): either way renewed under this node's cover.
+                guard let record = renewable(id)?.0 ?? mirror.vouchedRecently(id: id, now: clock()),
+                    let spec = record.spec
+                else { throw .lease(.unknownInstance(id)) }
                 let epoch = try step { () throws(EtcdError) in
                     try covers.cover(instanceTTL: spec.ttl, renewing: record.created, etcd)
                 }

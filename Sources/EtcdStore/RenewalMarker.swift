@@ -125,13 +125,11 @@ package struct MarkerEpochs: Sendable {
     /// The current cover for instances of `ttl`, if young enough, noted as used; `renewing` (a create
     /// revision) is recorded for its marker. Nil (and the TTL noted as wanted) when none serves.
     package mutating func use(instanceTTL ttl: UInt32, renewing created: Int64? = nil, now: Instant) -> CoverUse? {
-        guard let cover = current[ttl], let startedAt = epochs[cover]?.startedAt,
-            now.nanoseconds - startedAt.nanoseconds < Self.servesNanoseconds(ttl: ttl)
-        else {
+        guard serves(instanceTTL: ttl, now: now), let cover = current[ttl] else {
             wanted.insert(ttl)
             return nil
         }
-        if let created, epochs[cover]!.renewed.count >= RenewalMarker.maximumRenewals {
+        if created != nil, epochs[cover]!.renewed.count >= RenewalMarker.maximumRenewals {
             wanted.insert(ttl)  // a full marker: the caller waits for the next cover
             return nil
         }
